@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what mailoauth needs to build, run and test on Debian/Ubuntu:
+# apt packages (only the missing ones), npm packages (ui/ and tests/peers/op), tauri-driver.
+# Idempotent: a second run on a ready machine does nothing but check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(
+  # Tauri v2 on Linux
+  libwebkit2gtk-4.1-dev build-essential pkg-config curl file libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev libxdo-dev libdbus-1-dev
+  # GUI end-to-end tests in a real window
+  xvfb xauth webkit2gtk-driver dbus-x11
+  # keyring backends on headless Linux
+  keyutils
+  # real peers for the tests: IMAP/submission/LMTP + relay, and the test CA
+  dovecot-imapd dovecot-submissiond dovecot-lmtpd postfix openssl ca-certificates
+  # screenshots, JSON in scripts
+  imagemagick python3
+)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "mailoauth setup: missing system packages. Run this, then try again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  # The mail packages would start system-wide daemons on 143/993/25: forbid service starts
+  # while installing (the tests start their own instances on free loopback ports).
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  echo "mailoauth setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq -o DPkg::Lock::Timeout=600
+  apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+# Node packages, pinned by their lockfiles; reinstalled only when the lockfile changed.
+npm_ci() {
+  local dir=$1
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.lock-stamp"; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.lock-stamp"
+  fi
+}
+[ -f ui/package-lock.json ] && npm_ci ui
+[ -f tests/peers/op/package-lock.json ] && npm_ci tests/peers/op
+
+# tauri-driver (WebDriver bridge for the GUI tests)
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  cargo install tauri-driver --locked --quiet
+fi
+echo "mailoauth setup: ready" >&2

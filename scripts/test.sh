@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs every test of mailoauth, after installing what is missing (scripts/setup.sh):
+#   UI type check + unit tests (Vitest) + build (once per run), cargo fmt, cargo clippy,
+#   Rust unit tests, the integration tests against the real peers (started once, stopped at the
+#   end even on failure), and the GUI end-to-end tests in a real window under Xvfb.
+# Ends with a count per kind and a line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mailoauth-test.XXXXXX")
+
+section() { printf '\n==== %s\n' "$*"; }
+
+section "setup"
+bash scripts/setup.sh
+
+# name -> "passed failed"
+declare -A COUNTS=()
+ORDER=()
+record() { # kind passed failed
+  ORDER+=("$1"); COUNTS[$1]="$2 $3"
+}
+# Sums the "test result:" lines of cargo test output.
+cargo_counts() {
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } }
+       END { printf "%d %d", p, f }' "$1"
+}
+
+# Runs a cargo test command, shows its output, and records its counts even when it fails.
+counted() { # kind, then the command
+  local kind=$1 st=0 log
+  shift
+  log="$LOG_DIR/$(printf '%s' "$kind" | tr -c 'a-zA-Z0-9' _).log"
+  "$@" 2>&1 | tee "$log" || st=$?
+  record "$kind" $(cargo_counts "$log")
+  return $st
+}
+
+summary() {
+  local status=$?
+  section "summary"
+  local tp=0 tf=0
+  for k in "${ORDER[@]}"; do
+    read -r p f <<<"${COUNTS[$k]}"
+    printf '  %-34s %4d passed, %d failed\n' "$k" "$p" "$f"
+    tp=$((tp + p)); tf=$((tf + f))
+  done
+  [ $status -ne 0 ] && [ $tf -eq 0 ] && tf=1 && echo "  (a step failed before its tests could be counted: see above)"
+  echo "$tp passed, $tf failed"
+  [ -n "${PEERS_RUN:-}" ] && tests/peers/stop.sh "$PEERS_RUN"
+  exit $status
+}
+trap summary EXIT
+
+section "UI: type check, unit tests (Vitest), build"
+(cd ui && npm run --silent check)
+vst=0
+(cd ui && npx vitest run 2>&1) | tee "$LOG_DIR/vitest.log" || vst=$?
+vp=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/vitest.log" | awk '/Tests +[0-9]+ passed/ { for (i=1;i<=NF;i++) if ($(i) == "passed") print $(i-1) }' | tail -1)
+vf=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG_DIR/vitest.log" | awk '/Tests +.*failed/ { for (i=1;i<=NF;i++) if ($(i) == "failed") print $(i-1) }' | tail -1)
+record "UI unit tests (Vitest)" "${vp:-0}" "${vf:-0}"
+[ $vst -eq 0 ] || exit $vst
+(cd ui && npm run --silent build)
+
+section "cargo fmt --check"
+cargo fmt --all --check
+
+section "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+section "Rust unit tests (core, CLI, app commands, bindings)"
+counted "Rust unit tests" cargo test --workspace --lib --bins
+
+section "real peers: OpenID provider, Dovecot IMAP + submission, Postfix"
+PEERS_ENV=$(tests/peers/start.sh)
+PEERS_RUN=$(dirname "$PEERS_ENV")
+export MAILOAUTH_PEERS_ENV=$PEERS_ENV
+echo "peers up ($PEERS_ENV)"
+
+section "integration tests against the real peers"
+counted "integration tests (real peers)" cargo test --package mailoauth --test '*'
+
+section "GUI end-to-end tests (real window: Xvfb + tauri-driver + WebKitWebDriver)"
+counted "GUI end-to-end tests" cargo test --package mailoauth-app --test gui_e2e
+echo "screenshots: $(cd "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/screenshots" && pwd)"

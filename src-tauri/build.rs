@@ -1,0 +1,9 @@
+fn main() {
+    // Declaring the app's commands makes each one need an explicit permission
+    // (`allow-<command>`), so the capability file grants exactly what the UI calls.
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(&["list_providers"])),
+    )
+    .expect("tauri build script");
+}

@@ -1,0 +1,76 @@
+//! TypeScript bindings of every type that crosses IPC, generated with ts-rs.
+//!
+//! The generated files are committed in `ui/src/lib/ipc/bindings/`. The test below regenerates
+//! them into a temporary folder and fails when the committed ones differ; run it with
+//! `UPDATE_BINDINGS=1` to rewrite them (`UPDATE_BINDINGS=1 cargo test -p mailoauth-app bindings`).
+
+use std::path::Path;
+use ts_rs::{Config, ExportError, TS};
+
+/// Writes the bindings of every IPC type, with their dependencies, into `dir`.
+pub fn export_all(dir: &Path) -> Result<(), ExportError> {
+    let cfg = Config::new().with_out_dir(dir);
+    crate::error::IpcError::export_all(&cfg)?;
+    mailoauth::provider::ProviderSummary::export_all(&cfg)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    fn committed_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/ipc/bindings")
+    }
+
+    fn read_tree(dir: &Path) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        let Ok(entries) = fs::read_dir(dir) else {
+            return files;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "ts") {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                files.insert(name, fs::read_to_string(&path).unwrap_or_default());
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn committed_bindings_are_up_to_date() {
+        let tmp = std::env::temp_dir().join(format!("mailoauth-bindings-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        super::export_all(&tmp).expect("export bindings");
+        let fresh = read_tree(&tmp);
+        let committed_path = committed_dir();
+        assert!(!fresh.is_empty(), "no bindings were generated");
+
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            let _ = fs::remove_dir_all(&committed_path);
+            fs::create_dir_all(&committed_path).expect("create bindings dir");
+            for (name, text) in &fresh {
+                fs::write(committed_path.join(name), text).expect("write binding");
+            }
+        }
+        let committed = read_tree(&committed_path);
+        let _ = fs::remove_dir_all(&tmp);
+        assert_eq!(
+            committed.keys().collect::<Vec<_>>(),
+            fresh.keys().collect::<Vec<_>>(),
+            "the set of binding files in ui/src/lib/ipc/bindings is stale: \
+             run `UPDATE_BINDINGS=1 cargo test -p mailoauth-app bindings`"
+        );
+        for (name, text) in &fresh {
+            assert_eq!(
+                committed.get(name),
+                Some(text),
+                "ui/src/lib/ipc/bindings/{name} is stale: \
+                 run `UPDATE_BINDINGS=1 cargo test -p mailoauth-app bindings`"
+            );
+        }
+    }
+}

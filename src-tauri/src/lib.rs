@@ -1,0 +1,35 @@
+//! The mailoauth desktop app: a thin Tauri layer over the `mailoauth` core.
+//!
+//! `commands` holds the IPC commands, `error` the `{code, message}` error they return. All
+//! domain logic lives in the core crate.
+
+pub mod bindings;
+pub mod commands;
+pub mod error;
+
+use tauri::Manager;
+
+/// Builds the app on the given builder (a mock builder in tests) and runs it.
+pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
+    builder
+        // A second launch focuses the window that is already open instead of starting a
+        // second wizard that would fight over the same config files.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .invoke_handler(tauri::generate_handler![commands::list_providers])
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("mailoauth: the app could not start: {e}");
+            std::process::exit(1);
+        });
+}
+
+/// Entry point of the desktop binary.
+pub fn run() {
+    run_app(tauri::Builder::default());
+}

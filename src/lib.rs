@@ -1,0 +1,15 @@
+//! mailoauth: the domain core.
+//!
+//! Everything the desktop app and the `mailoauth` command-line tool know lives here, free of
+//! Tauri, so both show the same truth and the core builds and tests without a webview.
+//!
+//! - [`provider`]: the mail providers mailoauth can set up (Google, Microsoft 365, generic).
+//! - [`error`]: the error codes every front end switches on.
+//! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
+
+pub mod error;
+pub mod provider;
+pub mod secret;
+
+/// The version of this build, as the CLI and the app report it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

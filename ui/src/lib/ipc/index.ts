@@ -1,0 +1,52 @@
+// The UI's only door to the core. Every call goes through `call`, which turns whatever the
+// command rejected with into the typed `{ code, message }` the screens switch on.
+import { invoke } from '@tauri-apps/api/core';
+import type { ErrorCode } from './bindings/ErrorCode';
+import type { IpcError } from './bindings/IpcError';
+import type { ProviderSummary } from './bindings/ProviderSummary';
+
+export type { ErrorCode, IpcError, ProviderSummary };
+
+// A Record over the generated union: the type check fails when the core adds or drops a code.
+const KNOWN_CODES: Record<ErrorCode, true> = {
+  invalid_input: true,
+  not_found: true,
+  cancelled: true,
+  internal: true,
+};
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(KNOWN_CODES, value);
+}
+
+/** Normalises anything a command rejected with into an `IpcError`. */
+export function toIpcError(err: unknown): IpcError {
+  if (typeof err === 'object' && err !== null) {
+    const { code, message } = err as { code?: unknown; message?: unknown };
+    if (isErrorCode(code) && typeof message === 'string') return { code, message };
+  }
+  // Anything else (a string from the IPC layer itself, a thrown Error) is a defect on our side.
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: 'internal', message: `Unexpected error from the app: ${message}` };
+}
+
+/** Thrown by every IPC wrapper; `error` is the typed payload. */
+export class CommandError extends Error {
+  constructor(readonly error: IpcError) {
+    super(error.message);
+    this.name = 'CommandError';
+  }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (err) {
+    throw new CommandError(toIpcError(err));
+  }
+}
+
+/** The providers the wizard offers, from the core's catalog. */
+export function listProviders(): Promise<ProviderSummary[]> {
+  return call<ProviderSummary[]>('list_providers');
+}
