@@ -6,10 +6,12 @@
 //! - [`provider`]: the mail providers mailoauth can set up (Google, Microsoft 365, generic).
 //! - [`error`]: the error codes every front end switches on.
 //! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
+//! - [`validate`]: checks of what the admin types and imports, as findings per field.
 
 pub mod error;
 pub mod provider;
 pub mod secret;
+pub mod validate;
 
 /// The version of this build, as the CLI and the app report it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
