@@ -4,10 +4,12 @@
 //! Tauri, so both show the same truth and the core builds and tests without a webview.
 //!
 //! - [`provider`]: the mail providers mailoauth can set up (Google, Microsoft 365, generic).
+//! - [`diagnosis`]: what a pasted error means and how to fix it, from the catalog of known failures.
 //! - [`error`]: the error codes every front end switches on.
 //! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
 //! - [`validate`]: checks of what the admin types and imports, as findings per field.
 
+pub mod diagnosis;
 pub mod error;
 pub mod provider;
 pub mod secret;
