@@ -19,11 +19,17 @@ struct Cli {
 enum Command {
     /// List the mail providers mailoauth can set up.
     Providers(cli::providers::Args),
+    /// Show what to do in the provider's console, step by step, with values and links.
+    Checklist(cli::checklist::Args),
+    /// Check a downloaded Google client JSON, service account key or Azure app manifest.
+    Validate(cli::validate::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Providers(args) => cli::providers::run(args),
+        Command::Checklist(args) => cli::checklist::run(args),
+        Command::Validate(args) => cli::validate::run(args),
     }
 }

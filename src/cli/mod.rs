@@ -1,3 +1,5 @@
 //! One module per subcommand: its clap `Args` and a `run(args) -> ExitCode`.
 
+pub mod checklist;
 pub mod providers;
+pub mod validate;

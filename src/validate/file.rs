@@ -271,12 +271,17 @@ fn from_json(
     let is_service_account = root.get("type").and_then(Value::as_str) == Some("service_account");
     let (kind, description, mut findings, flow, client_type, purpose) = if is_google_client {
         let (d, f) = google_client::check_client(root, ctx);
+        let client_type = if root.contains_key("installed") {
+            ClientType::Desktop
+        } else {
+            ClientType::Web
+        };
         (
             FileKind::GoogleClient,
             d,
             f,
             Some(ctx.flow.unwrap_or(Flow::Loopback)),
-            None,
+            Some(client_type),
             None,
         )
     } else if is_service_account {

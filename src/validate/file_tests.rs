@@ -157,6 +157,7 @@ fn google_web_client_json_with_mailoauths_redirect() {
         .unwrap()
         .message
         .contains("Web application"));
+    assert_eq!(r.client_type, Some(ClientType::Web));
     // The helpdesk's own redirect is noted, not flagged.
     assert_eq!(
         find(&r, FindingCode::RedirectNotLoopback).unwrap().severity,
