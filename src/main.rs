@@ -23,6 +23,8 @@ enum Command {
     Checklist(cli::checklist::Args),
     /// Check a downloaded Google client JSON, service account key or Azure app manifest.
     Validate(cli::validate::Args),
+    /// Explain an error text or log excerpt: every known error it shows, its cause and its fix.
+    Explain(cli::explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,5 +33,6 @@ fn main() -> ExitCode {
         Command::Providers(args) => cli::providers::run(args),
         Command::Checklist(args) => cli::checklist::run(args),
         Command::Validate(args) => cli::validate::run(args),
+        Command::Explain(args) => cli::explain::run(args),
     }
 }
