@@ -12,6 +12,9 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     let cfg = Config::new().with_out_dir(dir);
     crate::error::IpcError::export_all(&cfg)?;
     mailoauth::provider::ProviderSummary::export_all(&cfg)?;
+    mailoauth::diagnosis::Explanation::export_all(&cfg)?;
+    mailoauth::diagnosis::Context::export_all(&cfg)?;
+    mailoauth::diagnosis::Entry::export_all(&cfg)?;
     Ok(())
 }
 
