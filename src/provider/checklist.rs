@@ -806,6 +806,17 @@ mod tests {
                         );
                     }
                 }
+                let user_vars = ["project", "tenant", "client_id", "mailbox", "sp_object_id"];
+                if let Some(link) = &s.link {
+                    let needs_input = template::variables(link)
+                        .iter()
+                        .any(|v| user_vars.contains(v));
+                    assert!(
+                        !needs_input || s.link_fallback.is_some(),
+                        "{provider}.{}: a link that needs the admin's input needs a fallback",
+                        s.id
+                    );
+                }
                 if let Some(fallback) = &s.link_fallback {
                     let vars = template::variables(fallback);
                     assert!(

@@ -16,7 +16,7 @@ mod types;
 pub use endpoints::{EndpointContext, EndpointOverrides, Endpoints, Tenant};
 pub use profile::{
     AuthParam, BadPortSecurity, FlowSupport, MailDefaults, PortSecurity, Profile, ProfileError,
-    RedirectRegistration, DEFAULT_WEB_REDIRECT_PORT,
+    ProfileView, RedirectRegistration, DEFAULT_WEB_REDIRECT_PORT,
 };
 pub use types::{
     ClientAuth, ClientType, Cloud, Flow, MailProtocol, Purpose, SaslMechanism, Security,
@@ -172,7 +172,7 @@ mod tests {
                         "{} {flow}",
                         p.id()
                     );
-                    if flow.is_delegated() || *flow == Flow::Loopback {
+                    if flow.is_delegated() {
                         assert!(
                             !f.client_types.contains(&ClientType::Daemon),
                             "{} {flow}",

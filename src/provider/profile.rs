@@ -196,6 +196,32 @@ pub struct RedirectRegistration {
     pub note: String,
 }
 
+/// What the wizard shows about a provider once it is chosen: flows, mail servers, identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    /// The provider id.
+    pub id: String,
+    /// The name an admin recognises.
+    pub name: String,
+    /// The clouds the provider runs in.
+    pub clouds: Vec<Cloud>,
+    /// Every flow, supported or not, with the reason.
+    pub flows: Vec<FlowSupport>,
+    /// The flow mailoauth suggests first.
+    pub recommended_flow: Flow,
+    /// The IMAP server defaults in the chosen cloud.
+    pub imap: MailDefaults,
+    /// The SMTP server defaults in the chosen cloud.
+    pub smtp: MailDefaults,
+    /// The id_token claims that name the mailbox, the most reliable first.
+    pub identity_claims: Vec<String>,
+    /// True when endpoints and scopes are entered by hand or discovered.
+    pub hand_entered: bool,
+    /// The tenant used when none is given, for providers with tenants.
+    pub default_tenant: Option<String>,
+}
+
 /// Why a profile could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProfileError {
@@ -476,6 +502,22 @@ impl Profile {
         })
     }
 
+    /// The provider as the wizard shows it, with the mail servers of `cloud`.
+    pub fn view(&self, cloud: Cloud) -> Result<ProfileView, ProfileError> {
+        Ok(ProfileView {
+            id: self.id.clone(),
+            name: self.name().to_string(),
+            clouds: self.clouds(),
+            flows: self.flow.clone(),
+            recommended_flow: self.recommended_flow(),
+            imap: self.mail(MailProtocol::Imap, cloud)?,
+            smtp: self.mail(MailProtocol::Smtp, cloud)?,
+            identity_claims: self.identity_claims.clone(),
+            hand_entered: self.hand_entered,
+            default_tenant: self.default_tenant().map(String::from),
+        })
+    }
+
     /// The redirect URI for `flow` with `client_type`, with `port` filled in where the URI has
     /// one; `None` when the flow has no redirect (device code, app-only).
     pub fn redirect(
@@ -676,6 +718,23 @@ mod tests {
         assert!(m
             .redirect(Flow::DeviceCode, ClientType::Desktop, 1)
             .is_none());
+    }
+
+    #[test]
+    fn view_for_the_wizard() {
+        let v = p("microsoft").view(Cloud::China).unwrap();
+        assert_eq!(v.name, "Microsoft 365");
+        assert_eq!(v.recommended_flow, Flow::Loopback);
+        assert_eq!(v.imap.host.as_deref(), Some("partner.outlook.cn"));
+        assert_eq!(v.flows.len(), Flow::all().len());
+        assert_eq!(v.default_tenant.as_deref(), Some("organizations"));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["recommendedFlow"], "loopback");
+        assert_eq!(json["flows"][0]["clientTypes"][0], "desktop");
+        assert_eq!(json["smtp"]["security"], "start_tls");
+        assert!(p("google").view(Cloud::UsGovDod).is_err());
+        let decl = <ProfileView as TS>::decl(&ts_rs::Config::default());
+        assert!(decl.contains("recommendedFlow: Flow"), "{decl}");
     }
 
     #[test]

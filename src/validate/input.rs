@@ -831,11 +831,7 @@ pub fn port_security(
     let name = label(f);
     let proto = protocol.label();
     let mut findings = Vec::new();
-    let Ok(port) =
-        u16::try_from(port)
-            .map_err(|_| ())
-            .and_then(|p| if p == 0 { Err(()) } else { Ok(p) })
-    else {
+    let Some(port) = u16::try_from(port).ok().filter(|p| *p != 0) else {
         findings.push(Finding::error(
             f,
             FindingCode::PortInvalid,
