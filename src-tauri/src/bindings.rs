@@ -15,6 +15,17 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::diagnosis::Explanation::export_all(&cfg)?;
     mailoauth::diagnosis::Context::export_all(&cfg)?;
     mailoauth::diagnosis::Entry::export_all(&cfg)?;
+    mailoauth::provider::ProfileView::export_all(&cfg)?;
+    mailoauth::provider::RedirectRegistration::export_all(&cfg)?;
+    mailoauth::provider::EndpointOverrides::export_all(&cfg)?;
+    mailoauth::provider::checklist::ChecklistContext::export_all(&cfg)?;
+    mailoauth::provider::checklist::Checklist::export_all(&cfg)?;
+    mailoauth::validate::FieldKind::export_all(&cfg)?;
+    mailoauth::validate::FieldContext::export_all(&cfg)?;
+    mailoauth::validate::FieldReport::export_all(&cfg)?;
+    mailoauth::validate::input::PortSecurityInput::export_all(&cfg)?;
+    mailoauth::validate::FileContext::export_all(&cfg)?;
+    mailoauth::validate::FileReport::export_all(&cfg)?;
     Ok(())
 }
 
