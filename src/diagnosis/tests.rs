@@ -280,6 +280,8 @@ fn specific_entries_hide_generic_and_fallback_ones() {
         ids("535 Incorrect authentication data"),
         ["smtp-auth-rejected"]
     );
+    // Two fallbacks do not pile up: the server's 535 says more than the product's wording.
+    assert_eq!(ids("535 Authentication failed."), ["smtp-auth-rejected"]);
     // A provider's own description beats the OAuth error value.
     assert_eq!(ids(r#"{"error":"invalid_grant"}"#), ["oauth-invalid-grant"]);
     assert_eq!(
