@@ -39,6 +39,7 @@ pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 /// Where an error comes from, which is also how the catalog and the doc are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisArea")]
 pub enum Area {
     /// Microsoft Entra ID sign-in and Exchange Online IMAP/SMTP.
     Microsoft,
@@ -83,6 +84,7 @@ impl Area {
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS,
 )]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisLevel")]
 pub enum Level {
     /// Names one cause (an exact provider code or sentence).
     #[default]
@@ -96,6 +98,7 @@ pub enum Level {
 /// The kind of text a [`Pattern`] recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisPatternKind")]
 pub enum PatternKind {
     /// An error code as a whole word, case-insensitive (`AADSTS50011`, never inside `AADSTS500113`).
     Code,
@@ -114,6 +117,7 @@ pub enum PatternKind {
 /// One way an entry is recognised in pasted text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisPattern")]
 pub struct Pattern {
     /// What kind of text `value` is.
     pub kind: PatternKind,
@@ -150,6 +154,7 @@ impl Pattern {
 /// One known failure: how to recognise it, why it happens and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisEntry")]
 pub struct Entry {
     /// Stable identifier (`ms-redirect-uri-mismatch`), used by other modules and in the doc's anchors.
     pub id: String,
@@ -180,6 +185,7 @@ pub struct Entry {
 /// What the admin already told mailoauth, used to fill placeholders in fixes and links.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(rename = "DiagnosisContext")]
 pub struct Context {
     /// The mailbox the service signs in as, e.g. `scanner@contoso.com`.
     #[ts(optional)]
@@ -402,6 +408,7 @@ impl Entry {
 /// One entry the text matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisMatch")]
 pub struct Match {
     /// The entry, with the context filled in.
     pub diagnosis: Diagnosis,

@@ -3,4 +3,4 @@
 /**
  * Where an error comes from, which is also how the catalog and the doc are grouped.
  */
-export type Area = "microsoft" | "google" | "oauth" | "mail" | "network" | "client";
+export type DiagnosisArea = "microsoft" | "google" | "oauth" | "mail" | "network" | "client";

@@ -3,4 +3,4 @@
 /**
  * How narrow an entry is: a broader level is dropped when a narrower one matched.
  */
-export type Level = "specific" | "generic" | "fallback";
+export type DiagnosisLevel = "specific" | "generic" | "fallback";

@@ -3,7 +3,7 @@
 /**
  * What the admin already told mailoauth, used to fill placeholders in fixes and links.
  */
-export type Context = { 
+export type DiagnosisContext = { 
 /**
  * The mailbox the service signs in as, e.g. `scanner@contoso.com`.
  */

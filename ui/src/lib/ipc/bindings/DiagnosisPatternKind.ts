@@ -3,4 +3,4 @@
 /**
  * The kind of text a [`Pattern`] recognises.
  */
-export type PatternKind = "code" | "oauth" | "smtp" | "imap" | "phrase" | "challenge";
+export type DiagnosisPatternKind = "code" | "oauth" | "smtp" | "imap" | "phrase" | "challenge";

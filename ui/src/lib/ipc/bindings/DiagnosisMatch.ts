@@ -4,7 +4,7 @@ import type { Diagnosis } from "./Diagnosis";
 /**
  * One entry the text matched.
  */
-export type Match = { 
+export type DiagnosisMatch = { 
 /**
  * The entry, with the context filled in.
  */
