@@ -65,6 +65,8 @@ impl App {
             Ok(d) => (d, None),
             Err(_) => start_xvfb(),
         };
+        std::fs::create_dir_all(&shots).expect("screenshot folder");
+        let log = std::fs::File::create(shots.join("tauri-driver.log")).expect("driver log");
         let port = free_port();
         let native_port = free_port();
         let mut cmd = Command::new("dbus-run-session");
@@ -73,9 +75,13 @@ impl App {
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("DISPLAY", &display)
             .env("NO_AT_BRIDGE", "1")
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // cargo test points LD_LIBRARY_PATH at the toolchain's libraries (libLLVM among
+            // them), which WebKit's web process then loads instead of the system's and dies.
+            .env_remove("LD_LIBRARY_PATH")
+            // (WEBKIT_DISABLE_COMPOSITING_MODE would save memory, but WebKitWebDriver's
+            // screenshot command then never answers.)
+            .stdout(log.try_clone().expect("driver log"))
+            .stderr(log)
             .process_group(0);
         let driver =
             Group(cmd.spawn().expect(
@@ -107,7 +113,6 @@ impl App {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {resp}"))
             .to_string();
-        std::fs::create_dir_all(&shots).expect("screenshot folder");
         App {
             http,
             base,
