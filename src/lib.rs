@@ -8,7 +8,9 @@
 //! - [`error`]: the error codes every front end switches on.
 //! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
 //! - [`validate`]: checks of what the admin types and imports, as findings per field.
+//! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
 
+pub mod config;
 pub mod diagnosis;
 pub mod error;
 pub mod provider;

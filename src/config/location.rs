@@ -1,0 +1,154 @@
+//! Where the config file lives by default on each platform.
+//!
+//! Services run as system accounts, so the default is a machine-wide folder; a non-root user on
+//! Linux gets the XDG config folder instead, because `/etc` is not writable for them. The admin
+//! can always choose another file (the GUI offers a file dialog, the CLI `--config`), and
+//! `MAILOAUTH_CONFIG` overrides the default for services that cannot pass arguments.
+
+use std::path::{Path, PathBuf};
+
+/// The file name of the config inside its folder.
+pub const FILE_NAME: &str = "mailoauth.toml";
+
+/// The environment variable that names the config file, overriding the default.
+pub const ENV_VAR: &str = "MAILOAUTH_CONFIG";
+
+/// The operating systems with different default folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// Windows: `%ProgramData%\mailoauth`.
+    Windows,
+    /// macOS: `/Library/Application Support/mailoauth`.
+    MacOs,
+    /// Linux and other Unix: `/etc/mailoauth`, or `$XDG_CONFIG_HOME/mailoauth` for a non-root user.
+    Unix,
+}
+
+impl Platform {
+    /// The platform this build runs on.
+    pub fn current() -> Platform {
+        if cfg!(windows) {
+            Platform::Windows
+        } else if cfg!(target_os = "macos") {
+            Platform::MacOs
+        } else {
+            Platform::Unix
+        }
+    }
+}
+
+/// The default config path for `platform`, given the environment and whether the process runs
+/// as root (Unix). Pure, so every platform's rule is tested on any machine.
+pub fn default_path_for(
+    platform: Platform,
+    env: &dyn Fn(&str) -> Option<String>,
+    is_root: bool,
+) -> PathBuf {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(p) = set(ENV_VAR) {
+        return PathBuf::from(p);
+    }
+    match platform {
+        Platform::Windows => {
+            let base = set("ProgramData").unwrap_or_else(|| String::from(r"C:\ProgramData"));
+            // Joined by hand so the test of the Windows rule gives the same text on Unix.
+            PathBuf::from(format!(r"{base}\mailoauth\{FILE_NAME}"))
+        }
+        Platform::MacOs => Path::new("/Library/Application Support/mailoauth").join(FILE_NAME),
+        Platform::Unix if is_root => Path::new("/etc/mailoauth").join(FILE_NAME),
+        Platform::Unix => {
+            let base = set("XDG_CONFIG_HOME")
+                .map(PathBuf::from)
+                .or_else(|| set("HOME").map(|h| Path::new(&h).join(".config")));
+            match base {
+                Some(b) => b.join("mailoauth").join(FILE_NAME),
+                None => Path::new("/etc/mailoauth").join(FILE_NAME),
+            }
+        }
+    }
+}
+
+fn running_as_root() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The owner of /proc/self is the effective user: no libc call needed.
+        std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::env::var("USER").is_ok_and(|u| u == "root")
+    }
+}
+
+/// The default config path on this machine, for this user.
+pub fn default_path() -> PathBuf {
+    default_path_for(
+        Platform::current(),
+        &|name| std::env::var(name).ok(),
+        running_as_root(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn each_platform_has_its_machine_wide_default() {
+        let none = env_of(&[]);
+        assert_eq!(
+            default_path_for(Platform::Windows, &none, false),
+            PathBuf::from(r"C:\ProgramData\mailoauth\mailoauth.toml")
+        );
+        assert_eq!(
+            default_path_for(
+                Platform::Windows,
+                &env_of(&[("ProgramData", r"D:\PD")]),
+                false
+            ),
+            PathBuf::from(r"D:\PD\mailoauth\mailoauth.toml")
+        );
+        assert_eq!(
+            default_path_for(Platform::MacOs, &none, true),
+            PathBuf::from("/Library/Application Support/mailoauth/mailoauth.toml")
+        );
+        assert_eq!(
+            default_path_for(Platform::Unix, &env_of(&[("HOME", "/home/a")]), true),
+            PathBuf::from("/etc/mailoauth/mailoauth.toml")
+        );
+    }
+
+    #[test]
+    fn a_linux_user_gets_xdg_and_the_variable_wins() {
+        assert_eq!(
+            default_path_for(Platform::Unix, &env_of(&[("HOME", "/home/a")]), false),
+            PathBuf::from("/home/a/.config/mailoauth/mailoauth.toml")
+        );
+        assert_eq!(
+            default_path_for(
+                Platform::Unix,
+                &env_of(&[("HOME", "/home/a"), ("XDG_CONFIG_HOME", "/x")]),
+                false
+            ),
+            PathBuf::from("/x/mailoauth/mailoauth.toml")
+        );
+        assert_eq!(
+            default_path_for(
+                Platform::Windows,
+                &env_of(&[("MAILOAUTH_CONFIG", "/srv/m.toml")]),
+                false
+            ),
+            PathBuf::from("/srv/m.toml")
+        );
+    }
+}

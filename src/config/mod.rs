@@ -1,0 +1,519 @@
+//! The config file mailoauth writes for the mail services: format, reading, crash-safe writing.
+//!
+//! One TOML file per installation (`docs/CONFIG.md`, schema `docs/config.schema.json`) holds one
+//! or more accounts. It references secrets (`keyring:`/`file:`) and never contains one. Reading
+//! a damaged file or one of an unknown version gives an error naming the line and the key, and
+//! the file is never overwritten in that case: [`load`] returns no document to save. Writing is
+//! atomic with a `.bak` of the previous version ([`atomic`]); a file edited by hand since it was
+//! read is detected by a content hash and [`ConfigDocument::save`] returns the diff instead of
+//! overwriting, so the front end can ask.
+
+pub mod atomic;
+pub mod location;
+mod schema;
+mod secret_ref;
+mod types;
+
+pub use location::{default_path, default_path_for, Platform};
+pub use schema::{config_schema, config_schema_text};
+pub use secret_ref::{SecretRef, SecretRefError};
+pub use types::{
+    Account, AuthSettings, Config, EndpointSettings, MailServer, TlsTrust, FORMAT_VERSION,
+};
+
+use crate::error::{Coded, ErrorCode};
+use crate::validate::CivilDate;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Largest config file mailoauth reads; anything bigger is not a config file.
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+
+/// What went wrong reading or writing a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file does not exist.
+    #[error("{path}: no such config file; run the wizard or choose the file with --config")]
+    Missing {
+        /// The path looked at.
+        path: PathBuf,
+    },
+    /// The file could not be read or written.
+    #[error("{path}: {action} failed: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What mailoauth was doing.
+        action: &'static str,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The file is not valid TOML or does not fit the format; nothing was overwritten.
+    #[error("{path}, line {line}, column {column}{}: {message}. The file was left untouched; fix it by hand (docs/CONFIG.md) or restore {path}.bak", key_text(.key))]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Line of the problem, from 1.
+        line: usize,
+        /// Column of the problem, from 1.
+        column: usize,
+        /// The key at fault as a path (`account[2].auth.flow`), when known.
+        key: Option<String>,
+        /// What is wrong, with secrets scrubbed.
+        message: String,
+    },
+    /// The file's `version` is not one this build knows; nothing was overwritten.
+    #[error("{path}, line {line}, key version: format version {found} is not supported by this mailoauth, which reads version {supported}; use the mailoauth that wrote the file or a newer one. The file was left untouched")]
+    UnknownVersion {
+        /// The file.
+        path: PathBuf,
+        /// Line of the `version` key.
+        line: usize,
+        /// The version the file declares.
+        found: i64,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The file parses, but an account's values do not fit together.
+    #[error("{path}: account {account:?}, key {key}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The account's name.
+        account: String,
+        /// The key at fault.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// No account of that name.
+    #[error("{path}: no account named {name:?}; the file has: {known}")]
+    UnknownAccount {
+        /// The file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+        /// The names in the file, comma separated.
+        known: String,
+    },
+}
+
+fn key_text(key: &Option<String>) -> String {
+    key.as_ref()
+        .map(|k| format!(", key {k}"))
+        .unwrap_or_default()
+}
+
+impl Coded for ConfigError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ConfigError::Missing { .. } | ConfigError::UnknownAccount { .. } => ErrorCode::NotFound,
+            ConfigError::Io { .. } => ErrorCode::Internal,
+            ConfigError::Damaged { .. }
+            | ConfigError::UnknownVersion { .. }
+            | ConfigError::Invalid { .. } => ErrorCode::InvalidInput,
+        }
+    }
+}
+
+/// 1-based line and column of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The dotted key path at `offset`: the enclosing table header (with the account's position for
+/// `[[account]]` tables) and the key on that line, if any.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[line_start..line_end].trim();
+    let mut table: Option<String> = None;
+    let mut accounts = 0usize;
+    for l in text[..line_start].lines() {
+        let l = l.trim();
+        if l == "[[account]]" {
+            accounts += 1;
+            table = Some(format!("account[{accounts}]"));
+        } else if let Some(h) = l.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            let h = h.trim();
+            table = Some(match h.strip_prefix("account.") {
+                Some(rest) if accounts > 0 => format!("account[{accounts}].{rest}"),
+                _ => h.to_string(),
+            });
+        }
+    }
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    match (table, key) {
+        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(t), None) => Some(t),
+        (None, None) => None,
+    }
+}
+
+fn damaged(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let offset = err.span().map_or(0, |s| s.start);
+    let (line, column) = line_col(text, offset);
+    // toml's own Display quotes the source line, which may hold a secret pasted in the wrong
+    // place; only the message is kept, and it is scrubbed too.
+    let message = crate::diagnosis::scrub(err.message().trim().trim_end_matches('.'));
+    ConfigError::Damaged {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key: err.span().and_then(|s| key_at(text, s.start)),
+        message,
+    }
+}
+
+/// Parses config text; `path` is only used in errors.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The version is checked before the structure, so a future format that changed keys is
+    // reported as "newer version", not as a list of unknown fields.
+    #[derive(serde::Deserialize)]
+    struct VersionOnly {
+        version: Option<toml::Spanned<toml::Value>>,
+    }
+    let head: VersionOnly = toml::from_str(text).map_err(|e| damaged(path, text, &e))?;
+    let Some(v) = head.version else {
+        return Err(ConfigError::Damaged {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            key: Some("version".into()),
+            message: format!("the key `version` is missing; a mailoauth config starts with `version = {FORMAT_VERSION}`"),
+        });
+    };
+    let (line, column) = line_col(text, v.span().start);
+    match v.get_ref().as_integer() {
+        Some(n) if n == i64::from(FORMAT_VERSION) => {}
+        Some(n) => {
+            return Err(ConfigError::UnknownVersion {
+                path: path.to_path_buf(),
+                line,
+                found: n,
+                supported: FORMAT_VERSION,
+            })
+        }
+        None => {
+            return Err(ConfigError::Damaged {
+                path: path.to_path_buf(),
+                line,
+                column,
+                key: Some("version".into()),
+                message: format!("`version` must be the number {FORMAT_VERSION}"),
+            })
+        }
+    }
+    let config: Config = toml::from_str(text).map_err(|e| damaged(path, text, &e))?;
+    check(path, &config)?;
+    Ok(config)
+}
+
+/// Checks what the structure cannot: names, purposes against servers, providers, dates, pins.
+pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
+    let invalid = |account: &Account, key: &str, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        account: account.name.clone(),
+        key: key.to_string(),
+        message,
+    };
+    let mut names = HashSet::new();
+    for a in &config.accounts {
+        let valid_name = !a.name.is_empty()
+            && a.name.len() <= 64
+            && a.name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && a.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid_name {
+            return Err(invalid(a, "name", "use 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit, so the name works on a command line".into()));
+        }
+        if !names.insert(a.name.as_str()) {
+            return Err(invalid(
+                a,
+                "name",
+                "two accounts have this name; give each a different one".into(),
+            ));
+        }
+        if !a.mailbox.contains('@') {
+            return Err(invalid(
+                a,
+                "mailbox",
+                "must be a full mail address such as scanner@contoso.com".into(),
+            ));
+        }
+        if a.purpose.sends() && a.smtp.is_none() {
+            return Err(invalid(a, "smtp", format!("purpose is {} but there is no [account.smtp] table; add one or set purpose = \"receive\"", a.purpose)));
+        }
+        if a.purpose.receives() && a.imap.is_none() {
+            return Err(invalid(a, "imap", format!("purpose is {} but there is no [account.imap] table; add one or set purpose = \"send\"", a.purpose)));
+        }
+        for (key, server) in [("smtp", &a.smtp), ("imap", &a.imap)] {
+            if let Some(s) = server {
+                if s.host.trim().is_empty() || s.port == 0 {
+                    return Err(invalid(
+                        a,
+                        key,
+                        "host must not be empty and port must be 1-65535".into(),
+                    ));
+                }
+            }
+        }
+        if crate::provider::profile(&a.auth.provider).is_none() {
+            let known: Vec<&str> = crate::provider::catalog()
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect();
+            return Err(invalid(
+                a,
+                "auth.provider",
+                format!(
+                    "{:?} is not a known provider; use one of {}",
+                    a.auth.provider,
+                    known.join(", ")
+                ),
+            ));
+        }
+        if a.auth.client_id.trim().is_empty() {
+            return Err(invalid(
+                a,
+                "auth.client_id",
+                "must not be empty: copy the client ID from the provider's console".into(),
+            ));
+        }
+        if a.auth.client_auth != crate::provider::ClientAuth::None && a.auth.client_secret.is_none()
+        {
+            return Err(invalid(a, "auth.client_secret", format!("client_auth is {} but no client_secret reference is set; add `client_secret = \"keyring:...\"` or `\"file:...\"`", a.auth.client_auth)));
+        }
+        if let Some(d) = &a.auth.client_secret_expires {
+            if d.len() != 10 || CivilDate::parse_prefix(d).is_none() {
+                return Err(invalid(
+                    a,
+                    "auth.client_secret_expires",
+                    "must be a date written YYYY-MM-DD".into(),
+                ));
+            }
+        }
+        if let Some(pin) = a.tls.as_ref().and_then(|t| t.pinned_sha256.as_ref()) {
+            if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(invalid(
+                    a,
+                    "tls.pinned_sha256",
+                    "must be the certificate's SHA-256 as 64 hex digits".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The text mailoauth writes for `config`: a header comment and the TOML.
+pub fn render(config: &Config) -> Result<String, ConfigError> {
+    let body = toml::to_string_pretty(config).map_err(|e| ConfigError::Damaged {
+        path: PathBuf::new(),
+        line: 1,
+        column: 1,
+        key: None,
+        message: format!("cannot write the config as TOML: {e}"),
+    })?;
+    Ok(format!(
+        "# mailoauth configuration (format version {FORMAT_VERSION}); keys are explained in docs/CONFIG.md.\n# No secret is stored here: token_store and client_secret only say where secrets are kept.\n\n{body}"
+    ))
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// A config as read from disk, remembering what was read so a later hand edit is noticed.
+#[derive(Debug, Clone)]
+pub struct ConfigDocument {
+    /// Where the file lives.
+    pub path: PathBuf,
+    /// The settings, to be edited by the caller and saved.
+    pub config: Config,
+    /// Hash of the bytes read, or `None` when the file did not exist.
+    read_hash: Option<[u8; 32]>,
+}
+
+/// What [`ConfigDocument::save`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveOutcome {
+    /// The file was written.
+    Saved,
+    /// The file changed on disk since it was read (edited by hand, or by another mailoauth);
+    /// nothing was written. `diff` is a unified diff from the file on disk to what would be
+    /// written; show it and call [`ConfigDocument::save_overwriting`] if the admin agrees.
+    ChangedOnDisk {
+        /// Unified diff, `---` the file on disk, `+++` mailoauth's version.
+        diff: String,
+    },
+}
+
+fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
+    match fs::metadata(path) {
+        Ok(m) if m.len() > MAX_BYTES => {
+            return Err(ConfigError::Damaged {
+                path: path.to_path_buf(),
+                line: 1,
+                column: 1,
+                key: None,
+                message: format!(
+                "the file is {} bytes, far too big for a mailoauth config; choose the right file",
+                m.len()
+            ),
+            })
+        }
+        _ => {}
+    }
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Io {
+            path: path.to_path_buf(),
+            action: "reading",
+            source,
+        }),
+    }
+}
+
+fn decode(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(
+            &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+            e.valid_up_to(),
+        );
+        ConfigError::Damaged {
+            path: path.to_path_buf(),
+            line,
+            column,
+            key: None,
+            message: "the file is not UTF-8 text; save it as UTF-8".into(),
+        }
+    })?;
+    parse(path, text)
+}
+
+/// Reads and checks the config at `path`.
+pub fn load(path: &Path) -> Result<ConfigDocument, ConfigError> {
+    let bytes = read_bytes(path)?.ok_or_else(|| ConfigError::Missing {
+        path: path.to_path_buf(),
+    })?;
+    let config = decode(path, &bytes)?;
+    Ok(ConfigDocument {
+        path: path.to_path_buf(),
+        read_hash: Some(digest(&bytes)),
+        config,
+    })
+}
+
+/// Reads the config at `path`, or starts an empty one when there is no file yet. A damaged file
+/// is still an error: starting afresh would overwrite it.
+pub fn load_or_new(path: &Path) -> Result<ConfigDocument, ConfigError> {
+    match load(path) {
+        Err(ConfigError::Missing { .. }) => Ok(ConfigDocument {
+            path: path.to_path_buf(),
+            config: Config::default(),
+            read_hash: None,
+        }),
+        other => other,
+    }
+}
+
+impl ConfigDocument {
+    /// The account called `name`, or an error listing the names there are.
+    pub fn account(&self, name: &str) -> Result<&Account, ConfigError> {
+        self.config
+            .account(name)
+            .ok_or_else(|| ConfigError::UnknownAccount {
+                path: self.path.clone(),
+                name: name.to_string(),
+                known: self
+                    .config
+                    .accounts
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Writes the config unless the file changed on disk since it was read.
+    pub fn save(&mut self) -> Result<SaveOutcome, ConfigError> {
+        self.write(false)
+    }
+
+    /// Writes the config even over a file changed on disk (after the admin saw the diff).
+    pub fn save_overwriting(&mut self) -> Result<(), ConfigError> {
+        self.write(true).map(|_| ())
+    }
+
+    fn write(&mut self, force: bool) -> Result<SaveOutcome, ConfigError> {
+        check(&self.path, &self.config)?;
+        let text = render(&self.config)?;
+        let lock = lock_beside(&self.path)?;
+        let on_disk = read_bytes(&self.path)?;
+        if !force && on_disk.as_deref().map(digest) != self.read_hash {
+            let old = on_disk
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            let diff = similar::TextDiff::from_lines(&old, &text)
+                .unified_diff()
+                .context_radius(2)
+                .header(&format!("{} (on disk)", self.path.display()), "mailoauth")
+                .to_string();
+            return Ok(SaveOutcome::ChangedOnDisk { diff });
+        }
+        atomic::write_atomic(&self.path, text.as_bytes(), true).map_err(|source| {
+            ConfigError::Io {
+                path: self.path.clone(),
+                action: "writing",
+                source,
+            }
+        })?;
+        drop(lock);
+        self.read_hash = Some(digest(text.as_bytes()));
+        Ok(SaveOutcome::Saved)
+    }
+}
+
+/// Takes the exclusive lock of `<path>.lock`, serialising writers of `path` across processes.
+/// The lock file is never removed: removing it would let two writers lock two different files.
+pub fn lock_beside(path: &Path) -> Result<fs::File, ConfigError> {
+    use fs4::FileExt;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    let io_err = |source| ConfigError::Io {
+        path: lock_path.clone(),
+        action: "locking",
+        source,
+    };
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_err)?;
+    FileExt::lock(&file).map_err(io_err)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! References to secrets: the config file says where a secret is kept, never what it is.
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Where a secret (tokens, a client secret, a private key) is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// An entry of the operating system's keyring (Windows Credential Manager, macOS Keychain,
+    /// Secret Service), written `keyring:<service>/<entry>`.
+    Keyring {
+        /// The keyring service name.
+        service: String,
+        /// The entry (user) name within the service.
+        entry: String,
+    },
+    /// A file readable only by the service account, written `file:<path>`.
+    File(PathBuf),
+}
+
+/// Why a `keyring:`/`file:` reference is not valid. The text never repeats the value, which may
+/// be a secret pasted into the wrong key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretRefError {
+    /// Neither prefix: most likely the secret itself was pasted.
+    #[error("must be a reference, `keyring:<service>/<entry>` or `file:<path>`, never the secret itself: store the secret with the wizard or in the keyring and put its reference here")]
+    NotAReference,
+    /// `keyring:` without both parts.
+    #[error("a keyring reference needs a service and an entry: `keyring:<service>/<entry>`")]
+    BadKeyring,
+    /// `file:` with no path.
+    #[error("a file reference needs a path: `file:<path>`")]
+    EmptyPath,
+}
+
+impl SecretRef {
+    /// Parses `keyring:<service>/<entry>` or `file:<path>`.
+    pub fn parse(text: &str) -> Result<SecretRef, SecretRefError> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("keyring:") {
+            let (service, entry) = rest.split_once('/').ok_or(SecretRefError::BadKeyring)?;
+            if service.trim().is_empty() || entry.trim().is_empty() {
+                return Err(SecretRefError::BadKeyring);
+            }
+            Ok(SecretRef::Keyring {
+                service: service.trim().to_string(),
+                entry: entry.trim().to_string(),
+            })
+        } else if let Some(rest) = text.strip_prefix("file:") {
+            if rest.trim().is_empty() {
+                return Err(SecretRefError::EmptyPath);
+            }
+            Ok(SecretRef::File(PathBuf::from(rest.trim())))
+        } else {
+            Err(SecretRefError::NotAReference)
+        }
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Keyring { service, entry } => write!(f, "keyring:{service}/{entry}"),
+            SecretRef::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+impl Serialize for SecretRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        SecretRef::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for SecretRef {
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("SecretRef")
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "Where a secret is kept: `keyring:<service>/<entry>` or `file:<path>`; never the secret itself.",
+            "pattern": "^(keyring:[^/]+/.+|file:.+)$"
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_both_kinds() {
+        let k = SecretRef::parse("keyring:mailoauth/scanner").unwrap();
+        assert_eq!(
+            k,
+            SecretRef::Keyring {
+                service: "mailoauth".into(),
+                entry: "scanner".into()
+            }
+        );
+        assert_eq!(k.to_string(), "keyring:mailoauth/scanner");
+        let f = SecretRef::parse("file:/var/lib/mailoauth/scanner.tokens").unwrap();
+        assert_eq!(f.to_string(), "file:/var/lib/mailoauth/scanner.tokens");
+    }
+
+    #[test]
+    fn a_pasted_secret_is_refused_without_being_repeated() {
+        let err = SecretRef::parse("Abc8Q~verysecretvalue").unwrap_err();
+        assert_eq!(err, SecretRefError::NotAReference);
+        assert!(!err.to_string().contains("verysecret"));
+        assert_eq!(
+            SecretRef::parse("keyring:onlyservice"),
+            Err(SecretRefError::BadKeyring)
+        );
+        assert_eq!(SecretRef::parse("file: "), Err(SecretRefError::EmptyPath));
+    }
+}

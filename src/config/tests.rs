@@ -1,0 +1,344 @@
+use super::*;
+
+/// A complete file with every kind of key, as an admin would see it.
+pub(crate) const SAMPLE: &str = r#"version = 1
+
+[[account]]
+name = "scanner"
+purpose = "both"
+mailbox = "scanner@contoso.com"
+token_store = "keyring:mailoauth/scanner"
+
+[account.smtp]
+host = "smtp.office365.com"
+port = 587
+security = "start_tls"
+sasl = "xoauth2"
+
+[account.imap]
+host = "outlook.office365.com"
+port = 993
+security = "tls"
+sasl = "xoauth2"
+
+[account.tls]
+ca_file = "/etc/ssl/proxy-ca.pem"
+
+[account.auth]
+provider = "microsoft"
+cloud = "worldwide"
+tenant = "contoso.com"
+client_id = "00000000-1111-2222-3333-444444444444"
+client_auth = "client_secret_post"
+client_secret = "file:/etc/mailoauth/scanner.secret"
+client_secret_expires = "2027-01-31"
+flow = "device_code"
+scopes = ["https://outlook.office.com/SMTP.Send", "https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"]
+
+[[account]]
+name = "alerts"
+purpose = "send"
+mailbox = "alerts@example.com"
+token_store = "file:/var/lib/mailoauth/alerts.tokens"
+
+[account.smtp]
+host = "smtp.gmail.com"
+port = 465
+security = "tls"
+sasl = "xoauth2"
+
+[account.auth]
+provider = "google"
+client_id = "123-abc.apps.googleusercontent.com"
+client_auth = "client_secret_post"
+client_secret = "keyring:mailoauth/alerts-client"
+flow = "loopback"
+scopes = ["https://mail.google.com/"]
+
+[account.auth.endpoints]
+token = "http://127.0.0.1:9090/token"
+"#;
+
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mailoauth-config-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Validates a config file's text against the committed JSON Schema.
+pub(crate) fn assert_matches_schema(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/config.schema.json")).unwrap();
+    let value: toml::Value = toml::from_str(text).unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}\n{text}");
+}
+
+fn err_of(text: &str) -> ConfigError {
+    parse(Path::new("m.toml"), text).unwrap_err()
+}
+
+#[test]
+fn committed_schema_is_the_generated_one() {
+    let generated = config_schema_text();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.schema.json");
+        fs::write(path, &generated).unwrap();
+    }
+    assert_eq!(
+        include_str!("../../docs/config.schema.json"),
+        generated,
+        "docs/config.schema.json is stale: run UPDATE_SCHEMA=1 cargo test -p mailoauth --lib config"
+    );
+}
+
+#[test]
+fn sample_round_trips_through_text_and_schema() {
+    assert_matches_schema(SAMPLE);
+    let config = parse(Path::new("m.toml"), SAMPLE).unwrap();
+    assert_eq!(config.accounts.len(), 2);
+    let scanner = config.account("scanner").unwrap();
+    assert_eq!(scanner.auth.flow, crate::provider::Flow::DeviceCode);
+    assert_eq!(scanner.imap.as_ref().unwrap().port, 993);
+    let text = render(&config).unwrap();
+    assert_matches_schema(&text);
+    assert_eq!(parse(Path::new("m.toml"), &text).unwrap(), config);
+    assert!(text.starts_with("# mailoauth configuration"));
+}
+
+#[test]
+fn the_schema_refuses_what_the_loader_refuses() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/config.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut json = serde_json::to_value(toml::from_str::<toml::Value>(SAMPLE).unwrap()).unwrap();
+    json["account"][0]["auth"]["client_secret"] = "Abc8Q~pasted-secret".into();
+    assert!(!validator.is_valid(&json));
+    let mut json2 = serde_json::to_value(toml::from_str::<toml::Value>(SAMPLE).unwrap()).unwrap();
+    json2["account"][0]["password"] = "hunter2".into();
+    assert!(!validator.is_valid(&json2));
+}
+
+#[test]
+fn a_pasted_secret_names_line_and_key_and_is_not_echoed() {
+    let text = SAMPLE.replace(
+        "client_secret = \"file:/etc/mailoauth/scanner.secret\"",
+        "client_secret = \"Abc8Q~pasted-secret-value\"",
+    );
+    let err = err_of(&text);
+    let shown = err.to_string();
+    assert!(!shown.contains("pasted-secret"), "{shown}");
+    match err {
+        ConfigError::Damaged { line, key, .. } => {
+            assert_eq!(line, 30);
+            assert_eq!(key.as_deref(), Some("account[1].auth.client_secret"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(shown.contains("never the secret itself"), "{shown}");
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_line_and_key() {
+    let text = SAMPLE.replace("flow = \"loopback\"", "flow = \"magic\"");
+    match err_of(&text) {
+        ConfigError::Damaged {
+            line, key, message, ..
+        } => {
+            assert_eq!(line, 52);
+            assert_eq!(key.as_deref(), Some("account[2].auth.flow"));
+            assert!(message.contains("magic"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = SAMPLE.replace("port = 993", "port = 993\nprot = 1");
+    match err_of(&text) {
+        ConfigError::Damaged { line, key, .. } => {
+            assert_eq!(line, 18);
+            assert_eq!(key.as_deref(), Some("account[1].imap.prot"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = SAMPLE.replace("port = 465", "port = 465 x");
+    assert!(matches!(
+        err_of(&text),
+        ConfigError::Damaged { line: 43, .. }
+    ));
+}
+
+#[test]
+fn version_missing_unknown_or_wrong_is_refused() {
+    let newer = SAMPLE.replace("version = 1", "version = 2");
+    match err_of(&newer) {
+        ConfigError::UnknownVersion {
+            line,
+            found,
+            supported,
+            ..
+        } => {
+            assert_eq!((line, found, supported), (1, 2, 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A newer version with keys this build does not know is still reported as a version problem.
+    let newer_keys = format!(
+        "{}\nfuture_key = 1\n",
+        newer.replace("[[account]]", "[[account]]\nfuture = true")
+    );
+    assert!(matches!(
+        err_of(&newer_keys),
+        ConfigError::UnknownVersion { .. }
+    ));
+    let missing = SAMPLE.replace("version = 1\n", "");
+    assert!(
+        matches!(err_of(&missing), ConfigError::Damaged { key: Some(ref k), .. } if k == "version")
+    );
+    let text = SAMPLE.replace("version = 1", "version = \"1\"");
+    assert!(matches!(err_of(&text), ConfigError::Damaged { .. }));
+}
+
+#[test]
+fn values_that_do_not_fit_together_name_account_and_key() {
+    let cases = [
+        (
+            "purpose = \"send\"\nmailbox = \"alerts",
+            "purpose = \"both\"\nmailbox = \"alerts",
+            "imap",
+        ),
+        ("name = \"alerts\"", "name = \"scanner\"", "name"),
+        ("name = \"alerts\"", "name = \"has space\"", "name"),
+        (
+            "provider = \"google\"",
+            "provider = \"yahoo\"",
+            "auth.provider",
+        ),
+        (
+            "client_secret_expires = \"2027-01-31\"",
+            "client_secret_expires = \"2027-02-31\"",
+            "auth.client_secret_expires",
+        ),
+        (
+            "mailbox = \"alerts@example.com\"",
+            "mailbox = \"alerts\"",
+            "mailbox",
+        ),
+        (
+            "ca_file = \"/etc/ssl/proxy-ca.pem\"",
+            "pinned_sha256 = \"abc\"",
+            "tls.pinned_sha256",
+        ),
+        (
+            "client_secret = \"keyring:mailoauth/alerts-client\"\n",
+            "",
+            "auth.client_secret",
+        ),
+    ];
+    for (from, to, want) in cases {
+        assert!(SAMPLE.contains(from), "{from}");
+        match err_of(&SAMPLE.replacen(from, to, 1)) {
+            ConfigError::Invalid { key, message, .. } => {
+                assert_eq!(key, want, "{message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("{from} -> {to}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_damaged_file_is_reported_and_never_overwritten() {
+    let dir = scratch("damaged");
+    let path = dir.join("mailoauth.toml");
+    let broken = SAMPLE.replace("port = 587", "port = ");
+    fs::write(&path, &broken).unwrap();
+    let err = load(&path).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::Damaged { line: 11, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    // load_or_new must not offer a fresh document that would replace the damaged file.
+    assert!(load_or_new(&path).is_err());
+    assert_eq!(fs::read_to_string(&path).unwrap(), broken);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn save_writes_atomically_keeps_a_backup_and_detects_hand_edits() {
+    let dir = scratch("save");
+    let path = dir.join("mailoauth.toml");
+    let mut doc = load_or_new(&path).unwrap();
+    doc.config = parse(&path, SAMPLE).unwrap();
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    let first = fs::read_to_string(&path).unwrap();
+    assert_matches_schema(&first);
+
+    let mut doc = load(&path).unwrap();
+    doc.config.accounts.retain(|a| a.name == "scanner");
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    let second = fs::read_to_string(&path).unwrap();
+    assert_matches_schema(&second);
+    assert_eq!(
+        fs::read_to_string(atomic::backup_path(&path)).unwrap(),
+        first
+    );
+
+    // Someone edits the file by hand while the wizard holds its copy.
+    let hand = second.replace("port = 587", "port = 2525");
+    fs::write(&path, &hand).unwrap();
+    doc.config.accounts[0].mailbox = "scan2@contoso.com".into();
+    match doc.save().unwrap() {
+        SaveOutcome::ChangedOnDisk { diff } => {
+            assert!(diff.contains("-port = 2525"), "{diff}");
+            assert!(diff.contains("+port = 587"), "{diff}");
+            assert!(diff.contains("+mailbox = \"scan2@contoso.com\""), "{diff}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), hand, "nothing written");
+    doc.save_overwriting().unwrap();
+    let third = fs::read_to_string(&path).unwrap();
+    assert_matches_schema(&third);
+    assert!(third.contains("scan2@contoso.com"));
+    // After its own save the document is in sync again.
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_new_document_does_not_overwrite_a_file_created_meanwhile() {
+    let dir = scratch("created");
+    let path = dir.join("mailoauth.toml");
+    let mut doc = load_or_new(&path).unwrap();
+    fs::write(&path, SAMPLE).unwrap();
+    doc.config = parse(&path, SAMPLE).unwrap();
+    doc.config.accounts.pop();
+    assert!(matches!(
+        doc.save().unwrap(),
+        SaveOutcome::ChangedOnDisk { .. }
+    ));
+    assert_eq!(fs::read_to_string(&path).unwrap(), SAMPLE);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn unknown_account_lists_the_names() {
+    let dir = scratch("unknown");
+    let path = dir.join("m.toml");
+    fs::write(&path, SAMPLE).unwrap();
+    let doc = load(&path).unwrap();
+    let err = doc.account("printer").unwrap_err();
+    assert_eq!(err.code(), ErrorCode::NotFound);
+    assert!(err.to_string().contains("scanner, alerts"), "{err}");
+    assert!(matches!(
+        load(&dir.join("none.toml")),
+        Err(ConfigError::Missing { .. })
+    ));
+    fs::remove_dir_all(&dir).unwrap();
+}

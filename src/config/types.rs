@@ -1,0 +1,199 @@
+//! The config file's structure: one installation, one or more accounts.
+//!
+//! These types are the file format itself (`docs/CONFIG.md`, `docs/config.schema.json`), so their
+//! keys are the file's `snake_case` keys, in TOML, JSON and TypeScript alike: the GUI edits exactly
+//! what the admin reads in the file.
+
+use super::secret_ref::SecretRef;
+use crate::provider::{ClientAuth, Cloud, Flow, Purpose, SaslMechanism, Security};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use ts_rs::TS;
+
+/// The format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigFile")]
+pub struct Config {
+    /// Format version of the file; mailoauth refuses versions it does not know.
+    pub version: u32,
+    /// The accounts of this installation, each a `[[account]]` table.
+    #[serde(default, rename = "account")]
+    #[ts(rename = "account")]
+    pub accounts: Vec<Account>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            version: FORMAT_VERSION,
+            accounts: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The account called `name`, if there is one.
+    pub fn account(&self, name: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.name == name)
+    }
+}
+
+/// One mailbox a service uses, and how mailoauth gets tokens for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigAccount")]
+pub struct Account {
+    /// Short name used on the command line (`mailoauth token <name>`): letters, digits, `.`, `_`, `-`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"))]
+    pub name: String,
+    /// What the service does with the mailbox: send, receive or both.
+    #[schemars(schema_with = "super::schema::purpose")]
+    pub purpose: Purpose,
+    /// The mailbox address the service signs in as.
+    pub mailbox: String,
+    /// The SMTP server, required when the purpose includes sending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub smtp: Option<MailServer>,
+    /// The IMAP server, required when the purpose includes receiving.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub imap: Option<MailServer>,
+    /// Where the account's tokens are kept: `keyring:<service>/<entry>` or `file:<path>`.
+    #[ts(type = "string")]
+    pub token_store: SecretRef,
+    /// An extra CA or a pinned certificate for the mail servers, when the system store is not enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tls: Option<TlsTrust>,
+    /// What the OAuth engine needs to get and refresh tokens.
+    pub auth: AuthSettings,
+}
+
+/// A mail server as the service connects to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigMailServer")]
+pub struct MailServer {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port.
+    #[schemars(range(min = 1))]
+    pub port: u16,
+    /// How the connection is encrypted: tls, start_tls or none.
+    #[schemars(schema_with = "super::schema::security")]
+    pub security: Security,
+    /// The SASL mechanism carrying the token: xoauth2 or oauthbearer.
+    #[schemars(schema_with = "super::schema::sasl")]
+    pub sasl: SaslMechanism,
+}
+
+/// Certificates trusted for the mail servers in addition to, or instead of, the system store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigTlsTrust")]
+pub struct TlsTrust {
+    /// A PEM file with extra CA certificates (a TLS-inspecting proxy's CA, a private CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub ca_file: Option<PathBuf>,
+    /// SHA-256 of the server certificate (64 hex digits): the connection fails on any other certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[schemars(regex(pattern = r"^[0-9a-fA-F]{64}$"))]
+    pub pinned_sha256: Option<String>,
+}
+
+/// The `[account.auth]` table: the OAuth client and flow, read by the OAuth engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigAuth")]
+pub struct AuthSettings {
+    /// Provider id from `mailoauth providers` (`google`, `microsoft`, `generic`).
+    pub provider: String,
+    /// The provider's cloud; only Microsoft has more than `worldwide`.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::cloud")]
+    pub cloud: Cloud,
+    /// Microsoft Entra tenant: its ID, a verified domain, or organizations/common/consumers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub tenant: Option<String>,
+    /// The OAuth client ID (Microsoft Application ID, Google client ID).
+    pub client_id: String,
+    /// How the client proves itself at the token endpoint.
+    #[schemars(schema_with = "super::schema::client_auth")]
+    pub client_auth: ClientAuth,
+    /// Where the client secret or private key is kept (`keyring:` or `file:`); absent for public clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub client_secret: Option<SecretRef>,
+    /// The day the client secret or certificate expires (`YYYY-MM-DD`), so mailoauth can warn before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub client_secret_expires: Option<String>,
+    /// How tokens are obtained.
+    #[schemars(schema_with = "super::schema::flow")]
+    pub flow: Flow,
+    /// The scopes requested, exactly as sent.
+    pub scopes: Vec<String>,
+    /// Endpoints that replace the provider profile's (a proxy, an unlisted cloud, a generic provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub endpoints: Option<EndpointSettings>,
+}
+
+/// Endpoint overrides as written in the file; every one is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigEndpoints")]
+pub struct EndpointSettings {
+    /// Base URL replacing the profile's authority host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub authority: Option<String>,
+    /// The authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub authorization: Option<String>,
+    /// The token endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub token: Option<String>,
+    /// The device authorization endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device_authorization: Option<String>,
+    /// The token revocation endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub revocation: Option<String>,
+    /// The OpenID Connect userinfo endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub userinfo: Option<String>,
+    /// The issuer the id_token must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub issuer: Option<String>,
+}
+
+impl From<&EndpointSettings> for crate::provider::EndpointOverrides {
+    fn from(e: &EndpointSettings) -> Self {
+        crate::provider::EndpointOverrides {
+            authority: e.authority.clone(),
+            authorization: e.authorization.clone(),
+            token: e.token.clone(),
+            device_authorization: e.device_authorization.clone(),
+            revocation: e.revocation.clone(),
+            userinfo: e.userinfo.clone(),
+            issuer: e.issuer.clone(),
+        }
+    }
+}
