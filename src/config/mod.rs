@@ -516,4 +516,4 @@ pub fn lock_beside(path: &Path) -> Result<fs::File, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
