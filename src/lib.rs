@@ -8,15 +8,18 @@
 //! - [`error`]: the error codes every front end switches on.
 //! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
 //! - [`validate`]: checks of what the admin types and imports, as findings per field.
+//! - [`oauth`]: the flows that get, check and refresh tokens; [`store`]: where tokens are kept.
 //! - [`export`]: the same account in the formats of other consumers (msmtp, mbsync, SafeQ, env).
 //! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
 
 pub mod config;
 pub mod diagnosis;
 pub mod error;
+pub mod oauth;
 pub mod export;
 pub mod provider;
 pub mod secret;
+pub mod store;
 pub mod validate;
 
 /// The version of this build, as the CLI and the app report it.

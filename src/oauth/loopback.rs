@@ -1,0 +1,469 @@
+//! The loopback listener of the authorization code flow (RFC 8252 section 7.3).
+//!
+//! It binds `127.0.0.1` on a port the OS picks (or the fixed ports a Web-type client registered),
+//! falling back to `[::1]`, and answers exactly one matching redirect: stray requests (favicon,
+//! other paths, other sign-ins' `state`) get an error page and the wait goes on. The port is
+//! closed as soon as the redirect arrived; the browser's page is written once the tokens are
+//! checked and saved, so the user sees the real outcome.
+
+use super::error::{Endpoint, OAuthError, ProviderReply};
+use super::FlowEvent;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// How the listener binds and how long it waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopbackOptions {
+    /// Ports to try in order; empty lets the OS pick one (what native clients should do).
+    pub ports: Vec<u16>,
+    /// How long to wait for the browser.
+    pub timeout: Duration,
+    /// The redirect path (`/` unless the client registered another).
+    pub path: String,
+}
+
+impl Default for LoopbackOptions {
+    fn default() -> Self {
+        Self {
+            ports: Vec::new(),
+            timeout: Duration::from_secs(300),
+            path: String::from("/"),
+        }
+    }
+}
+
+/// Longest request head read from the browser.
+const MAX_REQUEST: usize = 16 * 1024;
+/// How long one connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bound listener, waiting for its redirect.
+pub struct Listener {
+    listener: TcpListener,
+    redirect_uri: String,
+    path: String,
+}
+
+/// The redirect that carried the code; the browser waits for [`PendingReply::finish`].
+pub struct Callback {
+    /// The authorization code.
+    pub code: String,
+    /// The browser's open connection.
+    pub reply: PendingReply,
+}
+
+/// The browser connection of the accepted redirect.
+pub struct PendingReply {
+    stream: TcpStream,
+}
+
+impl PendingReply {
+    /// Shows the user the outcome: `Ok(message)` or `Err(message)`.
+    pub async fn finish(mut self, outcome: Result<&str, &str>) {
+        let (status, title, text) = match outcome {
+            Ok(t) => ("200 OK", "Signed in", t),
+            Err(t) => ("400 Bad Request", "Sign-in failed", t),
+        };
+        respond(&mut self.stream, status, title, text).await;
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) {
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>mailoauth: {t}</title></head>\
+         <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>{t}</h1><p>{x}</p>\
+         <p>You can close this window and return to mailoauth.</p></body></html>",
+        t = escape(title),
+        x = escape(text).replace('\n', "<br>")
+    );
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    // The browser may already be gone; the flow's outcome does not depend on this write.
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Binds the listener; the error says why and what to do instead.
+pub async fn bind(opts: &LoopbackOptions) -> Result<Listener, OAuthError> {
+    let path = if opts.path.starts_with('/') {
+        opts.path.clone()
+    } else {
+        format!("/{}", opts.path)
+    };
+    let ports: Vec<u16> = if opts.ports.is_empty() {
+        vec![0]
+    } else {
+        opts.ports.clone()
+    };
+    let mut last: Option<(SocketAddr, std::io::Error)> = None;
+    for host in [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ] {
+        for &port in &ports {
+            let addr = SocketAddr::new(host, port);
+            match TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    let local = listener.local_addr().map_err(|e| OAuthError::Bind {
+                        address: addr.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                    let host = match local.ip() {
+                        IpAddr::V4(ip) => ip.to_string(),
+                        IpAddr::V6(ip) => format!("[{ip}]"),
+                    };
+                    return Ok(Listener {
+                        listener,
+                        redirect_uri: format!("http://{host}:{}{path}", local.port()),
+                        path,
+                    });
+                }
+                Err(e) => last = Some((addr, e)),
+            }
+        }
+        // IPv4 loopback works but the ports are taken: IPv6 would not help, and for a fixed port
+        // its redirect URI is not the registered one.
+        if matches!(&last, Some((_, e)) if e.kind() == std::io::ErrorKind::AddrInUse) {
+            break;
+        }
+    }
+    let (addr, e) = last.unwrap_or_else(|| {
+        (
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            std::io::Error::other("no address to bind"),
+        )
+    });
+    Err(OAuthError::Bind {
+        address: addr.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+/// What one request to the listener was.
+enum Request {
+    /// Not the redirect; answered with this status and text.
+    Stray(&'static str, String),
+    /// The redirect: its query parameters.
+    Redirect(Vec<(String, String)>),
+}
+
+async fn read_request(stream: &mut TcpStream, path: &str) -> Option<Request> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    let read = async {
+        loop {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return Some(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > MAX_REQUEST {
+                return Some(());
+            }
+        }
+    };
+    tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
+    let head = String::from_utf8_lossy(&buf);
+    let mut parts = head.lines().next()?.split(' ');
+    let (method, target) = (parts.next()?, parts.next()?);
+    if method != "GET" {
+        return Some(Request::Stray(
+            "405 Method Not Allowed",
+            format!("{method} is not the sign-in redirect"),
+        ));
+    }
+    let url = url::Url::parse(&format!("http://loopback{target}")).ok()?;
+    if url.path() != path {
+        return Some(Request::Stray(
+            "404 Not Found",
+            format!("{} is not the sign-in redirect", url.path()),
+        ));
+    }
+    let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let has = |k: &str| params.iter().any(|(n, _)| n == k);
+    if !has("code") && !has("error") {
+        return Some(Request::Stray(
+            "404 Not Found",
+            String::from("a request without code or error is not the sign-in redirect"),
+        ));
+    }
+    Some(Request::Redirect(params))
+}
+
+impl Listener {
+    /// The redirect URI to send to the provider.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Waits for the redirect of the sign-in with `state`, checking `iss` against `issuer` when
+    /// the provider sends one (RFC 9207). Closes the port before returning.
+    pub async fn wait(
+        self,
+        state: &str,
+        issuer: Option<&str>,
+        timeout: Duration,
+        cancel: &CancellationToken,
+        events: &(dyn Fn(FlowEvent) + Send + Sync),
+    ) -> Result<Callback, OAuthError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut saw_wrong_state = false;
+        loop {
+            let accepted = tokio::select! {
+                a = self.listener.accept() => a,
+                _ = cancel.cancelled() => return Err(OAuthError::Cancelled),
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(if saw_wrong_state { OAuthError::StateMismatch } else {
+                        OAuthError::Timeout { seconds: timeout.as_secs() }
+                    });
+                }
+            };
+            let Ok((mut stream, _)) = accepted else {
+                continue;
+            };
+            let request = tokio::select! {
+                r = read_request(&mut stream, &self.path) => r,
+                _ = cancel.cancelled() => return Err(OAuthError::Cancelled),
+            };
+            let params = match request {
+                None => continue,
+                Some(Request::Stray(status, why)) => {
+                    events(FlowEvent::RedirectIgnored {
+                        reason: why.clone(),
+                    });
+                    respond(&mut stream, status, "Not found", &why).await;
+                    continue;
+                }
+                Some(Request::Redirect(p)) => p,
+            };
+            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            if get("state") != Some(state) {
+                saw_wrong_state = true;
+                let why = "the redirect carries another sign-in's state (an old tab?): ignored, still waiting for this sign-in";
+                events(FlowEvent::RedirectIgnored { reason: why.into() });
+                respond(&mut stream, "400 Bad Request", "Not this sign-in", "This page belongs to a different or older sign-in (state mismatch). Finish the sign-in in the window mailoauth opened last.").await;
+                continue;
+            }
+            if let (Some(expected), Some(got)) = (issuer, get("iss")) {
+                if expected.trim_end_matches('/') != got.trim_end_matches('/') {
+                    let e = OAuthError::IssuerMismatch {
+                        expected: expected.into(),
+                        got: got.into(),
+                    };
+                    respond(
+                        &mut stream,
+                        "400 Bad Request",
+                        "Sign-in failed",
+                        &e.to_string(),
+                    )
+                    .await;
+                    return Err(e);
+                }
+            }
+            if let Some(error) = get("error") {
+                let reply = ProviderReply::new(
+                    Endpoint::Authorization,
+                    error,
+                    get("error_description"),
+                    None,
+                );
+                let mut text = format!(
+                    "The provider answered {error}{}.",
+                    reply
+                        .description
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                );
+                if let Some(entry) = reply.diagnosis.as_deref().and_then(crate::diagnosis::entry) {
+                    let d = entry.diagnosis(&Default::default());
+                    text.push_str(&format!(
+                        "\n\n{}\n{}\nFix: {}",
+                        d.title,
+                        d.cause,
+                        d.fix.join(" ")
+                    ));
+                }
+                respond(&mut stream, "400 Bad Request", "Sign-in failed", &text).await;
+                return Err(OAuthError::Provider(Box::new(reply)));
+            }
+            let code = get("code").unwrap_or_default().to_string();
+            // Dropping the listener here closes the port before the code is even exchanged.
+            drop(self.listener);
+            return Ok(Callback {
+                code,
+                reply: PendingReply { stream },
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(uri: &str) -> String {
+        let url = url::Url::parse(uri).unwrap();
+        let mut s = TcpStream::connect((
+            url.host_str().unwrap().trim_matches(['[', ']']),
+            url.port().unwrap(),
+        ))
+        .await
+        .unwrap();
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        s.write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn stray_requests_and_wrong_state_do_not_consume_the_flow() {
+        let l = bind(&LoopbackOptions::default()).await.unwrap();
+        let base = l.redirect_uri().to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        let b = base.clone();
+        let browser = tokio::spawn(async move {
+            let fav = get(&format!("{}favicon.ico", b)).await;
+            let wrong = get(&format!("{b}?code=c1&state=other")).await;
+            let right = get(&format!("{b}?code=c2&state=s1&iss=http%3A%2F%2Fop")).await;
+            (fav, wrong, right)
+        });
+        let cb = l
+            .wait(
+                "s1",
+                Some("http://op"),
+                Duration::from_secs(10),
+                &CancellationToken::new(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(cb.code, "c2");
+        cb.reply.finish(Ok("done")).await;
+        let (fav, wrong, right) = browser.await.unwrap();
+        assert!(fav.starts_with("HTTP/1.1 404"), "{fav}");
+        assert!(
+            wrong.starts_with("HTTP/1.1 400") && wrong.contains("state mismatch"),
+            "{wrong}"
+        );
+        assert!(
+            right.starts_with("HTTP/1.1 200") && right.contains("done"),
+            "{right}"
+        );
+        assert!(
+            TcpStream::connect(base.trim_start_matches("http://").trim_end_matches('/'))
+                .await
+                .is_err(),
+            "port closed"
+        );
+    }
+
+    #[tokio::test]
+    async fn error_reply_wrong_issuer_timeout_and_cancel() {
+        let l = bind(&LoopbackOptions::default()).await.unwrap();
+        let b = l.redirect_uri().to_string();
+        let page =
+            tokio::spawn(async move { get(&format!("{b}?error=access_denied&state=s")).await });
+        let e = l
+            .wait(
+                "s",
+                None,
+                Duration::from_secs(10),
+                &CancellationToken::new(),
+                &|_| {},
+            )
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, OAuthError::Provider(r) if r.error == "access_denied"),
+            "{e}"
+        );
+        assert!(page.await.unwrap().contains("access_denied"));
+
+        let l = bind(&LoopbackOptions::default()).await.unwrap();
+        let b = l.redirect_uri().to_string();
+        tokio::spawn(
+            async move { get(&format!("{b}?code=x&state=s&iss=https%3A%2F%2Fevil")).await },
+        );
+        let e = l
+            .wait(
+                "s",
+                Some("https://op"),
+                Duration::from_secs(10),
+                &CancellationToken::new(),
+                &|_| {},
+            )
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, OAuthError::IssuerMismatch { .. }), "{e}");
+
+        let l = bind(&LoopbackOptions::default()).await.unwrap();
+        let e = l
+            .wait(
+                "s",
+                None,
+                Duration::from_millis(50),
+                &CancellationToken::new(),
+                &|_| {},
+            )
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, OAuthError::Timeout { .. }), "{e}");
+
+        let l = bind(&LoopbackOptions::default()).await.unwrap();
+        let c = CancellationToken::new();
+        c.cancel();
+        let e = l
+            .wait("s", None, Duration::from_secs(10), &c, &|_| {})
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, OAuthError::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_taken_fixed_port_says_so() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let e = bind(&LoopbackOptions {
+            ports: vec![port],
+            ..Default::default()
+        })
+        .await
+        .err()
+        .unwrap();
+        assert!(matches!(&e, OAuthError::Bind { .. }), "{e}");
+        assert_eq!(
+            e.diagnosis_id().as_deref(),
+            Some("client-loopback-port-busy")
+        );
+    }
+}

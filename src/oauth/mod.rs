@@ -1,0 +1,420 @@
+//! The OAuth engine: getting, checking, storing and refreshing the tokens a mail service uses.
+//!
+//! Every flow goes through the `oauth2` crate; only the JWT assertions (private_key_jwt, Google
+//! service accounts) are made here. [`authorize`] runs the flow an [`AccountAuth`] names, checks
+//! the result (granted scopes, refresh token, signed-in account) and only then saves it through a
+//! [`TokenStore`]. [`refresh_if_needed`] is what the consumer side calls before every use.
+//!
+//! Long flows report [`FlowEvent`]s to a callback and stop on a [`CancellationToken`]; opening
+//! the browser and sleeping between device-code polls are injected through [`FlowHooks`], so the
+//! app, the CLI and the tests each supply their own.
+
+mod checks;
+mod client;
+mod error;
+mod flows;
+pub mod identity;
+mod jwt;
+pub mod loopback;
+mod refresh;
+
+pub use checks::{check_grant, required_scopes};
+pub use error::{find_aadsts, Endpoint, OAuthError, ProviderReply};
+pub use flows::authorize;
+pub use jwt::x5t_thumbprint;
+pub use loopback::LoopbackOptions;
+pub use refresh::{refresh_if_needed, CLOCK_SKEW_SECS};
+pub use tokio_util::sync::CancellationToken;
+
+use crate::provider::{ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
+use crate::secret::Secret;
+use crate::store::TokenStore;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use ts_rs::TS;
+
+/// An access token, as [`refresh_if_needed`] hands it out.
+pub type AccessToken = Secret<String>;
+
+/// Seconds since the Unix epoch, the clock every expiry is measured on.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Where a client secret, private key or password is read from (never the value itself, so a
+/// config file that embeds [`AccountAuth`] holds no secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "name")]
+pub enum SecretSource {
+    /// An environment variable of the service.
+    Env(String),
+    /// A file readable only by the service account.
+    File(PathBuf),
+}
+
+impl SecretSource {
+    /// Reads the secret; `field` names the setting in the error.
+    pub fn read(&self, field: &'static str) -> Result<Secret<String>, OAuthError> {
+        match self {
+            SecretSource::Env(name) => std::env::var(name)
+                .map(|v| Secret::new(v.trim().to_string()))
+                .map_err(|_| OAuthError::Config {
+                    field,
+                    problem: format!("environment variable {name} is not set"),
+                }),
+            SecretSource::File(path) => std::fs::read_to_string(path)
+                .map(|v| Secret::new(v.trim().to_string()))
+                .map_err(|e| OAuthError::Config {
+                    field,
+                    problem: format!("cannot read {}: {e}", path.display()),
+                }),
+        }
+    }
+}
+
+/// Everything needed to obtain and refresh one account's tokens; the config side embeds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountAuth {
+    /// Provider profile id (`google`, `microsoft`, `generic`).
+    pub provider: String,
+    /// The provider's cloud.
+    #[serde(default)]
+    pub cloud: Cloud,
+    /// Microsoft tenant (ID or domain); absent for the profile's default.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// The OAuth client ID.
+    pub client_id: String,
+    /// How the client authenticates at the token endpoint.
+    pub client_auth: ClientAuth,
+    /// The client secret (`client_secret_basic`/`_post`) or the PEM private key (`private_key_jwt`),
+    /// or the Google service account key JSON (`service_account`).
+    #[serde(default)]
+    pub client_secret: Option<SecretSource>,
+    /// Key id (`kid`) of the private_key_jwt key, when the provider needs one.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// The certificate (PEM) whose SHA-1 thumbprint goes into `x5t` (Entra certificate credentials).
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// The flow that obtains the first tokens.
+    pub flow: Flow,
+    /// What the mail service does with the token.
+    pub purpose: Purpose,
+    /// Scopes to request; empty means the profile's scopes for the purpose and flow.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Endpoints replacing the profile's (generic providers, proxies, the local test provider).
+    #[serde(default)]
+    pub endpoints: EndpointOverrides,
+    /// The mailbox the service signs in as.
+    pub mailbox: String,
+}
+
+/// Tokens as stored: the secrets stay in [`Secret`]s in memory and are written only by a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: Secret<String>,
+    /// The refresh token, when one was issued.
+    pub refresh_token: Option<Secret<String>>,
+    /// When the access token expires, in Unix seconds; `None` when the provider did not say.
+    pub expires_at: Option<u64>,
+    /// The scopes granted.
+    pub scopes: Vec<String>,
+    /// The account that signed in (from the id_token), when known.
+    pub account: Option<String>,
+    /// When the tokens were obtained, in Unix seconds.
+    pub obtained_at: u64,
+}
+
+/// The stored form of a [`TokenSet`]; exists only inside `to_json`/`from_json`.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredTokens {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_at: Option<u64>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    account: Option<String>,
+    obtained_at: u64,
+}
+
+impl TokenSet {
+    /// The JSON a store writes; contains the secrets, so only stores call it.
+    pub fn to_json(&self) -> String {
+        let s = StoredTokens {
+            access_token: self.access_token.expose().clone(),
+            refresh_token: self.refresh_token.as_ref().map(|t| t.expose().clone()),
+            expires_at: self.expires_at,
+            scopes: self.scopes.clone(),
+            account: self.account.clone(),
+            obtained_at: self.obtained_at,
+        };
+        // A struct of strings and numbers always serialises.
+        serde_json::to_string_pretty(&s).unwrap_or_default()
+    }
+
+    /// Parses what [`TokenSet::to_json`] wrote; the error never quotes the content.
+    pub fn from_json(text: &str) -> Result<TokenSet, String> {
+        let s: StoredTokens = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "not a mailoauth token file (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })?;
+        Ok(TokenSet {
+            access_token: Secret::new(s.access_token),
+            refresh_token: s.refresh_token.map(Secret::new),
+            expires_at: s.expires_at,
+            scopes: s.scopes,
+            account: s.account,
+            obtained_at: s.obtained_at,
+        })
+    }
+
+    /// True when the access token is still good for `margin` seconds after `now`.
+    pub fn fresh_at(&self, now: u64, margin: u64) -> bool {
+        self.expires_at
+            .is_some_and(|e| e > now.saturating_add(margin))
+    }
+}
+
+/// What the GUI shows while a flow runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+#[ts(rename = "OAuthFlowEvent")]
+pub enum FlowEvent {
+    /// The loopback listener is up and waits for the browser at this redirect URI.
+    #[serde(rename_all = "camelCase")]
+    ListeningOn {
+        /// The redirect URI sent to the provider.
+        redirect_uri: String,
+    },
+    /// The authorization URL was handed to the browser.
+    #[serde(rename_all = "camelCase")]
+    BrowserOpened {
+        /// The URL, for a "copy link" fallback.
+        url: String,
+    },
+    /// The browser could not be opened; the user must open the URL by hand.
+    #[serde(rename_all = "camelCase")]
+    BrowserNotOpened {
+        /// The URL to open.
+        url: String,
+        /// Why the browser did not start.
+        reason: String,
+    },
+    /// A request reached the listener that is not this sign-in's redirect (wrong path or `state`).
+    #[serde(rename_all = "camelCase")]
+    RedirectIgnored {
+        /// Why it was ignored.
+        reason: String,
+    },
+    /// The device code to show: the user opens the URI and types the code.
+    #[serde(rename_all = "camelCase")]
+    DeviceCode {
+        /// The code the user types.
+        user_code: String,
+        /// Where the user goes.
+        verification_uri: String,
+        /// The URI with the code filled in, when the provider sends one.
+        verification_uri_complete: Option<String>,
+        /// When the code expires, in Unix seconds (for the countdown).
+        expires_at: u64,
+    },
+    /// Waiting before the next poll of the token endpoint.
+    #[serde(rename_all = "camelCase")]
+    Polling {
+        /// Seconds until the next poll.
+        interval_secs: u64,
+    },
+    /// The provider asked to poll more slowly; every later poll waits this long.
+    #[serde(rename_all = "camelCase")]
+    SlowDown {
+        /// The new interval in seconds.
+        interval_secs: u64,
+    },
+    /// The provider issued tokens; the checks run next.
+    TokenReceived,
+    /// The signed-in account is the mailbox.
+    #[serde(rename_all = "camelCase")]
+    IdentityChecked {
+        /// The account that signed in.
+        account: String,
+    },
+    /// The tokens are saved.
+    #[serde(rename_all = "camelCase")]
+    Stored {
+        /// Where (`file store /var/lib/...`, `OS keyring`).
+        store: String,
+    },
+}
+
+/// A sleep the device flow waits with; tests pass one that returns at once.
+pub type SleepFn = dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
+
+/// What a running flow needs from its front end.
+pub struct FlowHooks<'a> {
+    /// Receives progress.
+    pub events: &'a (dyn Fn(FlowEvent) + Send + Sync),
+    /// Opens the system browser (never a webview: Google refuses embedded sign-in).
+    pub open_browser: &'a (dyn Fn(&str) -> Result<(), String> + Send + Sync),
+    /// Stops the flow when cancelled.
+    pub cancel: CancellationToken,
+    /// Waits between device-code polls.
+    pub sleep: &'a SleepFn,
+    /// The loopback listener's ports and timeout.
+    pub loopback: LoopbackOptions,
+    /// The mailbox password, for the resource owner password flow only.
+    pub password: Option<Secret<String>>,
+    /// The clock, in Unix seconds.
+    pub now: &'a (dyn Fn() -> u64 + Send + Sync),
+}
+
+fn tokio_sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(tokio::time::sleep(d))
+}
+
+fn no_events(_: FlowEvent) {}
+
+impl<'a> FlowHooks<'a> {
+    /// Hooks with a real clock and sleep, the default loopback options and no password.
+    pub fn new(
+        events: &'a (dyn Fn(FlowEvent) + Send + Sync),
+        open_browser: &'a (dyn Fn(&str) -> Result<(), String> + Send + Sync),
+    ) -> Self {
+        Self {
+            events,
+            open_browser,
+            cancel: CancellationToken::new(),
+            sleep: &tokio_sleep,
+            loopback: LoopbackOptions::default(),
+            password: None,
+            now: &unix_now,
+        }
+    }
+
+    /// Hooks for a flow without browser or progress (app-only flows, refresh).
+    pub fn silent() -> FlowHooks<'static> {
+        FlowHooks {
+            events: &no_events,
+            open_browser: &|_| Err(String::from("no browser in this flow")),
+            cancel: CancellationToken::new(),
+            sleep: &tokio_sleep,
+            loopback: LoopbackOptions::default(),
+            password: None,
+            now: &unix_now,
+        }
+    }
+}
+
+/// The result of a successful [`authorize`]: what was granted, never the tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "OAuthGrant")]
+pub struct Granted {
+    /// The account the tokens act for.
+    pub account: String,
+    /// The scopes granted.
+    pub scopes: Vec<String>,
+    /// Whether a refresh token was stored.
+    pub refresh_token: bool,
+    /// When the access token expires, in Unix seconds.
+    pub expires_at: Option<u64>,
+    /// Where the tokens were saved.
+    pub store: String,
+}
+
+/// The key an account's tokens are stored under: the mailbox.
+pub fn store_key(auth: &AccountAuth) -> String {
+    auth.mailbox.trim().to_ascii_lowercase()
+}
+
+/// Runs [`authorize`] and returns what was granted; a shorthand for front ends.
+pub async fn authorize_and_store(
+    auth: &AccountAuth,
+    store: &dyn TokenStore,
+    hooks: &FlowHooks<'_>,
+) -> Result<Granted, OAuthError> {
+    let tokens = authorize(auth, store, hooks).await?;
+    Ok(Granted {
+        account: tokens.account.clone().unwrap_or_else(|| store_key(auth)),
+        scopes: tokens.scopes.clone(),
+        refresh_token: tokens.refresh_token.is_some(),
+        expires_at: tokens.expires_at,
+        store: store.describe(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_set_json_round_trips_and_debug_hides_secrets() {
+        let t = TokenSet {
+            access_token: Secret::new("at-secret".into()),
+            refresh_token: Some(Secret::new("rt-secret".into())),
+            expires_at: Some(100),
+            scopes: vec!["mail".into()],
+            account: Some("alice@example.test".into()),
+            obtained_at: 40,
+        };
+        let dbg = format!("{t:?}");
+        assert!(
+            !dbg.contains("at-secret") && !dbg.contains("rt-secret"),
+            "{dbg}"
+        );
+        let back = TokenSet::from_json(&t.to_json()).unwrap();
+        assert_eq!(back, t);
+        assert!(t.fresh_at(39, 60) && !t.fresh_at(41, 60));
+        let err = TokenSet::from_json("{\"accessToken\": \"leak-me\"").unwrap_err();
+        assert!(!err.contains("leak-me"));
+    }
+
+    #[test]
+    fn flow_events_serialise_for_the_gui() {
+        let e = FlowEvent::DeviceCode {
+            user_code: "ABCD-EFGH".into(),
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            verification_uri_complete: None,
+            expires_at: 10,
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "deviceCode");
+        assert_eq!(v["userCode"], "ABCD-EFGH");
+        assert_eq!(
+            serde_json::to_value(FlowEvent::TokenReceived).unwrap()["kind"],
+            "tokenReceived"
+        );
+    }
+
+    #[test]
+    fn account_auth_reads_from_config_json() {
+        let a: AccountAuth = serde_json::from_value(serde_json::json!({
+            "provider": "microsoft", "tenant": "contoso.com", "clientId": "abc",
+            "clientAuth": "client_secret_post",
+            "clientSecret": {"kind": "env", "name": "MAILOAUTH_SECRET"},
+            "flow": "client_credentials", "purpose": "send", "mailbox": "scan@contoso.com"
+        }))
+        .unwrap();
+        assert_eq!(
+            a.client_secret,
+            Some(SecretSource::Env("MAILOAUTH_SECRET".into()))
+        );
+        assert!(a.scopes.is_empty());
+    }
+}

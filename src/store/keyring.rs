@@ -1,0 +1,78 @@
+//! [`KeyringStore`]: tokens in the OS credential store, one entry per account.
+//!
+//! On Linux this is the kernel keyutils keyring, which needs no desktop session but lives only
+//! as long as the login session (or `keyctl session`) that holds it: for services prefer the
+//! file store. The cross-process lock is a lock file in the temporary folder, since keyrings have
+//! no locks of their own.
+
+use super::{account_key, lock_file, StoreError, StoreLock, TokenStore};
+use crate::oauth::TokenSet;
+
+/// The keyring service name every entry is filed under.
+pub const SERVICE: &str = "mailoauth";
+
+/// Tokens in the OS keyring under service [`SERVICE`].
+#[derive(Debug, Clone, Default)]
+pub struct KeyringStore {
+    _private: (),
+}
+
+fn kr_err(e: keyring::Error) -> StoreError {
+    StoreError::Keyring {
+        detail: e.to_string(),
+    }
+}
+
+impl KeyringStore {
+    /// The store of the current OS user.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(SERVICE, &account_key(account)?).map_err(kr_err)
+    }
+}
+
+impl TokenStore for KeyringStore {
+    fn load(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
+        match self.entry(account)?.get_password() {
+            Ok(text) => {
+                TokenSet::from_json(&text)
+                    .map(Some)
+                    .map_err(|detail| StoreError::Corrupt {
+                        path: format!("keyring entry {SERVICE}/{account}"),
+                        detail,
+                    })
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(kr_err(e)),
+        }
+    }
+
+    fn save(&self, account: &str, tokens: &TokenSet) -> Result<(), StoreError> {
+        self.entry(account)?
+            .set_password(&tokens.to_json())
+            .map_err(kr_err)
+    }
+
+    fn delete(&self, account: &str) -> Result<(), StoreError> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(kr_err(e)),
+        }
+    }
+
+    fn lock(&self, account: &str) -> Result<StoreLock, StoreError> {
+        let dir = std::env::temp_dir().join("mailoauth-locks");
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Io {
+            path: dir.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        lock_file(&dir.join(format!("{}.lock", account_key(account)?)))
+    }
+
+    fn describe(&self) -> String {
+        String::from("OS keyring")
+    }
+}

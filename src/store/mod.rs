@@ -1,0 +1,173 @@
+//! Where tokens are kept between runs: the [`TokenStore`] trait and its two homes.
+//!
+//! - [`file::FileStore`]: one JSON file per account, readable only by its owner. The default for
+//!   services, which often run as another account than the admin who signed in.
+//! - [`keyring::KeyringStore`]: the OS credential store (Windows Credential Manager, macOS
+//!   Keychain, the Linux kernel keyring).
+//!
+//! Every store also hands out an exclusive, cross-process [`StoreLock`] per account, which the
+//! refresh holds around read-refresh-store so two processes cannot lose a rotated refresh token.
+
+pub mod file;
+pub mod keyring;
+
+use crate::error::{Coded, ErrorCode};
+use crate::oauth::TokenSet;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Reading, writing or locking stored tokens failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file or folder could not be read or written.
+    #[error(
+        "token store {path}: {detail}; check that the folder exists and this account may write it"
+    )]
+    Io {
+        /// The file or folder.
+        path: String,
+        /// What the OS said.
+        detail: String,
+    },
+    /// A stored entry is not a token set mailoauth wrote.
+    #[error(
+        "token store {path}: the stored entry is damaged ({detail}); authorize the account again"
+    )]
+    Corrupt {
+        /// The file or keyring entry.
+        path: String,
+        /// What did not parse (never the content).
+        detail: String,
+    },
+    /// The file can be read by other accounts.
+    #[error("token store {path}: the file is readable by other accounts (mode {mode:o}); run chmod 600 on it")]
+    TooOpen {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The OS credential store refused.
+    #[error("OS keyring: {detail}; on a server without a desktop session use --store file:<path>")]
+    Keyring {
+        /// What the keyring said.
+        detail: String,
+    },
+    /// The account name cannot name a stored entry.
+    #[error("account {account:?} cannot name a token entry: use the mailbox address")]
+    BadAccount {
+        /// The account given.
+        account: String,
+    },
+    /// The store setting is not understood.
+    #[error("--store {given:?}: use file:<folder> or keyring")]
+    BadSpec {
+        /// What was given.
+        given: String,
+    },
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::BadAccount { .. } | StoreError::BadSpec { .. } => ErrorCode::InvalidInput,
+            StoreError::TooOpen { .. } => ErrorCode::InvalidInput,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Tokens kept per account (the mailbox address, or `client_id@tenant` for app-only access).
+pub trait TokenStore: Send + Sync {
+    /// The stored tokens of `account`, if any.
+    fn load(&self, account: &str) -> Result<Option<TokenSet>, StoreError>;
+    /// Replaces the tokens of `account`; durable when it returns.
+    fn save(&self, account: &str, tokens: &TokenSet) -> Result<(), StoreError>;
+    /// Forgets `account`; no error when nothing was stored.
+    fn delete(&self, account: &str) -> Result<(), StoreError>;
+    /// An exclusive lock on `account` across processes, held until the guard is dropped.
+    fn lock(&self, account: &str) -> Result<StoreLock, StoreError>;
+    /// Where the tokens go, for messages (`file /var/lib/...`, `OS keyring`).
+    fn describe(&self) -> String;
+}
+
+/// An exclusive lock on one account's tokens, released on drop.
+#[derive(Debug)]
+pub struct StoreLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on the file `path`, waiting for another holder.
+pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
+    let io = |e: std::io::Error| StoreError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    fs4::FileExt::lock(&file).map_err(io)?;
+    Ok(StoreLock { _file: file })
+}
+
+/// A file-name-safe key for `account`.
+pub(crate) fn account_key(account: &str) -> Result<String, StoreError> {
+    let a = account.trim().to_ascii_lowercase();
+    let ok = !a.is_empty()
+        && a.len() <= 200
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@.-_+".contains(c))
+        && !a.starts_with('.');
+    if ok {
+        Ok(a)
+    } else {
+        Err(StoreError::BadAccount {
+            account: account.to_string(),
+        })
+    }
+}
+
+/// Opens the store a command line or config names: `file:<folder>` or `keyring`.
+pub fn open(spec: &str) -> Result<Box<dyn TokenStore>, StoreError> {
+    let spec = spec.trim();
+    if spec == "keyring" {
+        return Ok(Box::new(keyring::KeyringStore::new()));
+    }
+    match spec.strip_prefix("file:") {
+        Some(dir) if !dir.is_empty() => Ok(Box::new(file::FileStore::new(PathBuf::from(dir)))),
+        _ => Err(StoreError::BadSpec {
+            given: spec.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_keys_are_safe_file_names() {
+        assert_eq!(
+            account_key(" Alice@Example.test ").ok().as_deref(),
+            Some("alice@example.test")
+        );
+        for bad in ["", "../etc/passwd", "a/b", ".hidden", "a b"] {
+            assert!(account_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn store_specs_parse() {
+        assert!(open("file:/tmp/x").is_ok());
+        assert!(open("keyring").is_ok());
+        for bad in ["file:", "vault", ""] {
+            assert!(
+                matches!(open(bad), Err(StoreError::BadSpec { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}
