@@ -25,6 +25,12 @@ enum Command {
     Validate(cli::validate::Args),
     /// Explain an error text or log excerpt: every known error it shows, its cause and its fix.
     Explain(cli::explain::Args),
+    /// Show every account of the config: OK, failing (and why), needs re-authorization, secret expiry.
+    Status(cli::status::Args),
+    /// Write an account in another consumer's format: msmtp, mbsync, SafeQ MPS, env file.
+    Export(cli::export::Args),
+    /// Where the config file is, and whether it is valid.
+    Config(cli::config::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +40,8 @@ fn main() -> ExitCode {
         Command::Checklist(args) => cli::checklist::run(args),
         Command::Validate(args) => cli::validate::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Status(args) => cli::status::run(args),
+        Command::Export(args) => cli::export::run(args),
+        Command::Config(args) => cli::config::run(args),
     }
 }

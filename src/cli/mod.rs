@@ -1,6 +1,9 @@
 //! One module per subcommand: its clap `Args` and a `run(args) -> ExitCode`.
 
 pub mod checklist;
+pub mod config;
 pub mod explain;
+pub mod export;
 pub mod providers;
+pub mod status;
 pub mod validate;

@@ -64,6 +64,9 @@ pub fn run(args: Args) -> ExitCode {
         redirect_port: args.port,
     };
     let report = file::validate_file(&text, &ctx);
+    if report.kind == file::FileKind::Config {
+        return super::config::check_text(&args.file, &text, args.json);
+    }
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

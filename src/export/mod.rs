@@ -38,12 +38,11 @@ impl Default for ExportContext {
 impl ExportContext {
     /// The command that prints a fresh access token for `account`, quoted for a POSIX shell.
     pub fn token_command(&self, account: &Account) -> String {
-        let mut parts = vec![shell_quote(&self.program)];
+        let mut parts = vec![shell_quote(&self.program), "token".into()];
         if let Some(c) = &self.config {
             parts.push("--config".into());
             parts.push(shell_quote(&c.display().to_string()));
         }
-        parts.push("token".into());
         parts.push(shell_quote(&account.name));
         parts.join(" ")
     }
@@ -203,7 +202,7 @@ pub(crate) mod tests {
         };
         assert_eq!(
             ctx.token_command(&a),
-            r"'/opt/mail oauth/mailoauth' --config '/etc/it'\''s/m.toml' token scanner"
+            r"'/opt/mail oauth/mailoauth' token --config '/etc/it'\''s/m.toml' scanner"
         );
     }
 

@@ -123,7 +123,7 @@ mod tests {
         );
         assert!(out.contains("\nauth oauthbearer\n"), "{out}");
         assert!(out.ends_with(
-            "passwordeval /usr/local/bin/mailoauth --config /etc/mailoauth/alt.toml token alerts\n"
+            "passwordeval /usr/local/bin/mailoauth token --config /etc/mailoauth/alt.toml alerts\n"
         ));
     }
 

@@ -1,0 +1,147 @@
+//! `mailoauth status`: every account of the config with its state: OK, failing (with the
+//! catalog's diagnosis), needs re-authorization (why, since when), secret expiring in N days.
+
+use mailoauth::config;
+use mailoauth::status::{self, AccountState, AccountStatus};
+use mailoauth::validate::CivilDate;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The config file [default: $MAILOAUTH_CONFIG, else the platform's default location]
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let path = args.config.unwrap_or_else(config::default_path);
+    let doc = match config::load(&path) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let recorded = match status::read(&path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let all = status::overview(&doc.config, &recorded, CivilDate::today());
+    if args.json {
+        match serde_json::to_string_pretty(&all) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("mailoauth: cannot print the status: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", render(&path.display().to_string(), &all));
+    }
+    let healthy = all
+        .iter()
+        .all(|a| matches!(a.state, AccountState::Ok | AccountState::Unused));
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn render(path: &str, all: &[AccountStatus]) -> String {
+    let mut out = format!("{path}: {} account(s)\n", all.len());
+    for a in all {
+        let state = match a.state {
+            AccountState::Ok => "OK",
+            AccountState::Failing => "FAILING",
+            AccountState::NeedsReauthorization => "NEEDS RE-AUTHORIZATION",
+            AccountState::Unused => "not used yet",
+        };
+        out.push_str(&format!(
+            "\n{} ({}, {}): {state}\n",
+            a.name, a.mailbox, a.provider
+        ));
+        if let Some(t) = a.last_success {
+            out.push_str(&format!("  last success: {}\n", status::format_time(t)));
+        }
+        if let Some(f) = &a.last_failure {
+            out.push_str(&format!(
+                "  last failure: {}: {}\n",
+                status::format_time(f.at),
+                f.error.lines().next().unwrap_or_default()
+            ));
+        }
+        if let Some(reason) = &a.reauthorize_reason {
+            out.push_str(&format!("  why: {reason}\n"));
+        }
+        if let Some(since) = a.failing_since {
+            out.push_str(&format!(
+                "  failing since: {}\n",
+                status::format_time(since)
+            ));
+        }
+        if let Some(d) = &a.diagnosis {
+            out.push_str(&format!("  diagnosis: {} [{}]\n", d.title, d.id));
+            for (i, step) in d.fix.iter().enumerate() {
+                out.push_str(&format!("    {}. {step}\n", i + 1));
+            }
+        }
+        match a.secret_expires_in_days {
+            Some(d) if d < 0 => {
+                out.push_str(&format!("  client secret expired {} day(s) ago\n", -d))
+            }
+            Some(d) if a.secret_expiring() => out.push_str(&format!(
+                "  client secret expires in {d} day(s): renew it now\n"
+            )),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailoauth::status::Failure;
+
+    #[test]
+    fn text_shows_state_reason_diagnosis_and_expiry() {
+        let a = AccountStatus {
+            name: "scanner".into(),
+            mailbox: "scanner@contoso.com".into(),
+            provider: "microsoft".into(),
+            state: AccountState::NeedsReauthorization,
+            last_success: Some(0),
+            last_failure: Some(Failure {
+                at: 86_400,
+                error: "invalid_grant\nmore".into(),
+                diagnosis_id: Some("oauth-invalid-grant".into()),
+            }),
+            failing_since: Some(86_400),
+            diagnosis: mailoauth::diagnosis::entry("oauth-invalid-grant")
+                .map(|e| e.diagnosis(&Default::default())),
+            reauthorize_reason: Some("refused".into()),
+            secret_expires_in_days: Some(5),
+        };
+        let text = render("m.toml", &[a]);
+        assert!(
+            text.contains("scanner (scanner@contoso.com, microsoft): NEEDS RE-AUTHORIZATION"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last failure: 1970-01-02 00:00 UTC: invalid_grant\n"),
+            "{text}"
+        );
+        assert!(text.contains("why: refused"), "{text}");
+        assert!(text.contains("[oauth-invalid-grant]"), "{text}");
+        assert!(text.contains("    1. "), "{text}");
+        assert!(text.contains("expires in 5 day(s)"), "{text}");
+    }
+}
