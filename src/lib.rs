@@ -18,6 +18,7 @@ pub mod diagnosis;
 pub mod error;
 pub mod oauth;
 pub mod export;
+pub mod probe;
 pub mod provider;
 pub mod secret;
 pub mod status;

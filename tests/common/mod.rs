@@ -3,3 +3,4 @@
 
 pub mod browser;
 pub mod peers;
+pub mod tokens;
