@@ -1,9 +1,15 @@
 fn main() {
     // Declaring the app's commands makes each one need an explicit permission
     // (`allow-<command>`), so the capability file grants exactly what the UI calls.
-    tauri_build::try_build(
-        tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&["list_providers"])),
-    )
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "list_providers",
+            "profile_view",
+            "registration_checklist",
+            "validate_field",
+            "explain_error",
+            "open_link",
+        ]),
+    ))
     .expect("tauri build script");
 }

@@ -7,6 +7,9 @@ pub mod bindings;
 pub mod commands;
 pub mod error;
 
+#[cfg(test)]
+mod capabilities_test;
+
 use tauri::Manager;
 
 /// Builds the app on the given builder (a mock builder in tests) and runs it.
@@ -21,7 +24,15 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
                 let _ = window.set_focus();
             }
         }))
-        .invoke_handler(tauri::generate_handler![commands::list_providers])
+        .plugin(tauri_plugin_shell::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::list_providers,
+            commands::profile_view,
+            commands::registration_checklist,
+            commands::validate_field,
+            commands::explain_error,
+            commands::open_link,
+        ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("mailoauth: the app could not start: {e}");

@@ -3,6 +3,8 @@
 
 mod webdriver;
 
+use mailoauth::provider::checklist::{checklist, ChecklistContext};
+use mailoauth::provider::{Cloud, Flow, Purpose};
 use std::path::PathBuf;
 use webdriver::App;
 
@@ -17,6 +19,15 @@ fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mailoauth-app"))
 }
 
+fn click_provider(app: &App, id: &str) {
+    let buttons = app.wait_for("[data-testid=provider-list] button[data-provider-id]");
+    let button = buttons
+        .iter()
+        .find(|b| app.attr(b, "data-provider-id").as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("a {id} button"));
+    app.click(button);
+}
+
 #[test]
 fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
     let app = App::launch(&app_binary(), screenshots_dir("provider_choice"));
@@ -26,9 +37,10 @@ fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
     let shown: Vec<(String, String)> = buttons
         .iter()
         .map(|b| {
-            let id = app.attr(b, "data-provider-id").unwrap_or_default();
-            let text = app.text(b);
-            (id, text)
+            (
+                app.attr(b, "data-provider-id").unwrap_or_default(),
+                app.text(b),
+            )
         })
         .collect();
     let expected = mailoauth::provider::catalog();
@@ -42,13 +54,7 @@ fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
     }
     app.screenshot("01-provider");
 
-    let microsoft = buttons
-        .iter()
-        .zip(&shown)
-        .find(|(_, (id, _))| id == "microsoft")
-        .map(|(b, _)| b.clone())
-        .expect("a Microsoft 365 button");
-    app.click(&microsoft);
+    click_provider(&app, "microsoft");
     app.wait_for("[data-testid=purpose-step]");
     let heading = app.wait_for("#purpose-title");
     assert_eq!(
@@ -62,4 +68,97 @@ fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
         "the provider list is gone once a provider is chosen"
     );
     app.screenshot("02-purpose");
+}
+
+#[test]
+fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
+    let app = App::launch(&app_binary(), screenshots_dir("microsoft_checklist"));
+    click_provider(&app, "microsoft");
+
+    // Purpose: receiving; the recommended flow comes pre-selected from the profile.
+    let receive = app.wait_for("input[name=purpose][value=receive]");
+    app.click(&receive[0]);
+    app.wait_for("[data-flow=device_code] input");
+    let chosen: Vec<String> = app
+        .find_all("[data-flow]")
+        .iter()
+        .filter(|l| {
+            app.attr(l, "class")
+                .unwrap_or_default()
+                .contains("selected")
+        })
+        .filter_map(|l| app.attr(l, "data-flow"))
+        .collect();
+    let recommended = mailoauth::provider::profile("microsoft")
+        .and_then(|p| p.view(Cloud::Worldwide).ok())
+        .map(|v| v.recommended_flow)
+        .expect("microsoft profile");
+    let recommended = serde_json::to_value(recommended).expect("flow as JSON");
+    assert_eq!(
+        chosen,
+        [recommended.as_str().unwrap_or_default()],
+        "exactly the recommended flow is pre-selected"
+    );
+    let device = app.wait_for("[data-flow=device_code] input");
+    app.click(&device[0]);
+    app.screenshot("01-purpose-and-flow");
+
+    app.click(&app.wait_for("[data-testid=continue]")[0]);
+    app.wait_for("[data-testid=checklist-step] li[data-step-id]");
+    let ids: Vec<String> = app
+        .find_all("[data-testid=checklist-step] li[data-step-id]")
+        .iter()
+        .filter_map(|li| app.attr(li, "data-step-id"))
+        .collect();
+    let ctx = ChecklistContext {
+        flow: Some(Flow::DeviceCode),
+        purpose: Some(Purpose::Receive),
+        client_type: None,
+        cloud: Cloud::Worldwide,
+        project: None,
+        tenant: None,
+        client_id: None,
+        mailbox: None,
+        sp_object_id: None,
+        redirect_port: None,
+    };
+    let expected: Vec<String> = checklist("microsoft", &ctx)
+        .expect("core checklist")
+        .steps
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(
+        ids, expected,
+        "the window shows the core's checklist, in order"
+    );
+    let first = app.wait_for("[data-testid=checklist-step] li[data-step-id] input[type=checkbox]");
+    app.click(&first[0]);
+    app.wait_for_text(
+        "[data-testid=checklist-progress]",
+        &format!("1 of {}", expected.len()),
+    );
+    app.screenshot("02-checklist");
+
+    // Details: a Secret ID pasted as the client ID is caught as it is typed.
+    app.click(&app.wait_for("[data-testid=continue]")[0]);
+    let client_id = app.wait_for("#field-client_id");
+    app.type_text(&client_id[0], "  \"not a guid\"  ");
+    app.wait_for("[data-field=client_id] .finding");
+    let mailbox = app.wait_for("#field-mailbox");
+    app.type_text(&mailbox[0], "scanner@contoso.com");
+    app.screenshot("03-details");
+
+    // Troubleshooter: a pasted Entra error gets the catalog's diagnosis.
+    app.click(&app.wait_for("[data-testid=open-troubleshoot]")[0]);
+    let line = "Email to Print - Error: AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";
+    app.type_text(&app.wait_for("#trouble-text")[0], line);
+    app.click(&app.wait_for_text("[data-testid=troubleshoot] button", "Explain"));
+    let expected_id = mailoauth::diagnosis::explain(line, &Default::default())
+        .matches
+        .first()
+        .map(|m| m.diagnosis.id.clone())
+        .expect("the catalog knows AADSTS7000218");
+    app.wait_for(&format!("[data-diagnosis-id='{expected_id}']"));
+    app.screenshot("04-troubleshoot");
 }

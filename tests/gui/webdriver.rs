@@ -20,14 +20,19 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A process group we started; killed as a whole on drop.
+/// A process group we started; killed as a whole on drop. (`kill -s SIG -- -PGID`: written any
+/// other way, procps' kill may read the group as a signal number and signal every process.)
 struct Group(Child);
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let pgid = self.0.id().to_string();
+        let pid = self.0.id();
+        if pid <= 1 {
+            return; // never signal "every process" or init
+        }
+        let pgid = pid.to_string();
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{pgid}")])
+            .args(["-s", "TERM", "--", &format!("-{pgid}")])
             .status();
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
@@ -37,7 +42,7 @@ impl Drop for Group {
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{pgid}")])
+            .args(["-s", "KILL", "--", &format!("-{pgid}")])
             .status();
         let _ = self.0.wait();
     }
@@ -201,6 +206,34 @@ impl App {
             &format!("/element/{}/click", el.0),
             Some(json!({})),
         );
+    }
+
+    /// Types text into an input or textarea.
+    pub fn type_text(&self, el: &Element, text: &str) {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", el.0),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    /// Waits up to 20 s until `css` matches an element whose text contains `needle`.
+    pub fn wait_for_text(&self, css: &str, needle: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(el) = self
+                .find_all(css)
+                .into_iter()
+                .find(|e| self.text(e).contains(needle))
+            {
+                return el;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {css:?} showed {needle:?} within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Saves a PNG of the window as `<name>.png` in the screenshot folder, once the UI settled.

@@ -1,9 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { back, chooseProvider, choosePurpose, initialState } from './wizard';
+import {
+  back,
+  canContinue,
+  chooseCloud,
+  chooseFlow,
+  chooseProvider,
+  choosePurpose,
+  initialState,
+  next,
+  toggleDone,
+} from './wizard';
 
 describe('wizard navigation', () => {
   it('starts on the provider choice with nothing chosen', () => {
-    expect(initialState()).toEqual({ step: 'provider', providerId: null, purpose: null });
+    expect(initialState()).toEqual({
+      step: 'provider',
+      providerId: null,
+      cloud: 'worldwide',
+      purpose: null,
+      flow: null,
+      done: [],
+    });
   });
 
   it('choosing a provider moves to the purpose screen', () => {
@@ -12,19 +29,42 @@ describe('wizard navigation', () => {
     expect(s.providerId).toBe('microsoft');
   });
 
-  it('going back keeps answers, and re-choosing the same provider keeps the purpose', () => {
-    let s = choosePurpose(chooseProvider(initialState(), 'google'), 'both');
+  it('going back keeps answers, and re-choosing the same provider keeps them', () => {
+    let s = chooseFlow(choosePurpose(chooseProvider(initialState(), 'google'), 'both'), 'loopback');
     s = back(s);
-    expect(s).toEqual({ step: 'provider', providerId: 'google', purpose: 'both' });
-    expect(chooseProvider(s, 'google').purpose).toBe('both');
+    expect(s.step).toBe('provider');
+    expect(s.purpose).toBe('both');
+    expect(chooseProvider(s, 'google').flow).toBe('loopback');
   });
 
-  it('choosing another provider clears the purpose', () => {
-    const s = back(choosePurpose(chooseProvider(initialState(), 'google'), 'send'));
-    expect(chooseProvider(s, 'microsoft').purpose).toBeNull();
+  it('choosing another provider clears every later answer', () => {
+    const s = back(toggleDone(chooseFlow(choosePurpose(chooseProvider(initialState(), 'google'), 'send'), 'loopback'), 'x'));
+    const m = chooseProvider(s, 'microsoft');
+    expect(m).toEqual({ ...initialState(), step: 'purpose', providerId: 'microsoft' });
   });
 
-  it('back on the first screen stays there', () => {
+  it('the purpose screen needs a purpose and a flow before moving on', () => {
+    let s = chooseProvider(initialState(), 'microsoft');
+    expect(canContinue(s)).toBe(false);
+    expect(next(s).step).toBe('purpose');
+    s = choosePurpose(s, 'receive');
+    expect(canContinue(s)).toBe(false);
+    s = chooseFlow(s, 'device_code');
+    expect(next(s).step).toBe('checklist');
+  });
+
+  it('a new cloud or flow clears the checklist ticks, the same one keeps them', () => {
+    const s = toggleDone(chooseFlow(chooseProvider(initialState(), 'microsoft'), 'device_code'), 'app-registration');
+    expect(s.done).toEqual(['app-registration']);
+    expect(chooseFlow(s, 'device_code').done).toEqual(['app-registration']);
+    expect(chooseFlow(s, 'loopback').done).toEqual([]);
+    expect(chooseCloud(s, 'china').done).toEqual([]);
+    expect(toggleDone(s, 'app-registration').done).toEqual([]);
+  });
+
+  it('back on the first screen stays there; next on the last stays there', () => {
     expect(back(initialState()).step).toBe('provider');
+    const last = { ...initialState(), step: 'authorize' as const };
+    expect(next(last).step).toBe('authorize');
   });
 });

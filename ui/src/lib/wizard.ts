@@ -1,17 +1,22 @@
 // The wizard's navigation as plain data, so it can be unit-tested without a window.
+import type { Cloud } from './ipc/bindings/Cloud';
+import type { Flow } from './ipc/bindings/Flow';
+import type { Purpose } from './ipc/bindings/Purpose';
+
+export type { Cloud, Flow, Purpose };
 
 /** The screens in the order the admin meets them. */
-export const STEPS = ['provider', 'purpose'] as const;
+export const STEPS = ['provider', 'purpose', 'checklist', 'details', 'authorize'] as const;
 export type Step = (typeof STEPS)[number];
 
 /** Titles shown in the step indicator. */
 export const STEP_TITLES: Record<Step, string> = {
   provider: 'Provider',
   purpose: 'Purpose',
+  checklist: 'Registration',
+  details: 'Details',
+  authorize: 'Sign in',
 };
-
-/** What the mailbox will be used for. */
-export type Purpose = 'send' | 'receive' | 'both';
 
 export const PURPOSES: readonly { id: Purpose; title: string; detail: string }[] = [
   { id: 'send', title: 'Sending', detail: 'The service sends mail (SMTP), e.g. scan-to-email or notifications.' },
@@ -19,24 +24,77 @@ export const PURPOSES: readonly { id: Purpose; title: string; detail: string }[]
   { id: 'both', title: 'Sending and receiving', detail: 'One mailbox for both, with one authorization.' },
 ];
 
+/** Words an admin understands for each flow. */
+export const FLOW_TITLES: Record<Flow, string> = {
+  loopback: 'Sign in in the browser on this computer',
+  device_code: 'Sign in on another device with a code',
+  client_credentials: 'App-only access (no user sign-in)',
+  service_account: 'Service account with domain-wide delegation',
+  password: 'Username and password (legacy, not recommended)',
+};
+
+export const CLOUD_TITLES: Record<Cloud, string> = {
+  worldwide: 'Worldwide (commercial)',
+  us_gov_gcc_high: 'US Government GCC High',
+  us_gov_dod: 'US Government DoD',
+  china: 'China (operated by 21Vianet)',
+};
+
 export interface WizardState {
   step: Step;
   providerId: string | null;
+  cloud: Cloud;
   purpose: Purpose | null;
+  flow: Flow | null;
+  /** Checklist steps the admin ticked, by step id. */
+  done: string[];
 }
 
 export function initialState(): WizardState {
-  return { step: 'provider', providerId: null, purpose: null };
+  return { step: 'provider', providerId: null, cloud: 'worldwide', purpose: null, flow: null, done: [] };
 }
 
 /** Choosing a provider moves on to the purpose; a different provider clears later answers. */
 export function chooseProvider(state: WizardState, providerId: string): WizardState {
-  const purpose = state.providerId === providerId ? state.purpose : null;
-  return { step: 'purpose', providerId, purpose };
+  if (state.providerId === providerId) return { ...state, step: 'purpose' };
+  return { ...initialState(), step: 'purpose', providerId };
 }
 
 export function choosePurpose(state: WizardState, purpose: Purpose): WizardState {
   return { ...state, purpose };
+}
+
+/** A different cloud or flow changes the checklist, so its ticks are cleared. */
+export function chooseCloud(state: WizardState, cloud: Cloud): WizardState {
+  return cloud === state.cloud ? state : { ...state, cloud, done: [] };
+}
+
+export function chooseFlow(state: WizardState, flow: Flow): WizardState {
+  return flow === state.flow ? state : { ...state, flow, done: [] };
+}
+
+export function toggleDone(state: WizardState, stepId: string): WizardState {
+  const done = state.done.includes(stepId) ? state.done.filter((d) => d !== stepId) : [...state.done, stepId];
+  return { ...state, done };
+}
+
+/** Whether the current screen has what it needs to move on. */
+export function canContinue(state: WizardState): boolean {
+  switch (state.step) {
+    case 'provider':
+      return state.providerId !== null;
+    case 'purpose':
+      return state.purpose !== null && state.flow !== null;
+    default:
+      return true;
+  }
+}
+
+/** Forward one screen, if the current one is complete. */
+export function next(state: WizardState): WizardState {
+  if (!canContinue(state)) return state;
+  const i = STEPS.indexOf(state.step);
+  return { ...state, step: STEPS[Math.min(STEPS.length - 1, i + 1)] ?? state.step };
 }
 
 /** Back one screen, keeping every answer. */

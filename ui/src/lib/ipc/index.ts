@@ -4,8 +4,30 @@ import { invoke } from '@tauri-apps/api/core';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { IpcError } from './bindings/IpcError';
 import type { ProviderSummary } from './bindings/ProviderSummary';
+import type { ProfileView } from './bindings/ProfileView';
+import type { Cloud } from './bindings/Cloud';
+import type { Checklist } from './bindings/Checklist';
+import type { ChecklistContext } from './bindings/ChecklistContext';
+import type { FieldKind } from './bindings/FieldKind';
+import type { FieldContext } from './bindings/FieldContext';
+import type { FieldReport } from './bindings/FieldReport';
+import type { Explanation } from './bindings/Explanation';
+import type { DiagnosisContext } from './bindings/DiagnosisContext';
 
-export type { ErrorCode, IpcError, ProviderSummary };
+export type {
+  Checklist,
+  ChecklistContext,
+  Cloud,
+  DiagnosisContext,
+  ErrorCode,
+  Explanation,
+  FieldContext,
+  FieldKind,
+  FieldReport,
+  IpcError,
+  ProfileView,
+  ProviderSummary,
+};
 
 // A Record over the generated union: the type check fails when the core adds or drops a code.
 const KNOWN_CODES: Record<ErrorCode, true> = {
@@ -49,4 +71,29 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 /** The providers the wizard offers, from the core's catalog. */
 export function listProviders(): Promise<ProviderSummary[]> {
   return call<ProviderSummary[]>('list_providers');
+}
+
+/** Flows, defaults and clouds of one provider. */
+export function profileView(provider: string, cloud: Cloud): Promise<ProfileView> {
+  return call<ProfileView>('profile_view', { provider, cloud });
+}
+
+/** The registration steps for a provider, flow and client type. */
+export function registrationChecklist(provider: string, context: ChecklistContext): Promise<Checklist> {
+  return call<Checklist>('registration_checklist', { provider, context });
+}
+
+/** Checks one field as it is typed. */
+export function validateField(kind: FieldKind, value: string, context: FieldContext): Promise<FieldReport> {
+  return call<FieldReport>('validate_field', { kind, value, context });
+}
+
+/** Every known failure the pasted text matches. */
+export function explainError(text: string, context: DiagnosisContext): Promise<Explanation> {
+  return call<Explanation>('explain_error', { text, context });
+}
+
+/** Opens an https link in the system browser. */
+export function openLink(url: string): Promise<void> {
+  return call<void>('open_link', { url });
 }

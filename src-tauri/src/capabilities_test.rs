@@ -1,0 +1,95 @@
+//! The capability file grants exactly the commands the UI calls, and every command the app
+//! registers is one the UI calls: a new command without its permission, or a permission left
+//! behind after a command was removed, fails here.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Command names the UI invokes: every `call<...>('name'` in the IPC module.
+fn ui_calls() -> BTreeSet<String> {
+    let src =
+        std::fs::read_to_string(root().join("../ui/src/lib/ipc/index.ts")).expect("ipc/index.ts");
+    let mut names = BTreeSet::new();
+    for part in src.split("call<").skip(1) {
+        if let Some(rest) = part.split_once(">('").map(|(_, r)| r) {
+            if let Some((name, _)) = rest.split_once('\'') {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// Commands granted by the capability file (`allow-<command>` with dashes).
+fn granted() -> BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(root().join("capabilities/default.json")).expect("capability");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("capability JSON");
+    json["permissions"]
+        .as_array()
+        .expect("permissions list")
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .expect("permission names are strings")
+                .to_string()
+        })
+        .map(|p| {
+            p.strip_prefix("allow-")
+                .unwrap_or_else(|| panic!("only app command permissions are granted, found {p:?}"))
+                .replace('-', "_")
+        })
+        .collect()
+}
+
+/// Commands declared in build.rs (each gets a permission).
+fn declared() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("build.rs")).expect("build.rs");
+    let list = text
+        .split_once(".commands(&[")
+        .and_then(|(_, r)| r.split_once("])"))
+        .map(|(l, _)| l)
+        .expect("a commands list in build.rs");
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Commands registered with the invoke handler in lib.rs.
+fn registered() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(root().join("src/lib.rs")).expect("lib.rs");
+    let list = text
+        .split_once("generate_handler![")
+        .and_then(|(_, r)| r.split_once(']'))
+        .map(|(l, _)| l)
+        .expect("generate_handler! in lib.rs");
+    list.split(',')
+        .map(|s| s.trim().rsplit("::").next().unwrap_or_default().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn capabilities_grant_exactly_what_the_ui_calls() {
+    let calls = ui_calls();
+    assert!(
+        !calls.is_empty(),
+        "found no call<...>('...') in ui/src/lib/ipc/index.ts"
+    );
+    assert_eq!(
+        granted(),
+        calls,
+        "capabilities/default.json vs the UI's calls"
+    );
+    assert_eq!(declared(), calls, "build.rs commands vs the UI's calls");
+    assert_eq!(
+        registered(),
+        calls,
+        "lib.rs generate_handler! vs the UI's calls"
+    );
+}
