@@ -119,7 +119,7 @@ fn url_err(field: &'static str, e: impl std::fmt::Display) -> OAuthError {
 }
 
 /// Resolves endpoints and builds the client for `auth` running `flow`.
-pub fn prepare(auth: &AccountAuth, flow: Flow, now: u64) -> Result<Prepared, OAuthError> {
+pub fn prepare(auth: &AccountAuth, flow: Flow) -> Result<Prepared, OAuthError> {
     let profile = provider::require_profile(&auth.provider)?;
     let endpoints = profile.endpoints(&EndpointContext {
         cloud: auth.cloud,
@@ -153,7 +153,13 @@ pub fn prepare(auth: &AccountAuth, flow: Flow, now: u64) -> Result<Prepared, OAu
         .set_device_authorization_url_option(device_url)
         .set_token_uri_option(Some(token_url));
     let mut assertion = None;
-    match auth.client_auth {
+    // A service account signs its own grant; the key file is not a client credential.
+    let client_auth = if flow == Flow::ServiceAccount {
+        ClientAuth::None
+    } else {
+        auth.client_auth
+    };
+    match client_auth {
         ClientAuth::None => client = client.set_auth_type(AuthType::RequestBody),
         ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => {
             let source = auth.client_secret.as_ref().ok_or(OAuthError::Config {
@@ -162,7 +168,7 @@ pub fn prepare(auth: &AccountAuth, flow: Flow, now: u64) -> Result<Prepared, OAu
             })?;
             let secret = source.read("client secret")?;
             client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
-            client = client.set_auth_type(if auth.client_auth == ClientAuth::ClientSecretBasic {
+            client = client.set_auth_type(if client_auth == ClientAuth::ClientSecretBasic {
                 AuthType::BasicAuth
             } else {
                 AuthType::RequestBody
@@ -170,7 +176,8 @@ pub fn prepare(auth: &AccountAuth, flow: Flow, now: u64) -> Result<Prepared, OAu
         }
         ClientAuth::PrivateKeyJwt => {
             client = client.set_auth_type(AuthType::RequestBody);
-            assertion = Some(jwt::client_assertion(auth, &endpoints, now)?);
+            // The server checks iat/exp against its clock: sign with the real one, never a test's.
+            assertion = Some(jwt::client_assertion(auth, &endpoints, super::unix_now())?);
         }
     }
     Ok(Prepared {

@@ -59,7 +59,7 @@ pub(crate) async fn obtain(
     hooks: &FlowHooks<'_>,
 ) -> Result<TokenSet, OAuthError> {
     let now = (hooks.now)();
-    let prepared = prepare(auth, auth.flow, now)?;
+    let prepared = prepare(auth, auth.flow)?;
     let scopes = scopes_for(auth, prepared.profile, auth.flow)?;
     let http = Http::new()?;
     let finish = |resp: &TokenResp| -> Result<TokenSet, OAuthError> {

@@ -47,6 +47,12 @@ fn sign(
             return Ok(jwt);
         }
     }
+    if pem.contains("BEGIN EC PRIVATE KEY") {
+        return Err(sign_err(
+            what,
+            "the key is a SEC1 'EC PRIVATE KEY': convert it to PKCS#8 with openssl pkcs8 -topk8 -nocrypt -in key.pem -out key.p8.pem",
+        ));
+    }
     let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
         sign_err(
             what,

@@ -52,7 +52,7 @@ pub async fn refresh_if_needed(
         store.save(&key, &fresh)?;
         return Ok(fresh.access_token);
     };
-    let prepared = prepare(auth, auth.flow, now)?;
+    let prepared = prepare(auth, auth.flow)?;
     let http = Http::new()?;
     let rt = RefreshToken::new(refresh.expose().clone());
     let mut req = configured(prepared.client.exchange_refresh_token(&rt))?;
