@@ -31,6 +31,8 @@ enum Command {
     Export(cli::export::Args),
     /// Where the config file is, and whether it is valid.
     Config(cli::config::Args),
+    /// Print a fresh access token for an account (for passwordeval / PassCmd); refreshes when needed.
+    Token(cli::token::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +45,6 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args),
         Command::Export(args) => cli::export::run(args),
         Command::Config(args) => cli::config::run(args),
+        Command::Token(args) => cli::token::run(args),
     }
 }

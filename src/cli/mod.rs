@@ -6,4 +6,5 @@ pub mod explain;
 pub mod export;
 pub mod providers;
 pub mod status;
+pub mod token;
 pub mod validate;

@@ -123,6 +123,7 @@ mod tests {
                 at: 86_400,
                 error: "invalid_grant\nmore".into(),
                 diagnosis_id: Some("oauth-invalid-grant".into()),
+                reauthorize: true,
             }),
             failing_since: Some(86_400),
             diagnosis: mailoauth::diagnosis::entry("oauth-invalid-grant")

@@ -9,6 +9,7 @@
 //! overwriting, so the front end can ask.
 
 pub mod atomic;
+mod engine;
 pub mod location;
 mod schema;
 mod secret_ref;

@@ -19,6 +19,9 @@ pub enum SecretRef {
     },
     /// A file readable only by the service account, written `file:<path>`.
     File(PathBuf),
+    /// An environment variable of the service (systemd `LoadCredential`, a container secret),
+    /// written `env:<NAME>`.
+    Env(String),
 }
 
 /// Why a `keyring:`/`file:` reference is not valid. The text never repeats the value, which may
@@ -26,7 +29,7 @@ pub enum SecretRef {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretRefError {
     /// Neither prefix: most likely the secret itself was pasted.
-    #[error("must be a reference, `keyring:<service>/<entry>` or `file:<path>`, never the secret itself: store the secret with the wizard or in the keyring and put its reference here")]
+    #[error("must be a reference, `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`, never the secret itself: store the secret with the wizard, in the keyring or in a file readable only by the service, and put its reference here")]
     NotAReference,
     /// `keyring:` without both parts.
     #[error("a keyring reference needs a service and an entry: `keyring:<service>/<entry>`")]
@@ -34,6 +37,11 @@ pub enum SecretRefError {
     /// `file:` with no path.
     #[error("a file reference needs a path: `file:<path>`")]
     EmptyPath,
+    /// `env:` without a valid variable name.
+    #[error(
+        "an environment reference needs a variable name of letters, digits and `_`: `env:<NAME>`"
+    )]
+    BadEnv,
 }
 
 impl SecretRef {
@@ -54,6 +62,15 @@ impl SecretRef {
                 return Err(SecretRefError::EmptyPath);
             }
             Ok(SecretRef::File(PathBuf::from(rest.trim())))
+        } else if let Some(name) = text.strip_prefix("env:") {
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if valid {
+                Ok(SecretRef::Env(name.to_string()))
+            } else {
+                Err(SecretRefError::BadEnv)
+            }
         } else {
             Err(SecretRefError::NotAReference)
         }
@@ -65,6 +82,7 @@ impl fmt::Display for SecretRef {
         match self {
             SecretRef::Keyring { service, entry } => write!(f, "keyring:{service}/{entry}"),
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
+            SecretRef::Env(name) => write!(f, "env:{name}"),
         }
     }
 }
@@ -90,8 +108,8 @@ impl JsonSchema for SecretRef {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "description": "Where a secret is kept: `keyring:<service>/<entry>` or `file:<path>`; never the secret itself.",
-            "pattern": "^(keyring:[^/]+/.+|file:.+)$"
+            "description": "Where a secret is kept: `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`; never the secret itself.",
+            "pattern": "^(keyring:[^/]+/.+|file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$"
         })
     }
 }
@@ -125,5 +143,11 @@ mod tests {
             Err(SecretRefError::BadKeyring)
         );
         assert_eq!(SecretRef::parse("file: "), Err(SecretRefError::EmptyPath));
+        assert_eq!(
+            SecretRef::parse("env:MAILOAUTH_SECRET"),
+            Ok(SecretRef::Env("MAILOAUTH_SECRET".into()))
+        );
+        assert_eq!(SecretRef::parse("env:1X"), Err(SecretRefError::BadEnv));
+        assert_eq!(SecretRef::parse("env:A-B"), Err(SecretRefError::BadEnv));
     }
 }

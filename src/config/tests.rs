@@ -91,9 +91,9 @@ fn committed_schema_is_the_generated_one() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/config.schema.json");
         fs::write(path, &generated).unwrap();
     }
-    assert_eq!(
-        include_str!("../../docs/config.schema.json"),
-        generated,
+    // Compared without printing both: the schema is long and the fix is the same either way.
+    assert!(
+        include_str!("../../docs/config.schema.json") == generated,
         "docs/config.schema.json is stale: run UPDATE_SCHEMA=1 cargo test -p mailoauth --lib config"
     );
 }

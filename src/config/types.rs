@@ -64,7 +64,8 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub imap: Option<MailServer>,
-    /// Where the account's tokens are kept: `keyring:<service>/<entry>` or `file:<path>`.
+    /// Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring) or
+    /// `file:<folder>` (one owner-only file per mailbox in that folder).
     #[ts(type = "string")]
     pub token_store: SecretRef,
     /// An extra CA or a pinned certificate for the mail servers, when the system store is not enough.
@@ -129,10 +130,18 @@ pub struct AuthSettings {
     /// How the client proves itself at the token endpoint.
     #[schemars(schema_with = "super::schema::client_auth")]
     pub client_auth: ClientAuth,
-    /// Where the client secret or private key is kept (`keyring:` or `file:`); absent for public clients.
+    /// Where the client secret or private key is kept (`file:`, `env:`, `keyring:`); absent for public clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional, type = "string")]
     pub client_secret: Option<SecretRef>,
+    /// Key id (`kid`) of the private_key_jwt key, when the provider needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub key_id: Option<String>,
+    /// The certificate (PEM) whose thumbprint goes into `x5t` (Entra certificate credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "string")]
+    pub certificate: Option<PathBuf>,
     /// The day the client secret or certificate expires (`YYYY-MM-DD`), so mailoauth can warn before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -8,6 +8,10 @@
 //! texts are scrubbed with [`crate::diagnosis::scrub`] before they reach the file, and carry the
 //! catalog's diagnosis id so the wizard can show the fix when the admin comes back.
 
+mod consumer;
+
+pub use consumer::{access_token, TokenError};
+
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};
 use crate::error::{Coded, ErrorCode};
@@ -87,6 +91,9 @@ pub struct Failure {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis_id: Option<String>,
+    /// The engine said only signing in again helps (refresh token refused, no tokens stored).
+    #[serde(default)]
+    pub reauthorize: bool,
 }
 
 /// Why the status file could not be read or written.
@@ -158,12 +165,14 @@ pub fn record_success(config_path: &Path, account: &str, now: u64) -> Result<(),
 }
 
 /// Records that `account` failed with `error`. The text is scrubbed and cut; `diagnosis_id` is
-/// the catalog entry the caller already knows, otherwise the first entry the text matches.
+/// the catalog entry the caller already knows, otherwise the first entry the text matches;
+/// `reauthorize` is the engine's verdict that only a new sign-in helps.
 pub fn record_failure(
     config_path: &Path,
     account: &str,
     error: &str,
     diagnosis_id: Option<&str>,
+    reauthorize: bool,
     now: u64,
 ) -> Result<(), StatusError> {
     let scrubbed: String = diagnosis::scrub(error)
@@ -184,6 +193,7 @@ pub fn record_failure(
             at: now,
             error: scrubbed,
             diagnosis_id: id,
+            reauthorize,
         });
     })
 }
@@ -298,6 +308,12 @@ pub fn account_status(
     if reauthorize_reason.is_none() {
         if let Some(d) = diagnosis.as_ref().filter(|d| d.reauthorize) {
             reauthorize_reason = Some(format!("{}: {}", d.title, d.cause));
+        } else if let Some(f) = record
+            .last_failure
+            .as_ref()
+            .filter(|f| failing && f.reauthorize)
+        {
+            reauthorize_reason = Some(f.error.clone());
         }
     }
     let state = if reauthorize_reason.is_some() {

@@ -28,8 +28,8 @@ fn invalid_grant_is_recorded_scrubbed_and_asks_for_reauthorization() {
     let cfg = sample_config();
     record_success(&cfg_path, "scanner", T0).unwrap();
     let error = "token refresh failed: 400 {\"error\":\"invalid_grant\",\"refresh_token\":\"M.C5_BAY.0.U.-Cq1secretsecretsecretsecret\"}";
-    record_failure(&cfg_path, "scanner", error, None, T0 + 60).unwrap();
-    record_failure(&cfg_path, "scanner", error, None, T0 + 120).unwrap();
+    record_failure(&cfg_path, "scanner", error, None, false, T0 + 60).unwrap();
+    record_failure(&cfg_path, "scanner", error, None, false, T0 + 120).unwrap();
 
     let text = fs::read_to_string(status_path(&cfg_path)).unwrap();
     assert!(!text.contains("secretsecret"), "{text}");
@@ -79,16 +79,23 @@ fn a_failure_without_known_cause_is_failing_not_reauthorization() {
             at: T0 + 1,
             error: "connection reset by peer".into(),
             diagnosis_id: None,
+            reauthorize: false,
         }),
         failing_since: Some(T0 + 1),
     };
-    let s = account_status(
-        cfg.account("alerts").unwrap(),
-        Some(&record),
-        day("2026-11-23"),
-    );
+    let alerts = cfg.account("alerts").unwrap();
+    let s = account_status(alerts, Some(&record), day("2026-11-23"));
     assert_eq!(s.state, AccountState::Failing);
     assert!(s.reauthorize_reason.is_none());
+    // The engine's verdict counts even when the text matched no catalog entry.
+    let mut engine_says = record.clone();
+    if let Some(f) = engine_says.last_failure.as_mut() {
+        f.error = "no tokens stored for alerts@example.com: run the wizard first".into();
+        f.reauthorize = true;
+    }
+    let s = account_status(alerts, Some(&engine_says), day("2026-11-23"));
+    assert_eq!(s.state, AccountState::NeedsReauthorization);
+    assert!(s.reauthorize_reason.unwrap().contains("no tokens stored"));
 }
 
 #[test]

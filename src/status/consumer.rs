@@ -1,0 +1,78 @@
+//! The consumer side in one call: a fresh access token for a configured account, with the
+//! outcome recorded in the status file.
+
+use super::{record_failure, record_success};
+use crate::config::{ConfigDocument, ConfigError};
+use crate::error::{Coded, ErrorCode};
+use crate::oauth::{self, AccessToken, OAuthError};
+
+/// Why no token could be handed out.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The account or its settings are not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The engine could not produce a token (refresh refused, provider unreachable, ...).
+    #[error(transparent)]
+    OAuth(#[from] OAuthError),
+}
+
+impl Coded for TokenError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            TokenError::Config(e) => e.code(),
+            TokenError::OAuth(e) => e.code(),
+        }
+    }
+}
+
+impl TokenError {
+    /// True when only signing in again helps.
+    pub fn needs_reauthorization(&self) -> bool {
+        matches!(self, TokenError::OAuth(e) if e.needs_reauthorization())
+    }
+
+    /// The diagnosis catalog entry that explains the error, if one does.
+    pub fn diagnosis_id(&self) -> Option<String> {
+        match self {
+            TokenError::OAuth(e) => e.diagnosis_id(),
+            TokenError::Config(_) => None,
+        }
+    }
+}
+
+/// A valid access token for account `name` of `doc`, refreshed (and the rotated refresh token
+/// saved) when it expires within the engine's margin of `now`. The outcome is recorded in the
+/// status file beside the config; a status file that cannot be written is reported on `warn`
+/// but never costs the caller its token.
+pub async fn access_token(
+    doc: &ConfigDocument,
+    name: &str,
+    now: u64,
+    warn: &dyn Fn(&str),
+) -> Result<AccessToken, TokenError> {
+    let result = async {
+        let account = doc.account(name)?;
+        let auth = account.oauth_settings(&doc.path)?;
+        let store = account.token_store(&doc.path)?;
+        Ok::<_, TokenError>(oauth::refresh_if_needed(&auth, store.as_ref(), now).await?)
+    }
+    .await;
+    let recorded = match &result {
+        Ok(_) => record_success(&doc.path, name, now),
+        // An unknown account has no status to record.
+        Err(TokenError::Config(ConfigError::UnknownAccount { .. })) => Ok(()),
+        Err(e) => record_failure(
+            &doc.path,
+            name,
+            &e.to_string(),
+            e.diagnosis_id().as_deref(),
+            e.needs_reauthorization(),
+            now,
+        ),
+    };
+    if let Err(e) = recorded {
+        warn(&e.to_string());
+    }
+    result
+}

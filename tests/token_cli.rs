@@ -1,0 +1,178 @@
+//! `mailoauth token <account>` as a mail service calls it: a cached valid token is printed
+//! without any network call; an expired one is refreshed at the configured token endpoint, and
+//! a refusal (`invalid_grant`) is recorded in the status file so `mailoauth status` says the
+//! account needs re-authorization.
+//!
+//! The token endpoint is a listener of this test on loopback, which counts connections: no
+//! provider is reached.
+
+use mailoauth::oauth::TokenSet;
+use mailoauth::secret::Secret;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const MAILBOX: &str = "svc@example.test";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A token endpoint that answers every request with `invalid_grant` and counts the requests.
+fn refusing_token_endpoint() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hits);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 8192];
+            // One read holds the small form POST of a refresh; its content does not matter here.
+            let _ = s.read(&mut buf);
+            let body =
+                r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#;
+            let reply = format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (port, hits)
+}
+
+fn setup(name: &str, port: u16, expires_at: u64) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("mailoauth-token-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens = dir.join("tokens");
+    let config = dir.join("mailoauth.toml");
+    let base = format!("http://127.0.0.1:{port}");
+    std::fs::write(
+        &config,
+        format!(
+            r#"version = 1
+
+[[account]]
+name = "svc"
+purpose = "send"
+mailbox = "{MAILBOX}"
+token_store = "file:{tokens}"
+
+[account.smtp]
+host = "127.0.0.1"
+port = 10587
+security = "start_tls"
+sasl = "xoauth2"
+
+[account.auth]
+provider = "generic"
+client_id = "mailapp-public"
+client_auth = "none"
+flow = "device_code"
+scopes = ["openid", "email", "offline_access", "mail"]
+
+[account.auth.endpoints]
+issuer = "{base}"
+authorization = "{base}/auth"
+token = "{base}/token"
+device_authorization = "{base}/device/auth"
+"#,
+            tokens = tokens.display()
+        ),
+    )
+    .unwrap();
+    let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
+    store
+        .save(
+            MAILBOX,
+            &TokenSet {
+                access_token: Secret::new(String::from("cached-access-token")),
+                refresh_token: Some(Secret::new(String::from("stored-refresh-token"))),
+                expires_at: Some(expires_at),
+                scopes: vec!["mail".into()],
+                account: Some(MAILBOX.into()),
+                obtained_at: now().saturating_sub(60),
+            },
+        )
+        .unwrap();
+    (dir, config)
+}
+
+fn mailoauth(args: &[&str], config: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mailoauth"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_cached_valid_token_is_printed_without_any_network_call() {
+    let (port, hits) = refusing_token_endpoint();
+    let (dir, config) = setup("cached", port, now() + 3600);
+    let out = mailoauth(&["token", "svc"], &config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cached-access-token\n"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the token endpoint was called"
+    );
+
+    let status = mailoauth::status::read(&config).unwrap();
+    assert!(status.accounts["svc"].last_success.is_some());
+    let shown = mailoauth(&["status"], &config);
+    assert!(shown.status.success());
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("svc (svc@example.test, generic): OK"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
+    let (port, hits) = refusing_token_endpoint();
+    let (dir, config) = setup("expired", port, now().saturating_sub(10));
+    let out = mailoauth(&["token", "svc"], &config);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no token may be printed");
+    assert!(
+        hits.load(Ordering::SeqCst) >= 1,
+        "the refresh never reached the endpoint"
+    );
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(!stderr.contains("stored-refresh-token"), "{stderr}");
+
+    let status = mailoauth::status::read(&config).unwrap();
+    let failure = status.accounts["svc"].last_failure.clone().unwrap();
+    assert_eq!(failure.diagnosis_id.as_deref(), Some("oauth-invalid-grant"));
+    assert!(!failure.error.contains("stored-refresh-token"));
+
+    let shown = mailoauth(&["status", "--json"], &config);
+    assert_eq!(
+        shown.status.code(),
+        Some(1),
+        "status exits 1 when an account is not OK"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(json[0]["state"], "needs_reauthorization");
+    assert_eq!(json[0]["diagnosis"]["id"], "oauth-invalid-grant");
+    assert!(json[0]["failingSince"].is_u64());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
