@@ -53,7 +53,7 @@ pub enum ConfigError {
         source: io::Error,
     },
     /// The file is not valid TOML or does not fit the format; nothing was overwritten.
-    #[error("{path}, line {line}, column {column}{}: {message}. The file was left untouched; fix it by hand (docs/CONFIG.md) or restore {path}.bak", key_text(.key))]
+    #[error("{path}, line {line}, column {column}{}: {message}. The file was left untouched; fix it by hand (docs/CONFIG.md) or restore the previous version from {path}.bak if there is one", key_text(.key))]
     Damaged {
         /// The file.
         path: PathBuf,
