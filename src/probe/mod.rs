@@ -101,6 +101,7 @@ pub struct TlsTrust {
 /// Time limits of the steps, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(rename = "ProbeTimeouts")]
 pub struct Timeouts {
     /// Name resolution and TCP connect, per address tried.
     pub connect_ms: u64,
@@ -288,6 +289,7 @@ pub struct TlsInfo {
 /// Which failure a test ended with, for a front end to switch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "ProbeFailureKind")]
 pub enum FailureKind {
     /// The request itself is unusable (bad CA file, pin, address).
     InvalidRequest,
@@ -457,12 +459,10 @@ pub enum ProbeError {
         after_ms: u64,
     },
     /// TLS was spoken to a port whose server speaks first in plain text.
-    #[error("wrong security for port {port}: the server greets in plain text (\"{greeting}\"), so this port wants STARTTLS (or no TLS), not implicit TLS")]
+    #[error("wrong security for port {port}: the server answered the TLS handshake in plain text, so this port wants STARTTLS (or no TLS), not implicit TLS")]
     PortExpectsStartTls {
         /// The port.
         port: u16,
-        /// What the server sent instead of a TLS answer, scrubbed.
-        greeting: String,
     },
     /// Plain text was spoken to a port that waits for a TLS handshake.
     #[error("wrong security for port {port}: no greeting within {after_ms} ms, so this port most likely expects implicit TLS (SSL/TLS), not STARTTLS")]
@@ -596,7 +596,6 @@ impl ProbeError {
             | ProbeError::AuthTemporary { server_reply, .. }
             | ProbeError::CommandFailed { server_reply, .. }
             | ProbeError::SendFailed { server_reply } => Some(server_reply),
-            ProbeError::PortExpectsStartTls { greeting, .. } => Some(greeting),
             _ => None,
         }
     }
@@ -614,12 +613,7 @@ impl ProbeError {
     /// something the catalog knows, else the entry for the kind of failure.
     pub fn diagnosis(&self, ctx: &diagnosis::Context) -> Option<Diagnosis> {
         if let Some(reply) = self.server_reply() {
-            let text = match self {
-                // The greeting of a plain-text port says nothing about the mismatch itself.
-                ProbeError::PortExpectsStartTls { .. } => String::new(),
-                _ => reply.to_string(),
-            };
-            if let Some(m) = diagnosis::explain(&text, ctx).matches.into_iter().next() {
+            if let Some(m) = diagnosis::explain(reply, ctx).matches.into_iter().next() {
                 return Some(m.diagnosis);
             }
         }
@@ -892,7 +886,6 @@ pub(crate) async fn handshake(
         fix: "give a host name or an IP address",
     })?;
     let port = ep.port;
-    let tap = s.tap();
     let Some(tcp) = s.take_tcp() else {
         return Err(ProbeError::Protocol {
             message: "TLS was started twice on one connection".into(),
@@ -929,7 +922,7 @@ pub(crate) async fn handshake(
                         );
                         Ok(((tls, info), detail))
                     }
-                    Err(e) => Err(classify_tls_error(&e, port, &tap)),
+                    Err(e) => Err(classify_tls_error(&e, port)),
                 }
             },
         )
@@ -949,7 +942,7 @@ pub(crate) async fn handshake(
     }
 }
 
-fn classify_tls_error(e: &std::io::Error, port: u16, tap: &stream::TapHandle) -> ProbeError {
+fn classify_tls_error(e: &std::io::Error, port: u16) -> ProbeError {
     use tokio_rustls::rustls::Error as TlsError;
     let inner = e
         .get_ref()
@@ -963,27 +956,13 @@ fn classify_tls_error(e: &std::io::Error, port: u16, tap: &stream::TapHandle) ->
             ProbeError::TlsUntrusted { message: m }
         }
         // A plain-text greeting read as a TLS record: the port speaks plain text first.
-        Some(TlsError::InvalidMessage(_)) => ProbeError::PortExpectsStartTls {
-            port,
-            greeting: greeting_seen(tap),
-        },
+        Some(TlsError::InvalidMessage(_)) => ProbeError::PortExpectsStartTls { port },
         Some(other) => ProbeError::TlsHandshake {
             message: other.to_string(),
         },
         None => ProbeError::TlsHandshake {
             message: e.to_string(),
         },
-    }
-}
-
-/// What a plain-text server sent in reply to a TLS hello. The tap sits above TLS and so saw
-/// nothing; rustls's message already says "corrupt message", so the port is what matters.
-fn greeting_seen(tap: &stream::TapHandle) -> String {
-    let seen = tap.since_mark();
-    if seen.is_empty() {
-        "a plain-text reply".into()
-    } else {
-        diagnosis::scrub(&seen)
     }
 }
 

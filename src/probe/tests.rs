@@ -252,10 +252,7 @@ fn local_failures_map_to_network_entries() {
     };
     assert_eq!(diag_id(&port), "net-tls-mode-mismatch");
     assert!(port.to_string().contains("wrong security for port 993"));
-    let port = ProbeError::PortExpectsStartTls {
-        port: 587,
-        greeting: "a plain-text reply".into(),
-    };
+    let port = ProbeError::PortExpectsStartTls { port: 587 };
     assert_eq!(diag_id(&port), "net-tls-mode-mismatch");
     assert_eq!(
         diag_id(&ProbeError::Connect {
