@@ -174,5 +174,28 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
     assert_eq!(json[0]["state"], "needs_reauthorization");
     assert_eq!(json[0]["diagnosis"]["id"], "oauth-invalid-grant");
     assert!(json[0]["failingSince"].is_u64());
+
+    // Start over: without --yes nothing is deleted; with it, tokens and status are gone.
+    let refused = mailoauth(&["status", "--start-over", "svc"], &config);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(mailoauth::status::read(&config)
+        .unwrap()
+        .accounts
+        .contains_key("svc"));
+    let done = mailoauth(&["status", "--start-over", "svc", "--yes"], &config);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(mailoauth::status::read(&config)
+        .unwrap()
+        .accounts
+        .is_empty());
+    let store = mailoauth::store::open(&format!("file:{}", dir.join("tokens").display())).unwrap();
+    assert!(store.load(MAILBOX).unwrap().is_none());
+    let shown = mailoauth(&["status"], &config);
+    assert!(String::from_utf8_lossy(&shown.stdout)
+        .contains("svc (svc@example.test, generic): not used yet"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
