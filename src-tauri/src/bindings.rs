@@ -26,6 +26,9 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::validate::input::PortSecurityInput::export_all(&cfg)?;
     mailoauth::validate::FileContext::export_all(&cfg)?;
     mailoauth::validate::FileReport::export_all(&cfg)?;
+    mailoauth::probe::CheckRequest::export_all(&cfg)?;
+    mailoauth::probe::CheckReport::export_all(&cfg)?;
+    mailoauth::probe::ProbeEvent::export_all(&cfg)?;
     mailoauth::oauth::FlowEvent::export_all(&cfg)?;
     mailoauth::oauth::Granted::export_all(&cfg)?;
     mailoauth::oauth::AccountAuth::export_all(&cfg)?;

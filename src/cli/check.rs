@@ -55,7 +55,7 @@ pub struct Args {
     source_address: Option<String>,
     /// Seconds to wait for a server's greeting before concluding the port expects implicit TLS.
     #[arg(long, default_value_t = 4, value_name = "SECONDS")]
-    greeting_timeout: u64,
+    greeting_timeout: u32,
     /// Print the report as JSON (no live progress).
     #[arg(long)]
     json: bool,

@@ -104,14 +104,14 @@ pub struct TlsTrust {
 #[ts(rename = "ProbeTimeouts")]
 pub struct Timeouts {
     /// Name resolution and TCP connect, per address tried.
-    pub connect_ms: u64,
+    pub connect_ms: u32,
     /// Waiting for the server's greeting; short, because a silent server usually means the port
     /// expects implicit TLS.
-    pub greeting_ms: u64,
+    pub greeting_ms: u32,
     /// The TLS handshake.
-    pub tls_ms: u64,
+    pub tls_ms: u32,
     /// Each command: capabilities, STARTTLS, login, NOOP, NAMESPACE, EXAMINE, sending.
-    pub command_ms: u64,
+    pub command_ms: u32,
 }
 
 impl Default for Timeouts {
@@ -250,7 +250,7 @@ pub struct ProbeEvent {
     /// What the step found, e.g. `127.0.0.1:993 answered` or the server's refusal.
     pub detail: String,
     /// Milliseconds since this protocol's test began.
-    pub at_ms: u64,
+    pub at_ms: u32,
 }
 
 /// One finished step in the report.
@@ -265,7 +265,7 @@ pub struct StepReport {
     /// What the step found.
     pub detail: String,
     /// How long the step took, in milliseconds.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// What the TLS handshake showed.
@@ -393,7 +393,7 @@ pub struct ProtocolReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// How long the whole test took, in milliseconds.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// The result of a check.
@@ -417,7 +417,7 @@ pub struct CheckReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Wall time of the whole check, in milliseconds (both tests run at the same time).
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// What went wrong in a test.
@@ -456,7 +456,7 @@ pub enum ProbeError {
         /// The step, as a person reads it.
         step: &'static str,
         /// The limit.
-        after_ms: u64,
+        after_ms: u32,
     },
     /// TLS was spoken to a port whose server speaks first in plain text.
     #[error("wrong security for port {port}: the server answered the TLS handshake in plain text, so this port wants STARTTLS (or no TLS), not implicit TLS")]
@@ -470,7 +470,7 @@ pub enum ProbeError {
         /// The port.
         port: u16,
         /// How long the probe waited.
-        after_ms: u64,
+        after_ms: u32,
     },
     /// The server's certificate is not trusted.
     #[error("the server certificate is not trusted ({message}): trust its CA with an extra CA file, or pin its fingerprint if it is your own server; a proxy that inspects TLS can also cause this")]
@@ -678,7 +678,7 @@ impl<'a> Recorder<'a> {
             step,
             status,
             detail: detail.to_string(),
-            at_ms: self.started.elapsed().as_millis() as u64,
+            at_ms: self.started.elapsed().as_millis().min(u32::MAX as u128) as u32,
         });
     }
 
@@ -686,7 +686,7 @@ impl<'a> Recorder<'a> {
     pub(crate) async fn step<T, F>(
         &mut self,
         step: Step,
-        limit_ms: u64,
+        limit_ms: u32,
         on_timeout: impl FnOnce() -> ProbeError,
         fut: F,
     ) -> Result<T, ProbeError>
@@ -695,11 +695,12 @@ impl<'a> Recorder<'a> {
     {
         self.emit(step, StepStatus::Running, "");
         let t0 = Instant::now();
-        let res = match tokio::time::timeout(Duration::from_millis(limit_ms), fut).await {
+        let res = match tokio::time::timeout(Duration::from_millis(u64::from(limit_ms)), fut).await
+        {
             Ok(r) => r,
             Err(_) => Err(on_timeout()),
         };
-        let elapsed_ms = t0.elapsed().as_millis() as u64;
+        let elapsed_ms = t0.elapsed().as_millis().min(u32::MAX as u128) as u32;
         match res {
             Ok((value, detail)) => {
                 self.emit(step, StepStatus::Passed, &detail);
@@ -814,7 +815,7 @@ pub(crate) async fn resolve_and_connect(
     let (tcp, peer) = rec
         .step(
             Step::Connect,
-            limit.saturating_mul(addrs.len() as u64),
+            limit.saturating_mul(u32::try_from(addrs.len()).unwrap_or(u32::MAX)),
             || ProbeError::Timeout {
                 step: Step::Connect.label(),
                 after_ms: limit,
@@ -847,7 +848,7 @@ pub(crate) async fn resolve_and_connect(
 async fn connect_one(
     addr: SocketAddr,
     source: Option<IpAddr>,
-    limit_ms: u64,
+    limit_ms: u32,
 ) -> Result<TcpStream, String> {
     let fut = async {
         match source {
@@ -863,7 +864,7 @@ async fn connect_one(
             }
         }
     };
-    match tokio::time::timeout(Duration::from_millis(limit_ms), fut).await {
+    match tokio::time::timeout(Duration::from_millis(u64::from(limit_ms)), fut).await {
         Ok(Ok(tcp)) => Ok(tcp),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {limit_ms} ms")),
@@ -1001,7 +1002,7 @@ impl Recorder<'_> {
             inbox_messages: found.inbox_messages,
             test_message_sent: found.test_message_sent,
             failure,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms: self.started.elapsed().as_millis().min(u32::MAX as u128) as u32,
         }
     }
 
@@ -1079,7 +1080,7 @@ pub async fn check(
         smtp: None,
         imap: None,
         failure: Some(e.failure(Step::Resolve, &ctx)),
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
     };
     if let Err(e) = validate(req) {
         return fail(e);
@@ -1128,7 +1129,7 @@ pub async fn check(
         smtp,
         imap,
         failure: None,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
     }
 }
 
