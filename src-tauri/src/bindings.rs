@@ -32,6 +32,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::oauth::FlowEvent::export_all(&cfg)?;
     mailoauth::oauth::Granted::export_all(&cfg)?;
     mailoauth::oauth::AccountAuth::export_all(&cfg)?;
+    mailoauth::config::Config::export_all(&cfg)?;
+    mailoauth::status::AccountStatus::export_all(&cfg)?;
+    mailoauth::status::StatusFile::export_all(&cfg)?;
+    mailoauth::export::ExportFormat::export_all(&cfg)?;
     Ok(())
 }
 
