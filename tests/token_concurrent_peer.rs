@@ -66,6 +66,20 @@ device_authorization = "{issuer}/device/auth"
     )
 }
 
+/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
+fn assert_matches_schema(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
+    let value: toml::Value = toml::from_str(text).unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
 /// Signs alice in once with the device flow (the provider's 5 s poll interval, accepted once).
 async fn sign_in(config: &Path, store: &FileStore) {
     let doc = mailoauth::config::load(config).unwrap();
@@ -117,6 +131,7 @@ async fn concurrent_processes_refresh_one_account_without_losing_the_grant() {
     let tokens = dir.join("tokens");
     let config = dir.join("mailoauth.toml");
     std::fs::write(&config, config_text(&tokens)).unwrap();
+    assert_matches_schema(&config_text(&tokens));
     let store = FileStore::new(tokens.clone());
     sign_in(&config, &store).await;
 
