@@ -454,6 +454,29 @@ impl ConfigDocument {
             })
     }
 
+    /// Adds `account`, or replaces the account of the same name; returns the replaced one.
+    /// Nothing is written until [`ConfigDocument::save`].
+    pub fn set_account(&mut self, account: Account) -> Option<Account> {
+        match self
+            .config
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == account.name)
+        {
+            Some(slot) => Some(std::mem::replace(slot, account)),
+            None => {
+                self.config.accounts.push(account);
+                None
+            }
+        }
+    }
+
+    /// Removes the account called `name`; returns it. Nothing is written until saved.
+    pub fn remove_account(&mut self, name: &str) -> Option<Account> {
+        let i = self.config.accounts.iter().position(|a| a.name == name)?;
+        Some(self.config.accounts.remove(i))
+    }
+
     /// Writes the config unless the file changed on disk since it was read.
     pub fn save(&mut self) -> Result<SaveOutcome, ConfigError> {
         self.write(false)
