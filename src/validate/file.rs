@@ -159,19 +159,7 @@ pub fn validate_file_on(text: &str, ctx: &FileContext, today: CivilDate) -> File
         Ok(Value::Object(root)) => from_json(&root, ctx, today),
         Ok(_) => unknown("The file is JSON, but not an object: it is none of the files mailoauth knows."),
         Err(json_err) => match toml::from_str::<toml::Table>(text) {
-            Ok(_) => FileReport {
-                kind: FileKind::Config,
-                description: String::from("a TOML file, presumably a mailoauth config"),
-                flow: None,
-                client_type: None,
-                purpose: None,
-                findings: vec![Finding::info(
-                    "file",
-                    FindingCode::ConfigNotCheckedYet,
-                    "This looks like a mailoauth config file; config files are checked by a later version of mailoauth, so it was not checked.",
-                    "Validate the downloaded Google client JSON or Azure app manifest instead.",
-                )],
-            },
+            Ok(_) => config_report(text),
             // The position is safe to show; the content may hold a secret and is never echoed.
             Err(_) => FileReport {
                 kind: FileKind::Unknown,
@@ -195,6 +183,37 @@ pub fn validate_file_on(text: &str, ctx: &FileContext, today: CivilDate) -> File
     };
     report.findings.sort_by_key(|f| f.severity);
     report
+}
+
+/// A TOML file, checked as a mailoauth config by the config loader. Its errors name line and
+/// key and never repeat a value.
+fn config_report(text: &str) -> FileReport {
+    let finding = match crate::config::parse(std::path::Path::new("the file"), text) {
+        Ok(c) => Finding::info(
+            "file",
+            FindingCode::FileSummary,
+            format!(
+                "A valid mailoauth config (format version {}) with {} account(s).",
+                c.version,
+                c.accounts.len()
+            ),
+            "Nothing to fix.",
+        ),
+        Err(e) => Finding::error(
+            "file",
+            FindingCode::ConfigInvalid,
+            e.to_string(),
+            "Fix the key named, as docs/CONFIG.md describes, or restore the previous version from the .bak file beside it.",
+        ),
+    };
+    FileReport {
+        kind: FileKind::Config,
+        description: String::from("a mailoauth config file"),
+        flow: None,
+        client_type: None,
+        purpose: None,
+        findings: vec![finding],
+    }
 }
 
 fn json_category(e: &serde_json::Error) -> &'static str {

@@ -504,8 +504,17 @@ fn other_files_are_named_not_echoed() {
         &FileContext::default(),
     );
     assert_eq!(r.kind, FileKind::Config);
-    assert_eq!(r.findings[0].code, FindingCode::ConfigNotCheckedYet);
-    assert!(r.is_ok());
+    assert_eq!(r.findings[0].code, FindingCode::ConfigInvalid);
+    assert!(
+        r.findings[0].message.contains("version"),
+        "{:?}",
+        r.findings[0]
+    );
+    assert!(!r.findings[0].message.contains("hunter2"));
+    assert!(!r.is_ok());
+    let valid = check("version = 1\n", &FileContext::default());
+    assert_eq!(valid.findings[0].code, FindingCode::FileSummary);
+    assert!(valid.is_ok());
     let r = check("{\"client_secret\": \"hunter2\", ", &FileContext::default());
     assert_eq!(r.kind, FileKind::Unknown);
     let f = &r.findings[0];

@@ -159,8 +159,8 @@ pub enum FindingCode {
     FileNotJson,
     /// JSON that is none of the files mailoauth knows.
     FileUnknownKind,
-    /// A mailoauth config file: checked by a later version.
-    ConfigNotCheckedYet,
+    /// A mailoauth config file that does not load: the message names the line and key.
+    ConfigInvalid,
     /// What the file is.
     FileSummary,
     /// A field the file must have is missing.
