@@ -135,8 +135,10 @@ async fn concurrent_processes_refresh_one_account_without_losing_the_grant() {
     let store = FileStore::new(tokens.clone());
     sign_in(&config, &store).await;
 
+    let mut spent = String::new();
     for round in 0..ROUNDS {
         let before = expire(&store).expect("the public client got a refresh token");
+        spent.clone_from(&before);
         // One thread per process, so all of them start at the same moment.
         let handles: Vec<_> = (0..PROCESSES)
             .map(|_| {
@@ -175,5 +177,34 @@ async fn concurrent_processes_refresh_one_account_without_losing_the_grant() {
     let status = mailoauth::status::read(&config).unwrap();
     assert!(status.accounts["alice"].last_success.is_some());
     assert!(status.accounts["alice"].last_failure.is_none());
+
+    // A stale copy of the tokens (a restored backup) replays a rotated refresh token: the
+    // provider refuses it with invalid_grant and revokes the grant, and status says why.
+    let mut stale = store.load(ALICE.0).unwrap().unwrap();
+    stale.refresh_token = Some(mailoauth::secret::Secret::new(spent));
+    stale.expires_at = Some(1);
+    store.save(ALICE.0, &stale).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mailoauth"))
+        .args(["token", "--config"])
+        .arg(&config)
+        .arg("alice")
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
+    let shown = Command::new(env!("CARGO_BIN_EXE_mailoauth"))
+        .args(["status", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(json[0]["state"], "needs_reauthorization", "{json}");
+    assert_eq!(json[0]["lastFailure"]["reauthorize"], true, "{json}");
+    assert!(
+        json[0]["lastFailure"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant"),
+        "{json}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
