@@ -8,10 +8,10 @@
 //! - [`error`]: the error codes every front end switches on.
 //! - [`secret`]: the wrapper that keeps secrets out of `Debug` and logs.
 //! - [`validate`]: checks of what the admin types and imports, as findings per field.
-//! - [`oauth`]: the flows that get, check and refresh tokens; [`store`]: where tokens are kept.
-//! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
-//! - [`export`]: the same account in the formats of other consumers (msmtp, mbsync, SafeQ, env).
 //! - [`status`]: each account's last success and failure, recorded beside the config.
+//! - [`oauth`]: the flows that get, check and refresh tokens; [`store`]: where tokens are kept.
+//! - [`export`]: the same account in the formats of other consumers (msmtp, mbsync, SafeQ, env).
+//! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
 
 pub mod config;
 pub mod diagnosis;
