@@ -490,6 +490,14 @@ impl ConfigDocument {
     fn write(&mut self, force: bool) -> Result<SaveOutcome, ConfigError> {
         check(&self.path, &self.config)?;
         let text = render(&self.config)?;
+        // The first save on a machine creates the folder (`/etc/mailoauth`, `%ProgramData%\mailoauth`).
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|source| ConfigError::Io {
+                path: dir.to_path_buf(),
+                action: "creating the folder",
+                source,
+            })?;
+        }
         let lock = lock_beside(&self.path)?;
         let on_disk = read_bytes(&self.path)?;
         if !force && on_disk.as_deref().map(digest) != self.read_hash {

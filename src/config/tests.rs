@@ -312,6 +312,17 @@ fn save_writes_atomically_keeps_a_backup_and_detects_hand_edits() {
 }
 
 #[test]
+fn the_first_save_creates_the_folder() {
+    let dir = scratch("folder");
+    let path = dir.join("etc").join("mailoauth").join("mailoauth.toml");
+    let mut doc = load_or_new(&path).unwrap();
+    doc.config = parse(&path, SAMPLE).unwrap();
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    assert_eq!(load(&path).unwrap().config, doc.config);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_new_document_does_not_overwrite_a_file_created_meanwhile() {
     let dir = scratch("created");
     let path = dir.join("mailoauth.toml");
