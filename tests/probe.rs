@@ -526,3 +526,56 @@ async fn the_provider_down_during_login_is_a_temporary_failure() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_prints_an_actionable_report_and_never_the_token() {
+    let p = peers();
+    let t = tokens().await;
+    let run_cli = |token: &str, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailoauth"));
+        cmd.args([
+            "check",
+            "--mailbox",
+            ALICE.0,
+            "--token-env",
+            "PROBE_TEST_TOKEN",
+        ])
+        .arg("--smtp")
+        .arg(format!("localhost:{}:starttls", p.submission_port()))
+        .arg("--imap")
+        .arg(format!("localhost:{}:tls", p.imaps_port()))
+        .arg("--ca-file")
+        .arg(p.ca_file())
+        .args(extra)
+        .env("PROBE_TEST_TOKEN", token);
+        cmd.output().expect("run mailoauth check")
+    };
+    let good = tokio::task::block_in_place(|| run_cli(&t.alice, &["--json"]));
+    assert!(good.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&good.stdout).expect("JSON report");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["imap"]["steps"][2]["step"], "tls");
+    assert!(!String::from_utf8_lossy(&good.stdout).contains(&t.alice));
+
+    let bad_token = "a3f1c0ffee.not-a-valid-token";
+    let bad = tokio::task::block_in_place(|| run_cli(bad_token, &[]));
+    assert_eq!(bad.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&bad.stdout);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    for needle in [
+        "SMTP localhost",
+        "FAIL login",
+        "535 5.7.8",
+        "decoded challenge: status 401",
+        "[mail-token-rejected]",
+        "fix:",
+        "FAILED in",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    assert!(
+        err.contains("IMAP FAIL login"),
+        "live progress on stderr:\n{err}"
+    );
+    assert!(!out.contains(bad_token) && !err.contains(bad_token));
+}

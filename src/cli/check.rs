@@ -266,3 +266,84 @@ fn render_protocol(out: &mut String, p: &ProtocolReport) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailoauth::probe::{Protocol, Step, StepReport};
+    use mailoauth::provider::Security;
+
+    #[test]
+    fn mechanisms_parse_case_insensitively() {
+        assert_eq!(parse_mechanism("XOAUTH2"), Ok(MechanismChoice::Xoauth2));
+        assert_eq!(
+            parse_mechanism("oauthbearer"),
+            Ok(MechanismChoice::Oauthbearer)
+        );
+        assert!(parse_mechanism("plain").is_err());
+    }
+
+    #[test]
+    fn a_passed_report_lists_every_step() {
+        let report = CheckReport {
+            ok: true,
+            mailbox: "scanner@contoso.com".into(),
+            smtp: Some(ProtocolReport {
+                protocol: Protocol::Smtp,
+                endpoint: Endpoint {
+                    host: "smtp.office365.com".into(),
+                    port: 587,
+                    security: Security::StartTls,
+                },
+                ok: true,
+                steps: vec![StepReport {
+                    step: Step::Authenticate,
+                    status: StepStatus::Passed,
+                    detail: "logged in as scanner@contoso.com with XOAUTH2".into(),
+                    elapsed_ms: 120,
+                }],
+                address: Some("52.98.0.1:587".into()),
+                tls: None,
+                offers_xoauth2: true,
+                offers_oauthbearer: false,
+                mechanism: None,
+                inbox_messages: None,
+                test_message_sent: false,
+                failure: None,
+                elapsed_ms: 300,
+            }),
+            imap: None,
+            failure: None,
+            elapsed_ms: 310,
+        };
+        let text = render(&report);
+        assert!(
+            text.contains("SMTP smtp.office365.com:587 (STARTTLS): passed"),
+            "{text}"
+        );
+        assert!(text.contains("ok   login"), "{text}");
+        assert!(text.contains("PASSED in 310 ms"), "{text}");
+    }
+
+    #[test]
+    fn a_token_with_spaces_is_refused_before_connecting() {
+        std::env::set_var("MAILOAUTH_CHECK_TEST_TOKEN", "two words");
+        let args = Args {
+            mailbox: "a@b.c".into(),
+            smtp: None,
+            imap: None,
+            token_env: Some("MAILOAUTH_CHECK_TEST_TOKEN".into()),
+            token_file: None,
+            mechanism: MechanismChoice::Auto,
+            ca_file: None,
+            pin: None,
+            send_test_to: None,
+            source_address: None,
+            greeting_timeout: 4,
+            json: false,
+        };
+        let err = read_token(&args).err().unwrap_or_default();
+        assert!(err.contains("spaces"), "{err}");
+        assert!(!err.contains("two words"));
+    }
+}
