@@ -559,3 +559,64 @@ async fn client_credentials_with_a_certificate_sends_an_assertion_with_x5t() {
     assert_eq!(fake.requests("/token").len(), 2);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_taken_port_falls_back_to_pasting_the_address_the_browser_ended_on() {
+    let fake = Fake::start(Duration::ZERO, |_, _| {
+        (200, token_body("at-pasted", Some("rt-pasted")))
+    })
+    .await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = temp_dir("paste");
+    let store = FileStore::new(dir.clone());
+    let auth = fake.account(Flow::Loopback, ClientAuth::None);
+    let opened: Arc<Mutex<Option<String>>> = Arc::default();
+    let o2 = opened.clone();
+    let open = move |url: &str| {
+        *o2.lock().unwrap() = Some(url.to_string());
+        Ok(())
+    };
+    let events: Arc<Mutex<Vec<FlowEvent>>> = Arc::default();
+    let ev = events.clone();
+    let on_event = move |e: FlowEvent| ev.lock().unwrap().push(e);
+    // The user signs in; the last page does not load; its address is pasted.
+    let o3 = opened.clone();
+    let paste = move || -> Pin<Box<dyn Future<Output = Option<String>> + Send>> {
+        let url = o3.lock().unwrap().clone().expect("the URL was shown first");
+        let url = url::Url::parse(&url).unwrap();
+        let get = |k: &str| {
+            url.query_pairs()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.into_owned())
+                .unwrap()
+        };
+        let pasted = format!(
+            "{}?code=the-code&state={}",
+            get("redirect_uri"),
+            get("state")
+        );
+        Box::pin(async move { Some(pasted) })
+    };
+    let mut hooks = FlowHooks::new(&on_event, &open);
+    hooks.loopback.ports = vec![port];
+    hooks.paste_redirect = Some(&paste);
+    let t = authorize(&auth, &store, &hooks)
+        .await
+        .expect("the pasted address completes the sign-in");
+    assert_eq!(t.access_token.expose(), "at-pasted");
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, FlowEvent::PasteRedirect { .. })));
+    let form = &fake.requests("/token")[0].form;
+    assert_eq!(form["code"], "the-code");
+    assert_eq!(form["redirect_uri"], format!("http://127.0.0.1:{port}/"));
+    assert!(
+        form.contains_key("code_verifier"),
+        "PKCE also on the pasted path"
+    );
+    drop(taken);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -7,7 +7,9 @@ use mailoauth::error::{Coded, ErrorCode};
 use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks, SecretSource};
 use mailoauth::provider::{self, discovery, ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
 use mailoauth::secret::Secret;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -153,6 +155,9 @@ fn show(e: &FlowEvent) {
             }
             eprintln!("Sign in as the mailbox. The code expires in {left} minutes.");
         }
+        FlowEvent::PasteRedirect { reason } => {
+            eprintln!("No loopback listener ({reason}); continuing without one.")
+        }
         FlowEvent::SlowDown { interval_secs } => {
             eprintln!("(the provider asked to poll every {interval_secs} s)")
         }
@@ -229,6 +234,25 @@ async fn run_async(args: Args) -> ExitCode {
     hooks.loopback.ports = args.ports.clone();
     hooks.loopback.path = args.redirect_path.clone();
     hooks.loopback.timeout = Duration::from_secs(args.timeout);
+    // Without a loopback port the sign-in can still finish: the admin pastes the address the
+    // browser's last (unloadable) page shows.
+    let paste = || -> Pin<Box<dyn Future<Output = Option<String>> + Send>> {
+        Box::pin(async {
+            eprintln!("\nAfter signing in, the browser shows a page that cannot be reached.");
+            eprintln!("Copy its whole address from the address bar and paste it here:");
+            tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(n) if n > 0 && !line.trim().is_empty() => Some(line),
+                    _ => None,
+                }
+            })
+            .await
+            .ok()
+            .flatten()
+        })
+    };
+    hooks.paste_redirect = Some(&paste);
     if flow == Flow::Password {
         eprintln!("Warning: the password grant is forbidden by RFC 9700 and fails for accounts with MFA; use it only for products that require it.");
         match args.password_env.as_deref().map(std::env::var) {

@@ -158,18 +158,36 @@ async fn loopback_flow(
             .and_then(|u| u.host_str().map(str::to_string))
             .filter(|h| h == "localhost");
     }
-    let listener = loopback::bind(&options).await?;
-    let redirect = listener.redirect_uri().to_string();
-    (hooks.events)(FlowEvent::ListeningOn {
-        redirect_uri: redirect.clone(),
-    });
-    let client = prepared
-        .client
-        .clone()
-        .set_redirect_uri(RedirectUrl::new(redirect).map_err(|e| OAuthError::Config {
-            field: "redirect URI",
-            problem: e.to_string(),
-        })?);
+    let listener = match loopback::bind(&options).await {
+        Ok(l) => Some(l),
+        Err(e) if hooks.paste_redirect.is_some() => {
+            (hooks.events)(FlowEvent::PasteRedirect {
+                reason: e.to_string(),
+            });
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let redirect = match &listener {
+        Some(l) => {
+            let r = l.redirect_uri().to_string();
+            (hooks.events)(FlowEvent::ListeningOn {
+                redirect_uri: r.clone(),
+            });
+            r
+        }
+        None => loopback::unbound_redirect_uri(&options),
+    };
+    let client =
+        prepared
+            .client
+            .clone()
+            .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|e| {
+                OAuthError::Config {
+                    field: "redirect URI",
+                    problem: e.to_string(),
+                }
+            })?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = configured(client.authorize_url(CsrfToken::new_random))?
         .add_scopes(scopes_of(scopes))
@@ -188,19 +206,31 @@ async fn loopback_flow(
             reason,
         }),
     }
-    let callback = listener
-        .wait(
-            state.secret(),
-            prepared.endpoints.issuer.as_deref(),
-            hooks.loopback.timeout,
-            &hooks.cancel,
-            hooks.events,
-        )
-        .await?;
+    let issuer = prepared.endpoints.issuer.as_deref();
+    let (code, reply) = match (listener, hooks.paste_redirect) {
+        (Some(listener), _) => {
+            let cb = listener
+                .wait(
+                    state.secret(),
+                    issuer,
+                    hooks.loopback.timeout,
+                    &hooks.cancel,
+                    hooks.events,
+                )
+                .await?;
+            (cb.code, Some(cb.reply))
+        }
+        (None, Some(paste)) => {
+            let text =
+                cancellable(hooks, async { paste().await.ok_or(OAuthError::Cancelled) }).await?;
+            let code = loopback::parse_pasted(&text, &redirect, state.secret(), issuer)?;
+            (code, None)
+        }
+        (None, None) => return Err(OAuthError::Cancelled),
+    };
     let result = async {
-        let mut req =
-            configured(client.exchange_code(AuthorizationCode::new(callback.code.clone())))?
-                .set_pkce_verifier(verifier);
+        let mut req = configured(client.exchange_code(AuthorizationCode::new(code.clone())))?
+            .set_pkce_verifier(verifier);
         if let Some(a) = &prepared.assertion {
             req = req
                 .add_extra_param("client_assertion_type", ASSERTION_TYPE)
@@ -215,17 +245,19 @@ async fn loopback_flow(
         finish(&resp)
     }
     .await;
+    let Some(reply) = reply else {
+        return result;
+    };
     match &result {
         Ok(t) => {
             let who = t.account.as_deref().unwrap_or("the mailbox");
-            callback
-                .reply
+            reply
                 .finish(Ok(&format!(
                     "Signed in as {who}. mailoauth has checked and saved the authorization."
                 )))
                 .await
         }
-        Err(e) => callback.reply.finish(Err(&e.to_string())).await,
+        Err(e) => reply.finish(Err(&e.to_string())).await,
     }
     result
 }

@@ -158,6 +158,67 @@ pub async fn bind(opts: &LoopbackOptions) -> Result<Listener, OAuthError> {
     })
 }
 
+/// The redirect URI when no listener runs: the fixed port if one was asked for, else none.
+pub fn unbound_redirect_uri(opts: &LoopbackOptions) -> String {
+    let host = opts.host.as_deref().unwrap_or("127.0.0.1");
+    let path = if opts.path.starts_with('/') {
+        opts.path.clone()
+    } else {
+        format!("/{}", opts.path)
+    };
+    match opts.ports.first() {
+        Some(port) => format!("http://{host}:{port}{path}"),
+        None => format!("http://{host}{path}"),
+    }
+}
+
+/// The code from an address the user pasted, with the same checks the listener makes.
+pub fn parse_pasted(
+    text: &str,
+    redirect_uri: &str,
+    state: &str,
+    issuer: Option<&str>,
+) -> Result<String, OAuthError> {
+    let bad = |problem: &str| OAuthError::Config {
+        field: "pasted address",
+        problem: problem.to_string(),
+    };
+    let url = url::Url::parse(text.trim()).map_err(|_| {
+        bad("not an address: copy the whole address from the browser's address bar")
+    })?;
+    let expected = url::Url::parse(redirect_uri).map_err(|_| bad("the redirect URI is invalid"))?;
+    if url.path() != expected.path() || url.host_str() != expected.host_str() {
+        return Err(bad("this is not the page the sign-in ended on: copy the address of the page that did not load"));
+    }
+    let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    if get("state") != Some(state) {
+        return Err(OAuthError::StateMismatch);
+    }
+    if let (Some(expected), Some(got)) = (issuer, get("iss")) {
+        if expected.trim_end_matches('/') != got.trim_end_matches('/') {
+            return Err(OAuthError::IssuerMismatch {
+                expected: expected.into(),
+                got: got.into(),
+            });
+        }
+    }
+    if let Some(error) = get("error") {
+        return Err(OAuthError::Provider(Box::new(ProviderReply::new(
+            Endpoint::Authorization,
+            error,
+            get("error_description"),
+            None,
+        ))));
+    }
+    get("code")
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            bad("the address carries no code: finish the sign-in first, then copy the address")
+        })
+}
+
 /// What one request to the listener was.
 enum Request {
     /// Not the redirect; answered with this status and text.
@@ -452,6 +513,40 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, OAuthError::Cancelled));
+    }
+
+    #[test]
+    fn a_pasted_address_is_checked_like_a_redirect() {
+        let opts = LoopbackOptions {
+            ports: vec![8400],
+            ..Default::default()
+        };
+        let r = unbound_redirect_uri(&opts);
+        assert_eq!(r, "http://127.0.0.1:8400/");
+        assert_eq!(
+            parse_pasted(" http://127.0.0.1:8400/?code=abc&state=s1 ", &r, "s1", None).unwrap(),
+            "abc"
+        );
+        assert!(matches!(
+            parse_pasted("http://127.0.0.1:8400/?code=abc&state=s2", &r, "s1", None),
+            Err(OAuthError::StateMismatch)
+        ));
+        let e = parse_pasted(
+            "http://127.0.0.1:8400/?error=access_denied&state=s1",
+            &r,
+            "s1",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.reply().map(|r| r.error.as_str()), Some("access_denied"));
+        assert!(parse_pasted(
+            "https://accounts.google.com/?code=a&state=s1",
+            &r,
+            "s1",
+            None
+        )
+        .is_err());
+        assert!(parse_pasted("not a url", &r, "s1", None).is_err());
     }
 
     #[tokio::test]

@@ -225,6 +225,13 @@ pub enum FlowEvent {
         /// Why it was ignored.
         reason: String,
     },
+    /// No loopback port could be bound: after signing in, the user pastes the address the
+    /// browser ended on (its page will not load).
+    #[serde(rename_all = "camelCase")]
+    PasteRedirect {
+        /// Why the listener could not start.
+        reason: String,
+    },
     /// The device code to show: the user opens the URI and types the code.
     #[serde(rename_all = "camelCase")]
     DeviceCode {
@@ -265,6 +272,9 @@ pub enum FlowEvent {
     },
 }
 
+/// Asks the user for the address the browser ended on; `None` when the user gives up.
+pub type PasteFn = dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>> + Send>> + Send + Sync;
+
 /// A sleep the device flow waits with; tests pass one that returns at once.
 pub type SleepFn = dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 
@@ -284,6 +294,9 @@ pub struct FlowHooks<'a> {
     pub password: Option<Secret<String>>,
     /// The clock, in Unix seconds.
     pub now: &'a (dyn Fn() -> u64 + Send + Sync),
+    /// The fallback when no loopback port can be bound: the browser's last page fails to load
+    /// and the user pastes its address. `None`: a bind failure ends the flow.
+    pub paste_redirect: Option<&'a PasteFn>,
 }
 
 fn tokio_sleep(d: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
@@ -306,6 +319,7 @@ impl<'a> FlowHooks<'a> {
             loopback: LoopbackOptions::default(),
             password: None,
             now: &unix_now,
+            paste_redirect: None,
         }
     }
 
@@ -319,6 +333,7 @@ impl<'a> FlowHooks<'a> {
             loopback: LoopbackOptions::default(),
             password: None,
             now: &unix_now,
+            paste_redirect: None,
         }
     }
 }
