@@ -23,6 +23,10 @@ reason: string, } | { "kind": "redirectIgnored",
 /**
  * Why it was ignored.
  */
+reason: string, } | { "kind": "pasteRedirect", 
+/**
+ * Why the listener could not start.
+ */
 reason: string, } | { "kind": "deviceCode", 
 /**
  * The code the user types.
