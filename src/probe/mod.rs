@@ -465,7 +465,7 @@ pub enum ProbeError {
         port: u16,
     },
     /// Plain text was spoken to a port that waits for a TLS handshake.
-    #[error("wrong security for port {port}: no greeting within {after_ms} ms, so this port most likely expects implicit TLS (SSL/TLS), not STARTTLS")]
+    #[error("wrong security for port {port}: no greeting within {after_ms} ms, so this port most likely expects implicit TLS (SSL/TLS) from the first byte, not STARTTLS or plain text")]
     PortExpectsTls {
         /// The port.
         port: u16,
