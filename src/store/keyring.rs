@@ -2,8 +2,8 @@
 //!
 //! On Linux this is the kernel keyutils keyring, which needs no desktop session but lives only
 //! as long as the login session (or `keyctl session`) that holds it: for services prefer the
-//! file store. The cross-process lock is a lock file in the temporary folder, since keyrings have
-//! no locks of their own.
+//! file store. The cross-process lock is a lock file in a per-user folder (`$XDG_RUNTIME_DIR`,
+//! else the temporary folder), since keyrings have no locks of their own.
 
 use super::{account_key, lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
@@ -64,8 +64,25 @@ impl TokenStore for KeyringStore {
     }
 
     fn lock(&self, account: &str) -> Result<StoreLock, StoreError> {
-        let dir = std::env::temp_dir().join("mailoauth-locks");
-        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Io {
+        // A per-user folder: in a shared one another account could pre-create the lock file.
+        let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(run) => std::path::PathBuf::from(run).join("mailoauth"),
+            None => {
+                let user = std::env::var("USER")
+                    .or_else(|_| std::env::var("USERNAME"))
+                    .unwrap_or_default();
+                let user: String = user.chars().filter(char::is_ascii_alphanumeric).collect();
+                std::env::temp_dir().join(format!("mailoauth-locks-{user}"))
+            }
+        };
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(&dir).map_err(|e| StoreError::Io {
             path: dir.display().to_string(),
             detail: e.to_string(),
         })?;

@@ -103,12 +103,15 @@ pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
         path: path.display().to_string(),
         detail: e.to_string(),
     };
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        // Empty, but in a shared temporary folder nobody else should be able to hold it open.
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(path).map_err(io)?;
     fs4::FileExt::lock(&file).map_err(io)?;
     Ok(StoreLock { _file: file })
 }
