@@ -16,11 +16,13 @@
 pub mod config;
 pub mod diagnosis;
 pub mod error;
-pub mod oauth;
 pub mod export;
+pub mod oauth;
 pub mod probe;
 pub mod provider;
+pub mod sandbox;
 pub mod secret;
+pub mod setup;
 pub mod status;
 pub mod store;
 pub mod validate;
