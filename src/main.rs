@@ -25,6 +25,10 @@ enum Command {
     Validate(cli::validate::Args),
     /// Explain an error text or log excerpt: every known error it shows, its cause and its fix.
     Explain(cli::explain::Args),
+    /// Log in to the SMTP and IMAP servers with a token, step by step, and explain any failure.
+    Check(cli::check::Args),
+    /// Sign the mailbox in and store its tokens: loopback prints the URL and waits, device code prints the code.
+    Authorize(Box<cli::authorize::Args>),
     /// Show every account of the config: OK, failing (and why), needs re-authorization, secret expiry.
     Status(cli::status::Args),
     /// Write an account in another consumer's format: msmtp, mbsync, SafeQ MPS, env file.
@@ -42,6 +46,8 @@ fn main() -> ExitCode {
         Command::Checklist(args) => cli::checklist::run(args),
         Command::Validate(args) => cli::validate::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Check(args) => cli::check::run(args),
+        Command::Authorize(args) => cli::authorize::run(*args),
         Command::Status(args) => cli::status::run(args),
         Command::Export(args) => cli::export::run(args),
         Command::Config(args) => cli::config::run(args),

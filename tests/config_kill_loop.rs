@@ -41,9 +41,24 @@ fn jitter(i: usize, start: Instant, max: u64) -> u64 {
     h.finish() % max
 }
 
+/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
+fn assert_matches_schema(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
+    let value: toml::Value = toml::from_str(text).unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
 fn mailbox_of(path: &Path) -> String {
     let doc = mailoauth::config::load(path)
         .unwrap_or_else(|e| panic!("{} does not parse after a kill: {e}", path.display()));
+    assert_matches_schema(&std::fs::read_to_string(path).unwrap());
     doc.config.accounts[0].mailbox.clone()
 }
 

@@ -49,6 +49,20 @@ fn refusing_token_endpoint() -> (u16, Arc<AtomicUsize>) {
     (port, hits)
 }
 
+/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
+fn assert_matches_schema(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
+    let value: toml::Value = toml::from_str(text).unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
 fn setup(name: &str, port: u16, expires_at: u64) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mailoauth-token-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -90,6 +104,7 @@ device_authorization = "{base}/device/auth"
         ),
     )
     .unwrap();
+    assert_matches_schema(&std::fs::read_to_string(&config).unwrap());
     let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
     store
         .save(
@@ -174,5 +189,28 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
     assert_eq!(json[0]["state"], "needs_reauthorization");
     assert_eq!(json[0]["diagnosis"]["id"], "oauth-invalid-grant");
     assert!(json[0]["failingSince"].is_u64());
+
+    // Start over: without --yes nothing is deleted; with it, tokens and status are gone.
+    let refused = mailoauth(&["status", "--start-over", "svc"], &config);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(mailoauth::status::read(&config)
+        .unwrap()
+        .accounts
+        .contains_key("svc"));
+    let done = mailoauth(&["status", "--start-over", "svc", "--yes"], &config);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(mailoauth::status::read(&config)
+        .unwrap()
+        .accounts
+        .is_empty());
+    let store = mailoauth::store::open(&format!("file:{}", dir.join("tokens").display())).unwrap();
+    assert!(store.load(MAILBOX).unwrap().is_none());
+    let shown = mailoauth(&["status"], &config);
+    assert!(String::from_utf8_lossy(&shown.stdout)
+        .contains("svc (svc@example.test, generic): not used yet"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

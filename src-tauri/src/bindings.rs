@@ -31,11 +31,16 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::setup::AccountDraft::export_all(&cfg)?;
     mailoauth::setup::AccountSetup::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
-    mailoauth::oauth::FlowEvent::export_all(&cfg)?;
-    mailoauth::oauth::Granted::export_all(&cfg)?;
     mailoauth::probe::CheckRequest::export_all(&cfg)?;
     mailoauth::probe::CheckReport::export_all(&cfg)?;
     mailoauth::probe::ProbeEvent::export_all(&cfg)?;
+    mailoauth::oauth::FlowEvent::export_all(&cfg)?;
+    mailoauth::oauth::Granted::export_all(&cfg)?;
+    mailoauth::oauth::AccountAuth::export_all(&cfg)?;
+    mailoauth::config::Config::export_all(&cfg)?;
+    mailoauth::status::AccountStatus::export_all(&cfg)?;
+    mailoauth::status::StatusFile::export_all(&cfg)?;
+    mailoauth::export::ExportFormat::export_all(&cfg)?;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 //! One module per subcommand: its clap `Args` and a `run(args) -> ExitCode`.
 
+pub mod authorize;
+pub mod check;
 pub mod checklist;
 pub mod config;
 pub mod explain;

@@ -15,6 +15,12 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
+    /// Delete this account's stored tokens and status so it can be set up afresh (asks for --yes).
+    #[arg(long, value_name = "ACCOUNT")]
+    start_over: Option<String>,
+    /// Confirm --start-over.
+    #[arg(long, requires = "start_over")]
+    yes: bool,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -26,6 +32,9 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(name) = &args.start_over {
+        return start_over(&doc, name, args.yes);
+    }
     let recorded = match status::read(&path) {
         Ok(s) => s,
         Err(e) => {
@@ -52,6 +61,31 @@ pub fn run(args: Args) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn start_over(doc: &config::ConfigDocument, name: &str, confirmed: bool) -> ExitCode {
+    if let Err(e) = doc.account(name) {
+        eprintln!("mailoauth: {e}");
+        return ExitCode::from(2);
+    }
+    if !confirmed {
+        eprintln!(
+            "mailoauth: this deletes the stored tokens and the status of account {name:?}; the mail service stops working until the account signs in again. Repeat with --yes to do it."
+        );
+        return ExitCode::from(2);
+    }
+    match status::start_over(doc, name) {
+        Ok(()) => {
+            println!(
+                "{name}: tokens and status deleted; sign the account in again with the wizard"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

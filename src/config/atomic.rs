@@ -76,6 +76,36 @@ fn replace(target: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Temp files older than this are leftovers of a writer that was killed: no write takes so long.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Removes temp files of `target` left by killed writers; best effort, errors are ignored
+/// because a leftover only costs disk space.
+fn remove_stale_temps(target: &Path) {
+    let Some(name) = target.file_name() else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        if stale && entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Replaces `path` with `bytes` atomically. With `keep_backup`, the previous content (if any) is
 /// first saved, itself atomically, as [`backup_path`].
 pub fn write_atomic(path: &Path, bytes: &[u8], keep_backup: bool) -> io::Result<()> {
@@ -87,7 +117,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], keep_backup: bool) -> io::Result<
         }
     }
     replace(path, bytes)?;
-    sync_dir(path)
+    sync_dir(path)?;
+    remove_stale_temps(path);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -116,6 +148,31 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn leftovers_of_killed_writers_are_removed_once_stale() {
+        let dir = scratch("stale");
+        let file = dir.join("m.toml");
+        let old = dir.join(".m.toml.tmp-1-0");
+        let fresh = dir.join(".m.toml.tmp-2-0");
+        let other = dir.join(".other.toml.tmp-1-0");
+        for p in [&old, &fresh, &other] {
+            fs::write(p, b"partial").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for p in [&old, &other] {
+            let f = OpenOptions::new().write(true).open(p).unwrap();
+            f.set_modified(long_ago).unwrap();
+        }
+        write_atomic(&file, b"new", true).unwrap();
+        assert!(!old.exists(), "a stale temp of this file is removed");
+        assert!(
+            fresh.exists(),
+            "a temp that may belong to a running writer stays"
+        );
+        assert!(other.exists(), "another file's temp is not touched");
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -53,7 +53,7 @@ pub enum ConfigError {
         source: io::Error,
     },
     /// The file is not valid TOML or does not fit the format; nothing was overwritten.
-    #[error("{path}, line {line}, column {column}{}: {message}. The file was left untouched; fix it by hand (docs/CONFIG.md) or restore {path}.bak", key_text(.key))]
+    #[error("{path}, line {line}, column {column}{}: {message}. The file was left untouched; fix it by hand (docs/CONFIG.md) or restore the previous version from {path}.bak if there is one", key_text(.key))]
     Damaged {
         /// The file.
         path: PathBuf,
@@ -452,6 +452,29 @@ impl ConfigDocument {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    /// Adds `account`, or replaces the account of the same name; returns the replaced one.
+    /// Nothing is written until [`ConfigDocument::save`].
+    pub fn set_account(&mut self, account: Account) -> Option<Account> {
+        match self
+            .config
+            .accounts
+            .iter_mut()
+            .find(|a| a.name == account.name)
+        {
+            Some(slot) => Some(std::mem::replace(slot, account)),
+            None => {
+                self.config.accounts.push(account);
+                None
+            }
+        }
+    }
+
+    /// Removes the account called `name`; returns it. Nothing is written until saved.
+    pub fn remove_account(&mut self, name: &str) -> Option<Account> {
+        let i = self.config.accounts.iter().position(|a| a.name == name)?;
+        Some(self.config.accounts.remove(i))
     }
 
     /// Writes the config unless the file changed on disk since it was read.

@@ -342,3 +342,27 @@ fn unknown_account_lists_the_names() {
     ));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn accounts_are_added_replaced_and_removed_by_name() {
+    let dir = scratch("accounts");
+    let path = dir.join("mailoauth.toml");
+    let sample = parse(&path, SAMPLE).unwrap();
+    let mut doc = load_or_new(&path).unwrap();
+    assert!(doc.set_account(sample.accounts[0].clone()).is_none());
+    assert!(doc.set_account(sample.accounts[1].clone()).is_none());
+    let mut changed = sample.accounts[0].clone();
+    changed.mailbox = "scan3@contoso.com".into();
+    let old = doc.set_account(changed).unwrap();
+    assert_eq!(old.mailbox, "scanner@contoso.com");
+    assert_eq!(doc.config.accounts.len(), 2);
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    assert_matches_schema(&fs::read_to_string(&path).unwrap());
+    let mut doc = load(&path).unwrap();
+    assert_eq!(doc.account("scanner").unwrap().mailbox, "scan3@contoso.com");
+    assert!(doc.remove_account("alerts").is_some());
+    assert!(doc.remove_account("alerts").is_none());
+    assert_eq!(doc.save().unwrap(), SaveOutcome::Saved);
+    assert_eq!(load(&path).unwrap().config.accounts.len(), 1);
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -6,7 +6,7 @@ use super::client::{
 };
 use super::error::{Endpoint, OAuthError};
 use super::{jwt, loopback, store_key, AccountAuth, FlowEvent, FlowHooks, TokenSet};
-use crate::provider::Flow;
+use crate::provider::{ClientType, Flow};
 use crate::secret::Secret;
 use crate::store::TokenStore;
 use oauth2::{
@@ -148,7 +148,17 @@ async fn loopback_flow(
     hooks: &FlowHooks<'_>,
     finish: impl Fn(&TokenResp) -> Result<TokenSet, OAuthError>,
 ) -> Result<TokenSet, OAuthError> {
-    let listener = loopback::bind(&hooks.loopback).await?;
+    let mut options = hooks.loopback.clone();
+    if options.host.is_none() {
+        // Entra registers desktop redirects as http://localhost: the URI must name that host.
+        options.host = prepared
+            .profile
+            .redirect(Flow::Loopback, ClientType::Desktop, 0)
+            .and_then(|r| url::Url::parse(&r.uri).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .filter(|h| h == "localhost");
+    }
+    let listener = loopback::bind(&options).await?;
     let redirect = listener.redirect_uri().to_string();
     (hooks.events)(FlowEvent::ListeningOn {
         redirect_uri: redirect.clone(),

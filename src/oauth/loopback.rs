@@ -23,6 +23,9 @@ pub struct LoopbackOptions {
     pub timeout: Duration,
     /// The redirect path (`/` unless the client registered another).
     pub path: String,
+    /// The host name in the redirect URI when it must be `localhost` (Entra's desktop
+    /// registration); `None` uses the bound IP literal, as RFC 8252 section 7.3 recommends.
+    pub host: Option<String>,
 }
 
 impl Default for LoopbackOptions {
@@ -31,6 +34,7 @@ impl Default for LoopbackOptions {
             ports: Vec::new(),
             timeout: Duration::from_secs(300),
             path: String::from("/"),
+            host: None,
         }
     }
 }
@@ -122,9 +126,10 @@ pub async fn bind(opts: &LoopbackOptions) -> Result<Listener, OAuthError> {
                         address: addr.to_string(),
                         detail: e.to_string(),
                     })?;
-                    let host = match local.ip() {
-                        IpAddr::V4(ip) => ip.to_string(),
-                        IpAddr::V6(ip) => format!("[{ip}]"),
+                    let host = match (&opts.host, local.ip()) {
+                        (Some(name), _) => name.clone(),
+                        (None, IpAddr::V4(ip)) => ip.to_string(),
+                        (None, IpAddr::V6(ip)) => format!("[{ip}]"),
                     };
                     return Ok(Listener {
                         listener,
@@ -447,6 +452,21 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(e, OAuthError::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn the_redirect_names_localhost_when_asked() {
+        let l = bind(&LoopbackOptions {
+            host: Some("localhost".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        assert!(
+            l.redirect_uri().starts_with("http://localhost:"),
+            "{}",
+            l.redirect_uri()
+        );
     }
 
     #[tokio::test]

@@ -51,6 +51,7 @@ pub fn unix_now() -> u64 {
 /// config file that embeds [`AccountAuth`] holds no secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", tag = "kind", content = "name")]
+#[ts(rename = "OAuthSecretSource")]
 pub enum SecretSource {
     /// An environment variable of the service.
     Env(String),
@@ -81,6 +82,7 @@ impl SecretSource {
 /// Everything needed to obtain and refresh one account's tokens; the config side embeds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+#[ts(rename = "OAuthAccountAuth")]
 pub struct AccountAuth {
     /// Provider profile id (`google`, `microsoft`, `generic`).
     pub provider: String,

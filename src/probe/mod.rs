@@ -101,16 +101,17 @@ pub struct TlsTrust {
 /// Time limits of the steps, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
+#[ts(rename = "ProbeTimeouts")]
 pub struct Timeouts {
     /// Name resolution and TCP connect, per address tried.
-    pub connect_ms: u64,
+    pub connect_ms: u32,
     /// Waiting for the server's greeting; short, because a silent server usually means the port
     /// expects implicit TLS.
-    pub greeting_ms: u64,
+    pub greeting_ms: u32,
     /// The TLS handshake.
-    pub tls_ms: u64,
+    pub tls_ms: u32,
     /// Each command: capabilities, STARTTLS, login, NOOP, NAMESPACE, EXAMINE, sending.
-    pub command_ms: u64,
+    pub command_ms: u32,
 }
 
 impl Default for Timeouts {
@@ -249,7 +250,7 @@ pub struct ProbeEvent {
     /// What the step found, e.g. `127.0.0.1:993 answered` or the server's refusal.
     pub detail: String,
     /// Milliseconds since this protocol's test began.
-    pub at_ms: u64,
+    pub at_ms: u32,
 }
 
 /// One finished step in the report.
@@ -264,7 +265,7 @@ pub struct StepReport {
     /// What the step found.
     pub detail: String,
     /// How long the step took, in milliseconds.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// What the TLS handshake showed.
@@ -288,6 +289,7 @@ pub struct TlsInfo {
 /// Which failure a test ended with, for a front end to switch on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
+#[ts(rename = "ProbeFailureKind")]
 pub enum FailureKind {
     /// The request itself is unusable (bad CA file, pin, address).
     InvalidRequest,
@@ -391,7 +393,7 @@ pub struct ProtocolReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// How long the whole test took, in milliseconds.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// The result of a check.
@@ -415,7 +417,7 @@ pub struct CheckReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<Failure>,
     /// Wall time of the whole check, in milliseconds (both tests run at the same time).
-    pub elapsed_ms: u64,
+    pub elapsed_ms: u32,
 }
 
 /// What went wrong in a test.
@@ -454,15 +456,13 @@ pub enum ProbeError {
         /// The step, as a person reads it.
         step: &'static str,
         /// The limit.
-        after_ms: u64,
+        after_ms: u32,
     },
     /// TLS was spoken to a port whose server speaks first in plain text.
-    #[error("wrong security for port {port}: the server greets in plain text (\"{greeting}\"), so this port wants STARTTLS (or no TLS), not implicit TLS")]
+    #[error("wrong security for port {port}: the server answered the TLS handshake in plain text, so this port wants STARTTLS (or no TLS), not implicit TLS")]
     PortExpectsStartTls {
         /// The port.
         port: u16,
-        /// What the server sent instead of a TLS answer, scrubbed.
-        greeting: String,
     },
     /// Plain text was spoken to a port that waits for a TLS handshake.
     #[error("wrong security for port {port}: no greeting within {after_ms} ms, so this port most likely expects implicit TLS (SSL/TLS), not STARTTLS")]
@@ -470,7 +470,7 @@ pub enum ProbeError {
         /// The port.
         port: u16,
         /// How long the probe waited.
-        after_ms: u64,
+        after_ms: u32,
     },
     /// The server's certificate is not trusted.
     #[error("the server certificate is not trusted ({message}): trust its CA with an extra CA file, or pin its fingerprint if it is your own server; a proxy that inspects TLS can also cause this")]
@@ -596,7 +596,6 @@ impl ProbeError {
             | ProbeError::AuthTemporary { server_reply, .. }
             | ProbeError::CommandFailed { server_reply, .. }
             | ProbeError::SendFailed { server_reply } => Some(server_reply),
-            ProbeError::PortExpectsStartTls { greeting, .. } => Some(greeting),
             _ => None,
         }
     }
@@ -614,12 +613,7 @@ impl ProbeError {
     /// something the catalog knows, else the entry for the kind of failure.
     pub fn diagnosis(&self, ctx: &diagnosis::Context) -> Option<Diagnosis> {
         if let Some(reply) = self.server_reply() {
-            let text = match self {
-                // The greeting of a plain-text port says nothing about the mismatch itself.
-                ProbeError::PortExpectsStartTls { .. } => String::new(),
-                _ => reply.to_string(),
-            };
-            if let Some(m) = diagnosis::explain(&text, ctx).matches.into_iter().next() {
+            if let Some(m) = diagnosis::explain(reply, ctx).matches.into_iter().next() {
                 return Some(m.diagnosis);
             }
         }
@@ -684,7 +678,7 @@ impl<'a> Recorder<'a> {
             step,
             status,
             detail: detail.to_string(),
-            at_ms: self.started.elapsed().as_millis() as u64,
+            at_ms: self.started.elapsed().as_millis().min(u32::MAX as u128) as u32,
         });
     }
 
@@ -692,7 +686,7 @@ impl<'a> Recorder<'a> {
     pub(crate) async fn step<T, F>(
         &mut self,
         step: Step,
-        limit_ms: u64,
+        limit_ms: u32,
         on_timeout: impl FnOnce() -> ProbeError,
         fut: F,
     ) -> Result<T, ProbeError>
@@ -701,11 +695,12 @@ impl<'a> Recorder<'a> {
     {
         self.emit(step, StepStatus::Running, "");
         let t0 = Instant::now();
-        let res = match tokio::time::timeout(Duration::from_millis(limit_ms), fut).await {
+        let res = match tokio::time::timeout(Duration::from_millis(u64::from(limit_ms)), fut).await
+        {
             Ok(r) => r,
             Err(_) => Err(on_timeout()),
         };
-        let elapsed_ms = t0.elapsed().as_millis() as u64;
+        let elapsed_ms = t0.elapsed().as_millis().min(u32::MAX as u128) as u32;
         match res {
             Ok((value, detail)) => {
                 self.emit(step, StepStatus::Passed, &detail);
@@ -820,7 +815,7 @@ pub(crate) async fn resolve_and_connect(
     let (tcp, peer) = rec
         .step(
             Step::Connect,
-            limit.saturating_mul(addrs.len() as u64),
+            limit.saturating_mul(u32::try_from(addrs.len()).unwrap_or(u32::MAX)),
             || ProbeError::Timeout {
                 step: Step::Connect.label(),
                 after_ms: limit,
@@ -853,7 +848,7 @@ pub(crate) async fn resolve_and_connect(
 async fn connect_one(
     addr: SocketAddr,
     source: Option<IpAddr>,
-    limit_ms: u64,
+    limit_ms: u32,
 ) -> Result<TcpStream, String> {
     let fut = async {
         match source {
@@ -869,7 +864,7 @@ async fn connect_one(
             }
         }
     };
-    match tokio::time::timeout(Duration::from_millis(limit_ms), fut).await {
+    match tokio::time::timeout(Duration::from_millis(u64::from(limit_ms)), fut).await {
         Ok(Ok(tcp)) => Ok(tcp),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {limit_ms} ms")),
@@ -892,7 +887,6 @@ pub(crate) async fn handshake(
         fix: "give a host name or an IP address",
     })?;
     let port = ep.port;
-    let tap = s.tap();
     let Some(tcp) = s.take_tcp() else {
         return Err(ProbeError::Protocol {
             message: "TLS was started twice on one connection".into(),
@@ -929,7 +923,7 @@ pub(crate) async fn handshake(
                         );
                         Ok(((tls, info), detail))
                     }
-                    Err(e) => Err(classify_tls_error(&e, port, &tap)),
+                    Err(e) => Err(classify_tls_error(&e, port)),
                 }
             },
         )
@@ -949,7 +943,7 @@ pub(crate) async fn handshake(
     }
 }
 
-fn classify_tls_error(e: &std::io::Error, port: u16, tap: &stream::TapHandle) -> ProbeError {
+fn classify_tls_error(e: &std::io::Error, port: u16) -> ProbeError {
     use tokio_rustls::rustls::Error as TlsError;
     let inner = e
         .get_ref()
@@ -963,27 +957,13 @@ fn classify_tls_error(e: &std::io::Error, port: u16, tap: &stream::TapHandle) ->
             ProbeError::TlsUntrusted { message: m }
         }
         // A plain-text greeting read as a TLS record: the port speaks plain text first.
-        Some(TlsError::InvalidMessage(_)) => ProbeError::PortExpectsStartTls {
-            port,
-            greeting: greeting_seen(tap),
-        },
+        Some(TlsError::InvalidMessage(_)) => ProbeError::PortExpectsStartTls { port },
         Some(other) => ProbeError::TlsHandshake {
             message: other.to_string(),
         },
         None => ProbeError::TlsHandshake {
             message: e.to_string(),
         },
-    }
-}
-
-/// What a plain-text server sent in reply to a TLS hello. The tap sits above TLS and so saw
-/// nothing; rustls's message already says "corrupt message", so the port is what matters.
-fn greeting_seen(tap: &stream::TapHandle) -> String {
-    let seen = tap.since_mark();
-    if seen.is_empty() {
-        "a plain-text reply".into()
-    } else {
-        diagnosis::scrub(&seen)
     }
 }
 
@@ -1022,7 +1002,7 @@ impl Recorder<'_> {
             inbox_messages: found.inbox_messages,
             test_message_sent: found.test_message_sent,
             failure,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms: self.started.elapsed().as_millis().min(u32::MAX as u128) as u32,
         }
     }
 
@@ -1100,7 +1080,7 @@ pub async fn check(
         smtp: None,
         imap: None,
         failure: Some(e.failure(Step::Resolve, &ctx)),
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
     };
     if let Err(e) = validate(req) {
         return fail(e);
@@ -1149,7 +1129,7 @@ pub async fn check(
         smtp,
         imap,
         failure: None,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
     }
 }
 

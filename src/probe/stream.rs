@@ -53,6 +53,7 @@ impl TapHandle {
     pub(crate) fn since_mark(&self) -> String {
         match self.0.lock() {
             Ok(t) => String::from_utf8_lossy(&t.bytes[t.mark.min(t.bytes.len())..])
+                .replace("\r\n", "\n")
                 .trim()
                 .to_string(),
             Err(_) => String::new(),

@@ -252,10 +252,7 @@ fn local_failures_map_to_network_entries() {
     };
     assert_eq!(diag_id(&port), "net-tls-mode-mismatch");
     assert!(port.to_string().contains("wrong security for port 993"));
-    let port = ProbeError::PortExpectsStartTls {
-        port: 587,
-        greeting: "a plain-text reply".into(),
-    };
+    let port = ProbeError::PortExpectsStartTls { port: 587 };
     assert_eq!(diag_id(&port), "net-tls-mode-mismatch");
     assert_eq!(
         diag_id(&ProbeError::Connect {
@@ -289,4 +286,75 @@ fn a_failure_never_carries_the_token() {
     let f = e.failure(Step::Authenticate, &ctx());
     let json = serde_json::to_string(&f).unwrap_or_default();
     assert!(!json.contains(token), "{json}");
+}
+
+/// A server that accepts connections and never says anything, like an implicit-TLS port
+/// waiting for a client hello.
+async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await;
+    let Ok(listener) = listener else {
+        panic!("bind a local port")
+    };
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test]
+async fn a_silent_port_means_it_expects_implicit_tls() {
+    let (port, task) = silent_server().await;
+    let mut r = request();
+    r.smtp = Some(Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::StartTls,
+    });
+    r.timeouts.greeting_ms = 300;
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let report = check(&r, &Secret::new("t".into()), &|_| {}, &rx).await;
+    task.abort();
+    let f = report.smtp.and_then(|p| p.failure);
+    assert_eq!(
+        f.as_ref().map(|f| (f.kind, f.step)),
+        Some((FailureKind::PortExpectsTls, Step::Greeting))
+    );
+    assert_eq!(
+        f.and_then(|f| f.diagnosis).map(|d| d.id).as_deref(),
+        Some("net-tls-mode-mismatch")
+    );
+}
+
+#[tokio::test]
+async fn cancelling_ends_both_tests_at_once() {
+    let (port, task) = silent_server().await;
+    let mut r = request();
+    let ep = Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        security: Security::StartTls,
+    };
+    r.smtp = Some(ep.clone());
+    r.imap = Some(ep);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let started = std::time::Instant::now();
+    let cancel = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = tx.send(true);
+    };
+    let token = Secret::new(String::from("t"));
+    let (report, ()) = tokio::join!(check(&r, &token, &|_| {}, &rx), cancel);
+    task.abort();
+    assert!(started.elapsed() < Duration::from_secs(2));
+    for p in [&report.smtp, &report.imap] {
+        let f = p.as_ref().and_then(|p| p.failure.as_ref());
+        assert_eq!(
+            f.map(|f| (f.kind, f.code)),
+            Some((FailureKind::Cancelled, ErrorCode::Cancelled))
+        );
+    }
 }

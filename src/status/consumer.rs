@@ -76,3 +76,39 @@ pub async fn access_token(
     }
     result
 }
+
+/// "Start over" for account `name`: deletes its stored tokens and its status record, the way
+/// admins of other products delete folders and restart services. The caller asks for
+/// confirmation first; the account's settings stay in the config.
+pub fn start_over(doc: &ConfigDocument, name: &str) -> Result<(), StartOverError> {
+    let account = doc.account(name)?;
+    let store = account.token_store(&doc.path)?;
+    let auth = account.oauth_settings(&doc.path)?;
+    store.delete(&oauth::store_key(&auth))?;
+    super::clear(&doc.path, name)?;
+    Ok(())
+}
+
+/// Why "Start over" did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum StartOverError {
+    /// The account or its settings are not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The tokens could not be deleted.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The status record could not be cleared.
+    #[error(transparent)]
+    Status(#[from] super::StatusError),
+}
+
+impl Coded for StartOverError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            StartOverError::Config(e) => e.code(),
+            StartOverError::Store(e) => e.code(),
+            StartOverError::Status(e) => e.code(),
+        }
+    }
+}

@@ -10,7 +10,7 @@
 
 mod consumer;
 
-pub use consumer::{access_token, TokenError};
+pub use consumer::{access_token, start_over, StartOverError, TokenError};
 
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};
@@ -65,7 +65,7 @@ impl Default for StatusFile {
 #[serde(rename_all = "camelCase", default)]
 pub struct AccountRecord {
     /// When a token was last obtained and used successfully, in Unix seconds.
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success: Option<u64>,
     /// The last failure.
@@ -73,7 +73,7 @@ pub struct AccountRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<Failure>,
     /// The first failure since the last success, in Unix seconds: how long it has been broken.
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<u64>,
 }
@@ -84,6 +84,7 @@ pub struct AccountRecord {
 #[ts(rename = "StatusFailure")]
 pub struct Failure {
     /// When it happened, in Unix seconds.
+    #[ts(type = "number")]
     pub at: u64,
     /// The error text, scrubbed of tokens and secrets.
     pub error: String,
@@ -232,7 +233,7 @@ pub struct AccountStatus {
     /// Overall state.
     pub state: AccountState,
     /// Last success, Unix seconds.
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success: Option<u64>,
     /// Last failure.
@@ -240,7 +241,7 @@ pub struct AccountStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<Failure>,
     /// First failure since the last success, Unix seconds.
-    #[ts(optional)]
+    #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failing_since: Option<u64>,
     /// The catalog's diagnosis of the last failure, with the account's values filled in.

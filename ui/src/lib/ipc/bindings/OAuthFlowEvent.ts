@@ -39,15 +39,15 @@ verificationUriComplete: string | null,
 /**
  * When the code expires, in Unix seconds (for the countdown).
  */
-expiresAt: number, } | { "kind": "polling", 
+expiresAt: bigint, } | { "kind": "polling", 
 /**
  * Seconds until the next poll.
  */
-intervalSecs: number, } | { "kind": "slowDown", 
+intervalSecs: bigint, } | { "kind": "slowDown", 
 /**
  * The new interval in seconds.
  */
-intervalSecs: number, } | { "kind": "tokenReceived" } | { "kind": "identityChecked", 
+intervalSecs: bigint, } | { "kind": "tokenReceived" } | { "kind": "identityChecked", 
 /**
  * The account that signed in.
  */

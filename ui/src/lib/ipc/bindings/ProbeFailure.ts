@@ -2,7 +2,7 @@
 import type { DecodedChallenge } from "./DecodedChallenge";
 import type { Diagnosis } from "./Diagnosis";
 import type { ErrorCode } from "./ErrorCode";
-import type { FailureKind } from "./FailureKind";
+import type { ProbeFailureKind } from "./ProbeFailureKind";
 import type { ProbeStep } from "./ProbeStep";
 
 /**
@@ -16,7 +16,7 @@ code: ErrorCode,
 /**
  * Which failure, more precisely.
  */
-kind: FailureKind, 
+kind: ProbeFailureKind, 
 /**
  * The step that failed.
  */

@@ -1,0 +1,255 @@
+//! `mailoauth authorize`: the headless sign-in for servers without a desktop. The loopback flow
+//! prints the URL to open (on this machine, or through an SSH tunnel to its port) and waits; the
+//! device flow prints the code. On success the tokens are stored and what was granted is printed,
+//! never a token.
+
+use mailoauth::error::{Coded, ErrorCode};
+use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks, SecretSource};
+use mailoauth::provider::{self, discovery, ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
+use mailoauth::secret::Secret;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The provider: google, microsoft or generic (see `mailoauth providers`).
+    #[arg(long)]
+    provider: String,
+    /// The mailbox the service signs in as; the sign-in must be done as this account.
+    #[arg(long)]
+    mailbox: String,
+    /// loopback, device-code, client-credentials, service-account or password [default: the provider's recommended flow]
+    #[arg(long)]
+    flow: Option<Flow>,
+    /// What the service does: send, receive or both.
+    #[arg(long, default_value = "both")]
+    purpose: Purpose,
+    /// The OAuth client ID (not needed for service-account).
+    #[arg(long, default_value = "")]
+    client_id: String,
+    /// none, client-secret-basic, client-secret-post or private-key-jwt [default: none, or client-secret-post when a secret is given, private-key-jwt with --private-key]
+    #[arg(long)]
+    client_auth: Option<ClientAuth>,
+    /// Environment variable holding the client secret.
+    #[arg(long, conflicts_with = "client_secret_file")]
+    client_secret_env: Option<String>,
+    /// File holding the client secret.
+    #[arg(long)]
+    client_secret_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8 or RSA) for private_key_jwt.
+    #[arg(long)]
+    private_key: Option<PathBuf>,
+    /// Key id (kid) of the private key, when the provider needs one.
+    #[arg(long)]
+    key_id: Option<String>,
+    /// PEM certificate of the key, for Entra's x5t thumbprint.
+    #[arg(long)]
+    certificate: Option<PathBuf>,
+    /// Google service account key JSON (service-account flow).
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Microsoft tenant ID or verified domain.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// worldwide, us-gov-gcc-high, us-gov-dod or china.
+    #[arg(long, default_value = "worldwide")]
+    cloud: Cloud,
+    /// Issuer URL of a generic OpenID Connect provider; its endpoints are discovered.
+    #[arg(long)]
+    issuer: Option<String>,
+    /// A scope to request (repeat); default: the profile's scopes for the purpose.
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Where to store the tokens: file:<folder> or keyring [default: file in the user's data folder]
+    #[arg(long)]
+    store: Option<String>,
+    /// Fixed loopback port (repeat for fallbacks), for clients registered with an exact redirect URI.
+    #[arg(long = "port")]
+    ports: Vec<u16>,
+    /// Path of the loopback redirect URI.
+    #[arg(long, default_value = "/")]
+    redirect_path: String,
+    /// Seconds to wait for the browser.
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// Environment variable holding the mailbox password (password flow only).
+    #[arg(long)]
+    password_env: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The default token folder: the user's data folder, or %ProgramData% on Windows.
+fn default_store() -> String {
+    let base = if cfg!(windows) {
+        std::env::var_os("ProgramData").map(PathBuf::from)
+    } else {
+        std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+    };
+    let dir = base
+        .unwrap_or_else(std::env::temp_dir)
+        .join("mailoauth")
+        .join("tokens");
+    format!("file:{}", dir.display())
+}
+
+fn fail(e: &dyn std::fmt::Display, diagnosis: Option<String>) -> ExitCode {
+    eprintln!("mailoauth authorize: {e}");
+    if let Some(entry) = diagnosis.as_deref().and_then(mailoauth::diagnosis::entry) {
+        let d = entry.diagnosis(&Default::default());
+        eprintln!("\n{}\n{}", d.title, d.cause);
+        for (i, step) in d.fix.iter().enumerate() {
+            eprintln!("  {}. {step}", i + 1);
+        }
+    }
+    ExitCode::FAILURE
+}
+
+async fn discover(issuer: &str) -> Result<EndpointOverrides, String> {
+    let url = discovery::discovery_url(issuer).map_err(|e| e.to_string())?;
+    let http = oauth2::reqwest::ClientBuilder::new()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let text = http
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("cannot fetch {url}: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("cannot read {url}: {e}"))?;
+    Ok(discovery::parse_discovery(&text, issuer)
+        .map_err(|e| e.to_string())?
+        .overrides())
+}
+
+fn show(e: &FlowEvent) {
+    match e {
+        FlowEvent::ListeningOn { redirect_uri } => {
+            eprintln!("Waiting for the browser at {redirect_uri}")
+        }
+        FlowEvent::BrowserNotOpened { url, .. } | FlowEvent::BrowserOpened { url } => {
+            eprintln!("\nOpen this URL in a browser on this machine and sign in as the mailbox:\n\n  {url}\n")
+        }
+        FlowEvent::RedirectIgnored { reason } => eprintln!("(ignored: {reason})"),
+        FlowEvent::DeviceCode {
+            user_code,
+            verification_uri,
+            verification_uri_complete,
+            expires_at,
+        } => {
+            let left = expires_at.saturating_sub(oauth::unix_now()) / 60;
+            eprintln!("\nOn any device, open {verification_uri} and enter the code\n\n  {user_code}\n");
+            if let Some(c) = verification_uri_complete {
+                eprintln!("(or open {c})");
+            }
+            eprintln!("Sign in as the mailbox. The code expires in {left} minutes.");
+        }
+        FlowEvent::SlowDown { interval_secs } => {
+            eprintln!("(the provider asked to poll every {interval_secs} s)")
+        }
+        FlowEvent::Polling { .. } | FlowEvent::TokenReceived => {}
+        FlowEvent::IdentityChecked { account } => eprintln!("Signed in as {account}."),
+        FlowEvent::Stored { store } => eprintln!("Tokens saved in the {store}."),
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&e, None),
+    };
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: Args) -> ExitCode {
+    let profile = match provider::require_profile(&args.provider) {
+        Ok(p) => p,
+        Err(e) => return fail(&e, None),
+    };
+    let flow = args.flow.unwrap_or_else(|| profile.recommended_flow());
+    let mut endpoints = EndpointOverrides::default();
+    if let Some(issuer) = &args.issuer {
+        match discover(issuer).await {
+            Ok(o) => endpoints = o,
+            Err(e) => return fail(&format!("--issuer {issuer}: {e}"), None),
+        }
+    }
+    let client_secret = match (&args.client_secret_env, &args.client_secret_file, &args.private_key, &args.key_file) {
+        (Some(env), _, _, _) => Some(SecretSource::Env(env.clone())),
+        (_, Some(f), _, _) => Some(SecretSource::File(f.clone())),
+        (_, _, Some(k), _) => Some(SecretSource::File(k.clone())),
+        (_, _, _, Some(k)) => Some(SecretSource::File(k.clone())),
+        _ => None,
+    };
+    let client_auth = args.client_auth.unwrap_or(if args.private_key.is_some() {
+        ClientAuth::PrivateKeyJwt
+    } else if args.client_secret_env.is_some() || args.client_secret_file.is_some() {
+        ClientAuth::ClientSecretPost
+    } else {
+        ClientAuth::None
+    });
+    let auth = AccountAuth {
+        provider: profile.id().to_string(),
+        cloud: args.cloud,
+        tenant: args.tenant.clone(),
+        client_id: args.client_id.clone(),
+        client_auth,
+        client_secret,
+        key_id: args.key_id.clone(),
+        certificate: args.certificate.clone(),
+        flow,
+        purpose: args.purpose,
+        scopes: args.scopes.clone(),
+        endpoints,
+        mailbox: args.mailbox.clone(),
+    };
+    let store_spec = args.store.clone().unwrap_or_else(default_store);
+    let store = match mailoauth::store::open(&store_spec) {
+        Ok(s) => s,
+        Err(e) => return fail(&e, None),
+    };
+    let on_event = |e: FlowEvent| show(&e);
+    // A server has no browser to start: the URL is printed for the admin to open.
+    let open = |_: &str| Err(String::from("headless: open the URL by hand"));
+    let mut hooks = FlowHooks::new(&on_event, &open);
+    hooks.loopback.ports = args.ports.clone();
+    hooks.loopback.path = args.redirect_path.clone();
+    hooks.loopback.timeout = Duration::from_secs(args.timeout);
+    if flow == Flow::Password {
+        eprintln!("Warning: the password grant is forbidden by RFC 9700 and fails for accounts with MFA; use it only for products that require it.");
+        match args.password_env.as_deref().map(std::env::var) {
+            Some(Ok(p)) => hooks.password = Some(Secret::new(p)),
+            _ => return fail(&"--flow password needs --password-env with the mailbox password", None),
+        }
+    }
+    match oauth::authorize_and_store(&auth, store.as_ref(), &hooks).await {
+        Ok(g) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default());
+            } else {
+                println!("Authorized {} ({} flow).", g.account, flow);
+                println!("Granted scopes: {}", g.scopes.join(" "));
+                println!(
+                    "Refresh token: {}",
+                    if g.refresh_token { "stored" } else { "none (app-only access is requested again when it expires)" }
+                );
+                println!("Stored in: {}", g.store);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let code = fail(&e, e.diagnosis_id());
+            if e.code() == ErrorCode::Cancelled {
+                return ExitCode::from(130);
+            }
+            code
+        }
+    }
+}

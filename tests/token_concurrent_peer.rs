@@ -1,0 +1,179 @@
+//! Several service processes call `mailoauth token` for one account at the same moment, against
+//! the real provider in `tests/peers/`, whose public-client refresh tokens rotate: re-using a
+//! rotated refresh token revokes the whole grant there. Every process must get a token and the
+//! grant must survive, round after round.
+
+mod common;
+
+use common::browser::Browser;
+use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
+use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks};
+use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
+use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenStore;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tokio::sync::mpsc;
+
+const PROCESSES: usize = 3;
+const ROUNDS: usize = 3;
+
+fn config_text(tokens: &Path) -> String {
+    let issuer = peers().issuer();
+    format!(
+        r#"version = 1
+
+[[account]]
+name = "alice"
+purpose = "both"
+mailbox = "{mailbox}"
+token_store = "file:{tokens}"
+
+[account.smtp]
+host = "127.0.0.1"
+port = {smtp}
+security = "start_tls"
+sasl = "xoauth2"
+
+[account.imap]
+host = "127.0.0.1"
+port = {imaps}
+security = "tls"
+sasl = "xoauth2"
+
+[account.auth]
+provider = "generic"
+client_id = "{PUBLIC_CLIENT}"
+client_auth = "none"
+flow = "device_code"
+scopes = [{scopes}]
+
+[account.auth.endpoints]
+issuer = "{issuer}"
+authorization = "{issuer}/auth"
+token = "{issuer}/token"
+device_authorization = "{issuer}/device/auth"
+"#,
+        mailbox = ALICE.0,
+        tokens = tokens.display(),
+        smtp = peers().submission_port(),
+        imaps = peers().imaps_port(),
+        scopes = MAIL_SCOPES
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
+fn assert_matches_schema(text: &str) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
+    let value: toml::Value = toml::from_str(text).unwrap();
+    let json = serde_json::to_value(value).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
+/// Signs alice in once with the device flow (the provider's 5 s poll interval, accepted once).
+async fn sign_in(config: &Path, store: &FileStore) {
+    let doc = mailoauth::config::load(config).unwrap();
+    let auth: AccountAuth = doc
+        .account("alice")
+        .unwrap()
+        .oauth_settings(config)
+        .unwrap();
+    assert_eq!(auth.client_auth, ClientAuth::None);
+    assert_eq!(auth.purpose, Purpose::Both);
+    assert_eq!(auth.flow, Flow::DeviceCode);
+    assert_ne!(auth.endpoints, EndpointOverrides::default());
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let on_event = move |e: FlowEvent| {
+        if let FlowEvent::DeviceCode {
+            verification_uri_complete: Some(u),
+            ..
+        } = &e
+        {
+            let _ = tx.send(u.clone());
+        }
+    };
+    let open = |_: &str| Err(String::from("the device flow opens no browser"));
+    let hooks = FlowHooks::new(&on_event, &open);
+    let user = tokio::spawn(async move {
+        let complete = rx.recv().await.expect("the device code was shown");
+        Browser::new().approve_device(&complete, ALICE).await;
+    });
+    authorize(&auth, store, &hooks)
+        .await
+        .expect("device code authorization");
+    user.await.unwrap();
+}
+
+/// Marks the stored access token as expired, so the next `mailoauth token` must refresh.
+fn expire(store: &FileStore) -> Option<String> {
+    let mut tokens = store.load(ALICE.0).unwrap().expect("tokens stored");
+    tokens.expires_at = Some(1);
+    store.save(ALICE.0, &tokens).unwrap();
+    tokens.refresh_token.map(|r| r.expose().clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_processes_refresh_one_account_without_losing_the_grant() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("mailoauth-token-concurrent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let tokens = dir.join("tokens");
+    let config = dir.join("mailoauth.toml");
+    std::fs::write(&config, config_text(&tokens)).unwrap();
+    assert_matches_schema(&config_text(&tokens));
+    let store = FileStore::new(tokens.clone());
+    sign_in(&config, &store).await;
+
+    for round in 0..ROUNDS {
+        let before = expire(&store).expect("the public client got a refresh token");
+        // One thread per process, so all of them start at the same moment.
+        let handles: Vec<_> = (0..PROCESSES)
+            .map(|_| {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    Command::new(env!("CARGO_BIN_EXE_mailoauth"))
+                        .args(["token", "--config"])
+                        .arg(&config)
+                        .arg("alice")
+                        .output()
+                        .unwrap()
+                })
+            })
+            .collect();
+        let outputs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut printed = Vec::new();
+        for out in &outputs {
+            assert!(
+                out.status.success(),
+                "round {round}: a process got no token: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            printed.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        assert!(printed.iter().all(|t| !t.is_empty()));
+        let stored = store.load(ALICE.0).unwrap().unwrap();
+        let after = stored.refresh_token.as_ref().unwrap().expose().clone();
+        assert_ne!(before, after, "round {round}: the refresh token rotated");
+        // The last refresh's access token is the one stored, and every process handed out a
+        // token of this grant; a revoked grant would fail the next round's refresh.
+        assert!(
+            printed.contains(stored.access_token.expose()),
+            "round {round}"
+        );
+    }
+    let status = mailoauth::status::read(&config).unwrap();
+    assert!(status.accounts["alice"].last_success.is_some());
+    assert!(status.accounts["alice"].last_failure.is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
