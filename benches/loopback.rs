@@ -17,7 +17,9 @@ const ROUNDS: usize = 300;
 
 /// A token endpoint that answers every request with a complete token response.
 async fn fake_token_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the fake");
     let base = format!("http://{}", listener.local_addr().expect("fake address"));
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let id_token = format!(
@@ -32,7 +34,9 @@ async fn fake_token_endpoint() -> String {
     .to_string();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else { return };
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
             let body = body.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -82,13 +86,17 @@ async fn redirect(auth_url: &str) {
         redirect.host_str().expect("host"),
         redirect.port().expect("port")
     );
-    let mut s = TcpStream::connect(addr).await.expect("connect to the listener");
+    let mut s = TcpStream::connect(addr)
+        .await
+        .expect("connect to the listener");
     let req = format!(
         "GET {}?code=c&state={} HTTP/1.1\r\nHost: x\r\n\r\n",
         redirect.path(),
         get("state")
     );
-    s.write_all(req.as_bytes()).await.expect("send the redirect");
+    s.write_all(req.as_bytes())
+        .await
+        .expect("send the redirect");
     let mut page = String::new();
     let _ = s.read_to_string(&mut page).await;
     assert!(page.contains("Signed in"), "{page}");
@@ -111,7 +119,12 @@ fn main() {
             certificate: None,
             flow: Flow::Loopback,
             purpose: Purpose::Both,
-            scopes: vec!["openid".into(), "email".into(), "offline_access".into(), "mail".into()],
+            scopes: vec![
+                "openid".into(),
+                "email".into(),
+                "offline_access".into(),
+                "mail".into(),
+            ],
             endpoints: EndpointOverrides {
                 authorization: Some(format!("{base}/auth")),
                 token: Some(format!("{base}/token")),
@@ -133,9 +146,14 @@ fn main() {
             };
             let on_event = |_: FlowEvent| {};
             let hooks = FlowHooks::new(&on_event, &open);
-            authorize(&auth, &store, &hooks).await.expect("authorization");
+            authorize(&auth, &store, &hooks)
+                .await
+                .expect("authorization");
             let done = Instant::now();
-            let t0 = started.lock().expect("clock").expect("the redirect was sent");
+            let t0 = started
+                .lock()
+                .expect("clock")
+                .expect("the redirect was sent");
             samples.push(done - t0);
         }
         samples

@@ -145,7 +145,9 @@ fn show(e: &FlowEvent) {
             expires_at,
         } => {
             let left = expires_at.saturating_sub(oauth::unix_now()) / 60;
-            eprintln!("\nOn any device, open {verification_uri} and enter the code\n\n  {user_code}\n");
+            eprintln!(
+                "\nOn any device, open {verification_uri} and enter the code\n\n  {user_code}\n"
+            );
             if let Some(c) = verification_uri_complete {
                 eprintln!("(or open {c})");
             }
@@ -181,7 +183,12 @@ async fn run_async(args: Args) -> ExitCode {
             Err(e) => return fail(&format!("--issuer {issuer}: {e}"), None),
         }
     }
-    let client_secret = match (&args.client_secret_env, &args.client_secret_file, &args.private_key, &args.key_file) {
+    let client_secret = match (
+        &args.client_secret_env,
+        &args.client_secret_file,
+        &args.private_key,
+        &args.key_file,
+    ) {
         (Some(env), _, _, _) => Some(SecretSource::Env(env.clone())),
         (_, Some(f), _, _) => Some(SecretSource::File(f.clone())),
         (_, _, Some(k), _) => Some(SecretSource::File(k.clone())),
@@ -226,7 +233,12 @@ async fn run_async(args: Args) -> ExitCode {
         eprintln!("Warning: the password grant is forbidden by RFC 9700 and fails for accounts with MFA; use it only for products that require it.");
         match args.password_env.as_deref().map(std::env::var) {
             Some(Ok(p)) => hooks.password = Some(Secret::new(p)),
-            _ => return fail(&"--flow password needs --password-env with the mailbox password", None),
+            _ => {
+                return fail(
+                    &"--flow password needs --password-env with the mailbox password",
+                    None,
+                )
+            }
         }
     }
     match oauth::authorize_and_store(&auth, store.as_ref(), &hooks).await {
@@ -238,7 +250,11 @@ async fn run_async(args: Args) -> ExitCode {
                 println!("Granted scopes: {}", g.scopes.join(" "));
                 println!(
                     "Refresh token: {}",
-                    if g.refresh_token { "stored" } else { "none (app-only access is requested again when it expires)" }
+                    if g.refresh_token {
+                        "stored"
+                    } else {
+                        "none (app-only access is requested again when it expires)"
+                    }
                 );
                 println!("Stored in: {}", g.store);
             }

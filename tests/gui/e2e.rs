@@ -196,20 +196,35 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     let link = app.wait_for("[data-testid=device-link]");
     let complete = app.attr(&link[0], "href").expect("the verification link");
     let code = app.text(&app.wait_for("[data-testid=device-code]")[0]);
-    assert!(complete.contains(&code.replace(' ', "")) || !code.is_empty(), "a code is shown");
+    assert!(
+        complete.contains(&code.replace(' ', "")) || !code.is_empty(),
+        "a code is shown"
+    );
     app.wait_for_text("[data-testid=countdown]", "Expires in");
     app.screenshot("01-device-code");
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
     let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
-    assert!(app.text(&signed[0]).contains(common::peers::ALICE.0), "signed in as alice");
+    assert!(
+        app.text(&signed[0]).contains(common::peers::ALICE.0),
+        "signed in as alice"
+    );
     app.screenshot("02-signed-in");
 
     click_testid(&app, "continue");
     click_testid(&app, "run-tests");
-    app.wait_for_secs("[data-testid=test-summary][data-ok=true]", 60);
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    app.screenshot("03-mail-tests");
+    let step = app.text(&app.wait_for("[data-testid=test-step]")[0]);
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "the mail tests pass; the screen says: {step}"
+    );
     app.wait_for("[data-protocol=smtp][data-ok=true]");
     app.wait_for("[data-protocol=imap][data-ok=true]");
-    app.screenshot("03-mail-tests");
 }

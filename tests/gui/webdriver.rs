@@ -182,10 +182,14 @@ impl App {
             if !found.is_empty() {
                 return found;
             }
-            assert!(
-                Instant::now() < deadline,
-                "nothing matched {css:?} within 20 s"
-            );
+            if Instant::now() >= deadline {
+                // What the window showed when the wait gave up, for whoever reads the failure.
+                let shot = self.screenshot("timeout");
+                panic!(
+                    "nothing matched {css:?} within {secs} s; the window is in {}",
+                    shot.display()
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -17,7 +17,7 @@ import type { Sandbox } from './bindings/Sandbox';
 import type { AccountDraft } from './bindings/AccountDraft';
 import type { AccountSetup } from './bindings/AccountSetup';
 import type { AuthorizeRequest } from './bindings/AuthorizeRequest';
-import type { AccountAuth } from './bindings/AccountAuth';
+import type { OAuthAccountAuth as AccountAuth } from './bindings/OAuthAccountAuth';
 import type { OAuthFlowEvent } from './bindings/OAuthFlowEvent';
 import type { OAuthGrant } from './bindings/OAuthGrant';
 import type { CheckRequest } from './bindings/CheckRequest';
