@@ -9,6 +9,11 @@ fn main() {
             "validate_field",
             "explain_error",
             "open_link",
+            "sandbox_info",
+            "plan_account",
+            "authorize",
+            "check_mail",
+            "cancel_flow",
         ]),
     ))
     .expect("tauri build script");

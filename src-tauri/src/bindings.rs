@@ -9,7 +9,8 @@ use ts_rs::{Config, ExportError, TS};
 
 /// Writes the bindings of every IPC type, with their dependencies, into `dir`.
 pub fn export_all(dir: &Path) -> Result<(), ExportError> {
-    let cfg = Config::new().with_out_dir(dir);
+    // serde_json writes u64 as a JSON number, so TypeScript sees a number, not a bigint.
+    let cfg = Config::new().with_out_dir(dir).with_large_int("number");
     crate::error::IpcError::export_all(&cfg)?;
     mailoauth::provider::ProviderSummary::export_all(&cfg)?;
     mailoauth::diagnosis::Explanation::export_all(&cfg)?;
@@ -26,6 +27,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::validate::input::PortSecurityInput::export_all(&cfg)?;
     mailoauth::validate::FileContext::export_all(&cfg)?;
     mailoauth::validate::FileReport::export_all(&cfg)?;
+    mailoauth::sandbox::Sandbox::export_all(&cfg)?;
+    mailoauth::setup::AccountDraft::export_all(&cfg)?;
+    mailoauth::setup::AccountSetup::export_all(&cfg)?;
+    crate::flows::AuthorizeRequest::export_all(&cfg)?;
     mailoauth::probe::CheckRequest::export_all(&cfg)?;
     mailoauth::probe::CheckReport::export_all(&cfg)?;
     mailoauth::probe::ProbeEvent::export_all(&cfg)?;

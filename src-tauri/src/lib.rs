@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod flows;
 
 #[cfg(test)]
 mod capabilities_test;
@@ -25,6 +26,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             }
         }))
         .plugin(tauri_plugin_shell::init())
+        .manage(flows::AppState::from_env())
         .invoke_handler(tauri::generate_handler![
             commands::list_providers,
             commands::profile_view,
@@ -32,6 +34,11 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::validate_field,
             commands::explain_error,
             commands::open_link,
+            flows::sandbox_info,
+            flows::authorize,
+            flows::check_mail,
+            flows::cancel_flow,
+            flows::plan_account,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

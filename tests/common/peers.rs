@@ -37,6 +37,11 @@ impl Peers {
             .unwrap_or_else(|_| panic!("peers.env {key} is not a port"))
     }
 
+    /// The run's `peers.env` (what `MAILOAUTH_SANDBOX` points the app at).
+    pub fn env_file(&self) -> PathBuf {
+        PathBuf::from(self.get("PEERS_DIR")).join("peers.env")
+    }
+
     /// The provider's issuer URL, e.g. `http://127.0.0.1:41234`.
     pub fn issuer(&self) -> &str {
         self.get("OP_ISSUER")

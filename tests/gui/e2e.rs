@@ -162,3 +162,69 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     app.wait_for(&format!("[data-diagnosis-id='{expected_id}']"));
     app.screenshot("04-troubleshoot");
 }
+
+#[path = "../common/mod.rs"]
+mod common;
+
+fn click_testid(app: &App, id: &str) {
+    app.click(&app.wait_for(&format!("[data-testid={id}]"))[0]);
+}
+
+/// The whole journey in the sandbox, against the real local provider and mail servers: device
+/// code (the test plays the user at the provider), identity and scope checks, then both mail
+/// login tests.
+#[test]
+fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
+    let peers = common::peers::peers();
+    let env_file = peers.env_file();
+    let app = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("sandbox_device_code"),
+        &[("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path"))],
+    );
+    app.wait_for("[data-testid=sandbox-badge]");
+    click_provider(&app, "sandbox");
+    app.click(&app.wait_for("input[name=purpose][value=both]")[0]);
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    click_testid(&app, "continue");
+    app.wait_for("[data-testid=sandbox-checklist]");
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    click_testid(&app, "continue");
+
+    click_testid(&app, "start-sign-in");
+    let link = app.wait_for("[data-testid=device-link]");
+    let complete = app.attr(&link[0], "href").expect("the verification link");
+    let code = app.text(&app.wait_for("[data-testid=device-code]")[0]);
+    assert!(
+        complete.contains(&code.replace(' ', "")) || !code.is_empty(),
+        "a code is shown"
+    );
+    app.wait_for_text("[data-testid=countdown]", "Expires in");
+    app.screenshot("01-device-code");
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
+    let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
+    assert!(
+        app.text(&signed[0]).contains(common::peers::ALICE.0),
+        "signed in as alice"
+    );
+    app.screenshot("02-signed-in");
+
+    click_testid(&app, "continue");
+    click_testid(&app, "run-tests");
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    app.screenshot("03-mail-tests");
+    let step = app.text(&app.wait_for("[data-testid=test-step]")[0]);
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "the mail tests pass; the screen says: {step}"
+    );
+    app.wait_for("[data-protocol=smtp][data-ok=true]");
+    app.wait_for("[data-protocol=imap][data-ok=true]");
+}

@@ -66,6 +66,11 @@ pub struct Element(String);
 impl App {
     /// Starts a display (unless `MAILOAUTH_E2E_DISPLAY` names one), tauri-driver, and the app.
     pub fn launch(binary: &Path, shots: PathBuf) -> App {
+        Self::launch_with_env(binary, shots, &[])
+    }
+
+    /// Like [`App::launch`], with extra environment variables for the app.
+    pub fn launch_with_env(binary: &Path, shots: PathBuf, envs: &[(&str, &str)]) -> App {
         let (display, display_proc) = match std::env::var("MAILOAUTH_E2E_DISPLAY") {
             Ok(d) => (d, None),
             Err(_) => start_xvfb(),
@@ -79,6 +84,7 @@ impl App {
             .args(["--native-port", &native_port.to_string()])
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("DISPLAY", &display)
+            .envs(envs.iter().copied())
             .env("NO_AT_BRIDGE", "1")
             // cargo test points LD_LIBRARY_PATH at the toolchain's libraries (libLLVM among
             // them), which WebKit's web process then loads instead of the system's and dies.
@@ -165,16 +171,25 @@ impl App {
 
     /// Waits up to 20 s for at least one element matching `css`.
     pub fn wait_for(&self, css: &str) -> Vec<Element> {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_secs(css, 20)
+    }
+
+    /// Waits up to `secs` seconds for at least one element matching `css`.
+    pub fn wait_for_secs(&self, css: &str, secs: u64) -> Vec<Element> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let found = self.find_all(css);
             if !found.is_empty() {
                 return found;
             }
-            assert!(
-                Instant::now() < deadline,
-                "nothing matched {css:?} within 20 s"
-            );
+            if Instant::now() >= deadline {
+                // What the window showed when the wait gave up, for whoever reads the failure.
+                let shot = self.screenshot("timeout");
+                panic!(
+                    "nothing matched {css:?} within {secs} s; the window is in {}",
+                    shot.display()
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }

@@ -7,8 +7,11 @@ import {
   chooseProvider,
   choosePurpose,
   initialState,
+  markSignedIn,
   next,
+  setDetail,
   toggleDone,
+  type WizardState,
 } from './wizard';
 
 describe('wizard navigation', () => {
@@ -20,7 +23,31 @@ describe('wizard navigation', () => {
       purpose: null,
       flow: null,
       done: [],
+      mailbox: '',
+      clientId: '',
+      tenant: '',
+      signedIn: false,
     });
+  });
+
+  it('the details screen needs a mailbox and, except in the sandbox, a client ID', () => {
+    let s: WizardState = { ...initialState(), step: 'details', providerId: 'google' };
+    expect(canContinue(s)).toBe(false);
+    s = setDetail(s, 'mailbox', 'scanner@example.com');
+    expect(canContinue(s)).toBe(false);
+    expect(canContinue({ ...s, providerId: 'sandbox' })).toBe(true);
+    s = setDetail(s, 'clientId', 'x.apps.googleusercontent.com');
+    expect(next(s).step).toBe('authorize');
+  });
+
+  it('the sign-in screen moves on only after a sign-in, and any change asks for a new one', () => {
+    let s: WizardState = { ...initialState(), step: 'authorize', providerId: 'sandbox', mailbox: 'a@b.c' };
+    expect(next(s).step).toBe('authorize');
+    s = markSignedIn(s);
+    expect(next(s).step).toBe('test');
+    expect(setDetail(s, 'mailbox', 'other@b.c').signedIn).toBe(false);
+    expect(setDetail(s, 'mailbox', 'a@b.c').signedIn).toBe(true);
+    expect(choosePurpose(s, 'send').signedIn).toBe(false);
   });
 
   it('choosing a provider moves to the purpose screen', () => {
@@ -64,7 +91,7 @@ describe('wizard navigation', () => {
 
   it('back on the first screen stays there; next on the last stays there', () => {
     expect(back(initialState()).step).toBe('provider');
-    const last = { ...initialState(), step: 'authorize' as const };
-    expect(next(last).step).toBe('authorize');
+    const last = { ...initialState(), step: 'test' as const };
+    expect(next(last).step).toBe('test');
   });
 });

@@ -6,7 +6,7 @@ import type { Purpose } from './ipc/bindings/Purpose';
 export type { Cloud, Flow, Purpose };
 
 /** The screens in the order the admin meets them. */
-export const STEPS = ['provider', 'purpose', 'checklist', 'details', 'authorize'] as const;
+export const STEPS = ['provider', 'purpose', 'checklist', 'details', 'authorize', 'test'] as const;
 export type Step = (typeof STEPS)[number];
 
 /** Titles shown in the step indicator. */
@@ -16,6 +16,7 @@ export const STEP_TITLES: Record<Step, string> = {
   checklist: 'Registration',
   details: 'Details',
   authorize: 'Sign in',
+  test: 'Test',
 };
 
 export const PURPOSES: readonly { id: Purpose; title: string; detail: string }[] = [
@@ -48,10 +49,29 @@ export interface WizardState {
   flow: Flow | null;
   /** Checklist steps the admin ticked, by step id. */
   done: string[];
+  /** The mailbox address. */
+  mailbox: string;
+  /** The OAuth client ID. */
+  clientId: string;
+  /** The Microsoft tenant. */
+  tenant: string;
+  /** Whether the sign-in succeeded for the current answers. */
+  signedIn: boolean;
 }
 
 export function initialState(): WizardState {
-  return { step: 'provider', providerId: null, cloud: 'worldwide', purpose: null, flow: null, done: [] };
+  return {
+    step: 'provider',
+    providerId: null,
+    cloud: 'worldwide',
+    purpose: null,
+    flow: null,
+    done: [],
+    mailbox: '',
+    clientId: '',
+    tenant: '',
+    signedIn: false,
+  };
 }
 
 /** Choosing a provider moves on to the purpose; a different provider clears later answers. */
@@ -61,16 +81,25 @@ export function chooseProvider(state: WizardState, providerId: string): WizardSt
 }
 
 export function choosePurpose(state: WizardState, purpose: Purpose): WizardState {
-  return { ...state, purpose };
+  return purpose === state.purpose ? state : { ...state, purpose, signedIn: false };
+}
+
+/** Edits a detail; any change invalidates an earlier sign-in. */
+export function setDetail(state: WizardState, key: 'mailbox' | 'clientId' | 'tenant', value: string): WizardState {
+  return state[key] === value ? state : { ...state, [key]: value, signedIn: false };
+}
+
+export function markSignedIn(state: WizardState): WizardState {
+  return { ...state, signedIn: true };
 }
 
 /** A different cloud or flow changes the checklist, so its ticks are cleared. */
 export function chooseCloud(state: WizardState, cloud: Cloud): WizardState {
-  return cloud === state.cloud ? state : { ...state, cloud, done: [] };
+  return cloud === state.cloud ? state : { ...state, cloud, done: [], signedIn: false };
 }
 
 export function chooseFlow(state: WizardState, flow: Flow): WizardState {
-  return flow === state.flow ? state : { ...state, flow, done: [] };
+  return flow === state.flow ? state : { ...state, flow, done: [], signedIn: false };
 }
 
 export function toggleDone(state: WizardState, stepId: string): WizardState {
@@ -85,6 +114,10 @@ export function canContinue(state: WizardState): boolean {
       return state.providerId !== null;
     case 'purpose':
       return state.purpose !== null && state.flow !== null;
+    case 'details':
+      return state.mailbox.trim() !== '' && (state.providerId === 'sandbox' || state.clientId.trim() !== '');
+    case 'authorize':
+      return state.signedIn;
     default:
       return true;
   }

@@ -1,6 +1,6 @@
 // The UI's only door to the core. Every call goes through `call`, which turns whatever the
 // command rejected with into the typed `{ code, message }` the screens switch on.
-import { invoke } from '@tauri-apps/api/core';
+import { Channel, invoke } from '@tauri-apps/api/core';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { IpcError } from './bindings/IpcError';
 import type { ProviderSummary } from './bindings/ProviderSummary';
@@ -13,8 +13,28 @@ import type { FieldContext } from './bindings/FieldContext';
 import type { FieldReport } from './bindings/FieldReport';
 import type { Explanation } from './bindings/Explanation';
 import type { DiagnosisContext } from './bindings/DiagnosisContext';
+import type { Sandbox } from './bindings/Sandbox';
+import type { AccountDraft } from './bindings/AccountDraft';
+import type { AccountSetup } from './bindings/AccountSetup';
+import type { AuthorizeRequest } from './bindings/AuthorizeRequest';
+import type { OAuthAccountAuth as AccountAuth } from './bindings/OAuthAccountAuth';
+import type { OAuthFlowEvent } from './bindings/OAuthFlowEvent';
+import type { OAuthGrant } from './bindings/OAuthGrant';
+import type { CheckRequest } from './bindings/CheckRequest';
+import type { CheckReport } from './bindings/CheckReport';
+import type { ProbeEvent } from './bindings/ProbeEvent';
 
 export type {
+  AccountAuth,
+  AccountDraft,
+  AccountSetup,
+  AuthorizeRequest,
+  CheckReport,
+  CheckRequest,
+  OAuthFlowEvent,
+  OAuthGrant,
+  ProbeEvent,
+  Sandbox,
   Checklist,
   ChecklistContext,
   Cloud,
@@ -96,4 +116,38 @@ export function explainError(text: string, context: DiagnosisContext): Promise<E
 /** Opens an https link in the system browser. */
 export function openLink(url: string): Promise<void> {
   return call<void>('open_link', { url });
+}
+
+/** The local test servers when the app runs in sandbox mode, else null. */
+export function sandboxInfo(): Promise<Sandbox | null> {
+  return call<Sandbox | null>('sandbox_info');
+}
+
+/** Signs the mailbox in; `onEvent` receives progress (device code, browser opened, ...). */
+export function authorize(request: AuthorizeRequest, onEvent: (e: OAuthFlowEvent) => void): Promise<OAuthGrant> {
+  const channel = new Channel<OAuthFlowEvent>();
+  channel.onmessage = onEvent;
+  return call<OAuthGrant>('authorize', { request, onEvent: channel });
+}
+
+/** Runs the SMTP and IMAP login tests; `onEvent` receives each step as it happens. */
+export function checkMail(
+  request: CheckRequest,
+  auth: AccountAuth,
+  store: string,
+  onEvent: (e: ProbeEvent) => void,
+): Promise<CheckReport> {
+  const channel = new Channel<ProbeEvent>();
+  channel.onmessage = onEvent;
+  return call<CheckReport>('check_mail', { request, auth, store, onEvent: channel });
+}
+
+/** Stops the running sign-in or test. */
+export function cancelFlow(): Promise<void> {
+  return call<void>('cancel_flow');
+}
+
+/** The sign-in and test settings for what the wizard collected. */
+export function planAccount(draft: AccountDraft): Promise<AccountSetup> {
+  return call<AccountSetup>('plan_account', { draft });
 }

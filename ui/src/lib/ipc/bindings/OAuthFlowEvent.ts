@@ -43,15 +43,15 @@ verificationUriComplete: string | null,
 /**
  * When the code expires, in Unix seconds (for the countdown).
  */
-expiresAt: bigint, } | { "kind": "polling", 
+expiresAt: number, } | { "kind": "polling", 
 /**
  * Seconds until the next poll.
  */
-intervalSecs: bigint, } | { "kind": "slowDown", 
+intervalSecs: number, } | { "kind": "slowDown", 
 /**
  * The new interval in seconds.
  */
-intervalSecs: bigint, } | { "kind": "tokenReceived" } | { "kind": "identityChecked", 
+intervalSecs: number, } | { "kind": "tokenReceived" } | { "kind": "identityChecked", 
 /**
  * The account that signed in.
  */

@@ -19,7 +19,7 @@ refreshToken: boolean,
 /**
  * When the access token expires, in Unix seconds.
  */
-expiresAt: bigint | null, 
+expiresAt: number | null, 
 /**
  * Where the tokens were saved.
  */

@@ -1,0 +1,141 @@
+//! The long-running commands: sign-in and the mail login tests. Progress goes to the UI over a
+//! `Channel`; one flow runs at a time and `cancel_flow` stops it.
+
+use crate::error::{CmdResult, IpcError};
+use mailoauth::oauth::{self, AccountAuth, CancellationToken, FlowEvent, FlowHooks, Granted};
+use mailoauth::probe::{self, CheckReport, CheckRequest, ProbeEvent};
+use mailoauth::sandbox::Sandbox;
+use mailoauth::store;
+use serde::Deserialize;
+use std::sync::Mutex;
+use tauri::ipc::Channel;
+use tauri_plugin_shell::ShellExt;
+use ts_rs::TS;
+
+/// The app's running flow, if any, and the sandbox it was started with.
+#[derive(Default)]
+pub struct AppState {
+    cancel: Mutex<Option<CancellationToken>>,
+    /// The local test servers (`scripts/run.sh --sandbox`), or why they could not be read.
+    pub sandbox: Option<Result<Sandbox, String>>,
+}
+
+impl AppState {
+    /// State for this process: the sandbox comes from `MAILOAUTH_SANDBOX`.
+    pub fn from_env() -> Self {
+        Self {
+            cancel: Mutex::new(None),
+            sandbox: Sandbox::from_env().map(|r| r.map_err(|e| e.to_string())),
+        }
+    }
+
+    fn start(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        if let Ok(mut slot) = self.cancel.lock() {
+            if let Some(old) = slot.replace(token.clone()) {
+                old.cancel(); // a new flow replaces an abandoned one
+            }
+        }
+        token
+    }
+
+    fn cancel(&self) {
+        if let Ok(mut slot) = self.cancel.lock() {
+            if let Some(t) = slot.take() {
+                t.cancel();
+            }
+        }
+    }
+}
+
+/// A sign-in as the UI asks for it.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    /// The account's settings.
+    pub auth: AccountAuth,
+    /// Where to keep the tokens: `keyring` or `file:<folder>`.
+    pub store: String,
+}
+
+/// The local test servers, when the app runs in sandbox mode.
+#[tauri::command]
+pub async fn sandbox_info(state: tauri::State<'_, AppState>) -> CmdResult<Option<Sandbox>> {
+    match &state.sandbox {
+        None => Ok(None),
+        Some(Ok(s)) => Ok(Some(s.clone())),
+        Some(Err(e)) => Err(IpcError::new(
+            mailoauth::error::ErrorCode::InvalidInput,
+            e.clone(),
+        )),
+    }
+}
+
+/// Signs the mailbox in (browser or device code), checks scopes and identity, stores the tokens.
+#[tauri::command]
+pub async fn authorize<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: tauri::State<'_, AppState>,
+    request: AuthorizeRequest,
+    on_event: Channel<FlowEvent>,
+) -> CmdResult<Granted> {
+    let store = store::open(&request.store).map_err(|e| IpcError::from_core(&e))?;
+    let events = move |e: FlowEvent| {
+        let _ = on_event.send(e);
+    };
+    #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
+    let open = move |url: &str| {
+        app.shell()
+            .open(url.to_string(), None)
+            .map_err(|e| e.to_string())
+    };
+    let mut hooks = FlowHooks::new(&events, &open);
+    hooks.cancel = state.start();
+    oauth::authorize_and_store(&request.auth, store.as_ref(), &hooks)
+        .await
+        .map_err(|e| IpcError::from_core(&e))
+}
+
+/// Tests the SMTP and IMAP logins with the account's stored (refreshed when needed) token.
+#[tauri::command]
+pub async fn check_mail(
+    state: tauri::State<'_, AppState>,
+    request: CheckRequest,
+    auth: AccountAuth,
+    store: String,
+    on_event: Channel<ProbeEvent>,
+) -> CmdResult<CheckReport> {
+    let store = store::open(&store).map_err(|e| IpcError::from_core(&e))?;
+    let token = oauth::refresh_if_needed(&auth, store.as_ref(), oauth::unix_now())
+        .await
+        .map_err(|e| IpcError::from_core(&e))?;
+    let cancel = state.start();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        cancel.cancelled().await;
+        let _ = tx.send(true);
+    });
+    let progress = move |e: ProbeEvent| {
+        let _ = on_event.send(e);
+    };
+    let report = probe::check(&request, &token, &progress, &rx).await;
+    watcher.abort();
+    Ok(report)
+}
+
+/// Stops the running sign-in or test.
+#[tauri::command]
+pub async fn cancel_flow(state: tauri::State<'_, AppState>) -> CmdResult<()> {
+    state.cancel();
+    Ok(())
+}
+
+/// The settings the sign-in and the mail tests run with, for what the wizard collected.
+#[tauri::command]
+pub async fn plan_account(
+    state: tauri::State<'_, AppState>,
+    draft: mailoauth::setup::AccountDraft,
+) -> CmdResult<mailoauth::setup::AccountSetup> {
+    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
+    mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
+}
