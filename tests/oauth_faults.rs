@@ -620,3 +620,28 @@ async fn a_taken_port_falls_back_to_pasting_the_address_the_browser_ended_on() {
     drop(taken);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn two_refreshes_in_one_single_threaded_runtime_do_not_deadlock() {
+    let fake = Fake::start(Duration::from_millis(100), |req, _| {
+        match req.form.get("refresh_token").map(String::as_str) {
+            Some("rt-1") => (200, token_body("at-2", Some("rt-2"))),
+            _ => (400, r#"{"error":"invalid_grant"}"#.into()),
+        }
+    })
+    .await;
+    let dir = temp_dir("samethread");
+    let store = FileStore::new(dir.clone());
+    store
+        .save("alice@example.test", &expired_tokens("rt-1"))
+        .unwrap();
+    let auth = fake.account(Flow::Loopback, ClientAuth::None);
+    let (a, b) = tokio::join!(
+        refresh_if_needed(&auth, &store, unix_now()),
+        refresh_if_needed(&auth, &store, unix_now())
+    );
+    assert_eq!(a.unwrap().expose(), "at-2");
+    assert_eq!(b.unwrap().expose(), "at-2");
+    assert_eq!(fake.requests("/token").len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -24,7 +24,7 @@ pub async fn refresh_if_needed(
     now: u64,
 ) -> Result<AccessToken, OAuthError> {
     let key = store_key(auth);
-    let _lock = store.lock(&key)?;
+    let _lock = crate::store::lock_async(store, &key).await?;
     let Some(tokens) = store.load(&key)? else {
         return Err(OAuthError::NeedsReauthorization {
             reason: format!(

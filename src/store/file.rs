@@ -8,7 +8,7 @@
 //! (and administrators) have access, e.g. under `%ProgramData%\mailoauth` with inheritance
 //! removed. Encrypting the file with DPAPI (`CryptProtectData`) is not built yet.
 
-use super::{account_key, lock_file, StoreError, StoreLock, TokenStore};
+use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
 use std::fs;
 use std::io::Write;
@@ -127,6 +127,11 @@ impl TokenStore for FileStore {
     fn lock(&self, account: &str) -> Result<StoreLock, StoreError> {
         self.ensure_dir()?;
         lock_file(&self.dir.join(format!("{}.lock", account_key(account)?)))
+    }
+
+    fn try_lock(&self, account: &str) -> Result<Option<StoreLock>, StoreError> {
+        self.ensure_dir()?;
+        try_lock_file(&self.dir.join(format!("{}.lock", account_key(account)?)))
     }
 
     fn describe(&self) -> String {

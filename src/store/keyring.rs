@@ -5,7 +5,7 @@
 //! file store. The cross-process lock is a lock file in a per-user folder (`$XDG_RUNTIME_DIR`,
 //! else the temporary folder), since keyrings have no locks of their own.
 
-use super::{account_key, lock_file, StoreError, StoreLock, TokenStore};
+use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
 
 /// The keyring service name every entry is filed under.
@@ -64,6 +64,20 @@ impl TokenStore for KeyringStore {
     }
 
     fn lock(&self, account: &str) -> Result<StoreLock, StoreError> {
+        lock_file(&self.lock_path(account)?)
+    }
+
+    fn try_lock(&self, account: &str) -> Result<Option<StoreLock>, StoreError> {
+        try_lock_file(&self.lock_path(account)?)
+    }
+
+    fn describe(&self) -> String {
+        String::from("OS keyring")
+    }
+}
+
+impl KeyringStore {
+    fn lock_path(&self, account: &str) -> Result<std::path::PathBuf, StoreError> {
         // A per-user folder: in a shared one another account could pre-create the lock file.
         let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
             Some(run) => std::path::PathBuf::from(run).join("mailoauth"),
@@ -86,10 +100,6 @@ impl TokenStore for KeyringStore {
             path: dir.display().to_string(),
             detail: e.to_string(),
         })?;
-        lock_file(&dir.join(format!("{}.lock", account_key(account)?)))
-    }
-
-    fn describe(&self) -> String {
-        String::from("OS keyring")
+        Ok(dir.join(format!("{}.lock", account_key(account)?)))
     }
 }

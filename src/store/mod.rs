@@ -87,6 +87,10 @@ pub trait TokenStore: Send + Sync {
     fn delete(&self, account: &str) -> Result<(), StoreError>;
     /// An exclusive lock on `account` across processes, held until the guard is dropped.
     fn lock(&self, account: &str) -> Result<StoreLock, StoreError>;
+    /// The lock if it is free now, `None` if another holder has it; async code polls this
+    /// rather than blocking its thread (which on a single-threaded runtime would deadlock
+    /// against the task holding the lock).
+    fn try_lock(&self, account: &str) -> Result<Option<StoreLock>, StoreError>;
     /// Where the tokens go, for messages (`file /var/lib/...`, `OS keyring`).
     fn describe(&self) -> String;
 }
@@ -97,8 +101,7 @@ pub struct StoreLock {
     _file: File,
 }
 
-/// Takes the exclusive lock on the file `path`, waiting for another holder.
-pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
     let io = |e: std::io::Error| StoreError::Io {
         path: path.display().to_string(),
         detail: e.to_string(),
@@ -111,9 +114,40 @@ pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts.open(path).map_err(io)?;
-    fs4::FileExt::lock(&file).map_err(io)?;
+    opts.open(path).map_err(io)
+}
+
+/// Takes the exclusive lock on the file `path`, waiting for another holder.
+pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
+    let file = open_lock_file(path)?;
+    fs4::FileExt::lock(&file).map_err(|e| StoreError::Io {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
     Ok(StoreLock { _file: file })
+}
+
+/// Takes the exclusive lock on the file `path` if nobody holds it.
+pub(crate) fn try_lock_file(path: &Path) -> Result<Option<StoreLock>, StoreError> {
+    let file = open_lock_file(path)?;
+    match fs4::FileExt::try_lock(&file) {
+        Ok(()) => Ok(Some(StoreLock { _file: file })),
+        Err(fs4::TryLockError::WouldBlock) => Ok(None),
+        Err(fs4::TryLockError::Error(e)) => Err(StoreError::Io {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Waits for `account`'s lock without blocking the async runtime.
+pub async fn lock_async(store: &dyn TokenStore, account: &str) -> Result<StoreLock, StoreError> {
+    loop {
+        if let Some(lock) = store.try_lock(account)? {
+            return Ok(lock);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 /// A file-name-safe key for `account`.
