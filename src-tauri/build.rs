@@ -14,6 +14,7 @@ fn main() {
             "authorize",
             "check_mail",
             "cancel_flow",
+            "save_setup",
         ]),
     ))
     .expect("tauri build script");

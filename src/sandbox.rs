@@ -31,6 +31,8 @@ pub struct Sandbox {
     pub smtp: Endpoint,
     /// The test CA that signed the mail servers' certificate (PEM).
     pub ca_pem: String,
+    /// The same CA as a file, for the config's `[account.tls] ca_file`.
+    pub ca_file: PathBuf,
     /// Where the sandbox keeps tokens and config (inside the test servers' run folder).
     pub dir: PathBuf,
 }
@@ -134,6 +136,7 @@ impl Sandbox {
                 security: Security::StartTls,
             },
             ca_pem,
+            ca_file: PathBuf::from(&ca_file),
             dir: PathBuf::from(get("PEERS_DIR")?),
         })
     }
@@ -170,6 +173,11 @@ impl Sandbox {
     /// The token store the sandbox uses (`file:` inside its run folder).
     pub fn token_store(&self) -> String {
         format!("file:{}", self.dir.join("mailoauth-tokens").display())
+    }
+
+    /// Where the sandbox's config file goes (never beside real accounts).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("mailoauth.toml")
     }
 
     /// The mail login test of `mailbox` against the local servers.

@@ -179,6 +179,35 @@ mod tests {
     }
 
     #[test]
+    fn a_planned_account_is_saved_atomically_and_reads_back() {
+        let setup = plan(&draft("microsoft", Purpose::Both), None).unwrap();
+        let account = config_account("scanner", &setup, None).unwrap();
+        assert_eq!(
+            account.token_store.to_string(),
+            "keyring:mailoauth/scanner@contoso.com"
+        );
+        let dir = std::env::temp_dir().join(format!("mailoauth-setup-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("mailoauth.toml");
+        let preview = save_account(&path, account.clone(), true, false).unwrap();
+        assert!(!preview.saved && !path.exists(), "a preview writes nothing");
+        let saved = save_account(&path, account.clone(), false, false).unwrap();
+        assert!(saved.saved && saved.text == preview.text);
+        let back = crate::config::load(&path).unwrap();
+        assert_eq!(back.config.account("scanner"), Some(&account));
+        // Edited by hand since it was read: the next save shows the difference instead.
+        let edited = std::fs::read_to_string(&path).unwrap() + "\n# edited by hand\n";
+        let mut doc = crate::config::load(&path).unwrap();
+        std::fs::write(&path, edited).unwrap();
+        doc.set_account(account);
+        assert!(matches!(
+            doc.save().unwrap(),
+            crate::config::SaveOutcome::ChangedOnDisk { .. }
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn empty_fields_and_a_missing_sandbox_are_named() {
         let mut d = draft("google", Purpose::Receive);
         d.client_id = "  ".into();
@@ -195,4 +224,135 @@ mod tests {
         assert!(matches!(err, SetupError::NoSandbox));
         assert!(plan(&draft("yahoo", Purpose::Both), None).is_err());
     }
+}
+
+/// The config file's account for a planned setup. `ca_file` is the extra CA the mail servers
+/// need (the sandbox's test CA), if any.
+pub fn config_account(
+    name: &str,
+    setup: &AccountSetup,
+    ca_file: Option<&std::path::Path>,
+) -> Result<crate::config::Account, SetupError> {
+    use crate::config::{Account, AuthSettings, EndpointSettings, MailServer, SecretRef, TlsTrust};
+    let auth = &setup.auth;
+    let server = |e: &Option<Endpoint>| {
+        e.as_ref().map(|e| MailServer {
+            host: e.host.clone(),
+            port: e.port,
+            security: e.security,
+            sasl: crate::provider::SaslMechanism::Xoauth2,
+        })
+    };
+    let token_store = match setup.store.strip_prefix("file:") {
+        Some(dir) => SecretRef::File(dir.into()),
+        None => SecretRef::Keyring {
+            service: String::from("mailoauth"),
+            entry: crate::oauth::store_key(auth),
+        },
+    };
+    let e = &auth.endpoints;
+    let overridden = [
+        &e.authority,
+        &e.authorization,
+        &e.token,
+        &e.device_authorization,
+        &e.revocation,
+        &e.userinfo,
+        &e.issuer,
+    ]
+    .iter()
+    .any(|v| v.is_some());
+    Ok(Account {
+        name: name.trim().to_string(),
+        purpose: auth.purpose,
+        mailbox: auth.mailbox.clone(),
+        smtp: server(&setup.check.smtp),
+        imap: server(&setup.check.imap),
+        token_store,
+        tls: ca_file.map(|f| TlsTrust {
+            ca_file: Some(f.to_path_buf()),
+            pinned_sha256: None,
+        }),
+        auth: AuthSettings {
+            provider: auth.provider.clone(),
+            cloud: auth.cloud,
+            tenant: auth.tenant.clone(),
+            client_id: auth.client_id.clone(),
+            client_auth: auth.client_auth,
+            client_secret: None,
+            key_id: None,
+            certificate: None,
+            client_secret_expires: None,
+            flow: auth.flow,
+            scopes: auth.scopes.clone(),
+            endpoints: overridden.then(|| EndpointSettings {
+                authority: e.authority.clone(),
+                authorization: e.authorization.clone(),
+                token: e.token.clone(),
+                device_authorization: e.device_authorization.clone(),
+                revocation: e.revocation.clone(),
+                userinfo: e.userinfo.clone(),
+                issuer: e.issuer.clone(),
+            }),
+        },
+    })
+}
+
+/// What saving would write, or what happened when it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SaveReport {
+    /// The config file.
+    pub path: String,
+    /// The whole file as written (or as it would be written).
+    pub text: String,
+    /// Whether the file was written.
+    pub saved: bool,
+    /// When the file changed on disk since it was read: the difference, and nothing was written.
+    pub changed_on_disk: Option<String>,
+}
+
+/// Adds (or replaces) the account `name` in the config at `path` and, unless `dry_run`, writes
+/// it atomically. A file changed by hand since it was read is not overwritten unless `overwrite`.
+pub fn save_account(
+    path: &std::path::Path,
+    account: crate::config::Account,
+    dry_run: bool,
+    overwrite: bool,
+) -> Result<SaveReport, crate::config::ConfigError> {
+    let mut doc = crate::config::load_or_new(path)?;
+    doc.set_account(account);
+    let text = crate::config::render(&doc.config)?;
+    let shown = path.display().to_string();
+    if dry_run {
+        return Ok(SaveReport {
+            path: shown,
+            text,
+            saved: false,
+            changed_on_disk: None,
+        });
+    }
+    if overwrite {
+        doc.save_overwriting()?;
+        return Ok(SaveReport {
+            path: shown,
+            text,
+            saved: true,
+            changed_on_disk: None,
+        });
+    }
+    Ok(match doc.save()? {
+        crate::config::SaveOutcome::Saved => SaveReport {
+            path: shown,
+            text,
+            saved: true,
+            changed_on_disk: None,
+        },
+        crate::config::SaveOutcome::ChangedOnDisk { diff } => SaveReport {
+            path: shown,
+            text,
+            saved: false,
+            changed_on_disk: Some(diff),
+        },
+    })
 }

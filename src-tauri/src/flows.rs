@@ -139,3 +139,30 @@ pub async fn plan_account(
     let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
     mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
 }
+
+/// Where the config goes: the sandbox's own file, or the platform's default location.
+fn config_path(state: &AppState) -> std::path::PathBuf {
+    match &state.sandbox {
+        Some(Ok(s)) => s.config_path(),
+        _ => mailoauth::config::default_path(),
+    }
+}
+
+/// Adds the account to the config file: a preview when `dry_run`, else an atomic write that
+/// refuses to overwrite a file changed by hand unless `overwrite`.
+#[tauri::command]
+pub async fn save_setup(
+    state: tauri::State<'_, AppState>,
+    draft: mailoauth::setup::AccountDraft,
+    name: String,
+    dry_run: bool,
+    overwrite: bool,
+) -> CmdResult<mailoauth::setup::SaveReport> {
+    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
+    let setup = mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
+    let ca = sandbox.map(|s| s.ca_file.as_path());
+    let account =
+        mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
+    mailoauth::setup::save_account(&config_path(&state), account, dry_run, overwrite)
+        .map_err(|e| IpcError::from_core(&e))
+}

@@ -39,6 +39,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             flows::check_mail,
             flows::cancel_flow,
             flows::plan_account,
+            flows::save_setup,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -227,4 +227,38 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     );
     app.wait_for("[data-protocol=smtp][data-ok=true]");
     app.wait_for("[data-protocol=imap][data-ok=true]");
+
+    // Save: a preview first, then the atomic write; the file reads back with the account.
+    click_testid(&app, "continue");
+    let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
+    assert!(
+        path.ends_with("mailoauth.toml"),
+        "the sandbox writes its own file: {path}"
+    );
+    let preview = app.text(&app.wait_for("[data-testid=config-preview]")[0]);
+    assert!(preview.contains("name = \"alice\""), "preview: {preview}");
+    click_testid(&app, "save-config");
+    app.wait_for("[data-testid=saved]");
+    app.screenshot("04-saved");
+    let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("the saved config loads");
+    let account = doc
+        .config
+        .account("alice")
+        .expect("the account is in the file");
+    assert_eq!(account.mailbox, common::peers::ALICE.0);
+    let text = std::fs::read_to_string(&path).expect("config text");
+    assert!(!text.contains("alice-pw"), "no secret in the config");
+    let command = app.text(&app.wait_for("[data-testid=token-command]")[0]);
+    assert_eq!(command, format!("mailoauth token --config {path} alice"));
+
+    // The consumer side reads what the wizard saved and gets a token the way the service will.
+    let token = rt
+        .block_on(mailoauth::status::access_token(
+            &doc,
+            "alice",
+            mailoauth::oauth::unix_now(),
+            &|_| {},
+        ))
+        .expect("the saved account yields an access token");
+    assert!(!token.expose().is_empty());
 }

@@ -10,6 +10,7 @@ import {
   markSignedIn,
   next,
   setDetail,
+  suggestName,
   toggleDone,
   type WizardState,
 } from './wizard';
@@ -91,7 +92,16 @@ describe('wizard navigation', () => {
 
   it('back on the first screen stays there; next on the last stays there', () => {
     expect(back(initialState()).step).toBe('provider');
-    const last = { ...initialState(), step: 'test' as const };
-    expect(next(last).step).toBe('test');
+    const last = { ...initialState(), step: 'save' as const };
+    expect(next(last).step).toBe('save');
+  });
+});
+
+describe('suggestName', () => {
+  it('uses the mailbox local part in config-name characters', () => {
+    expect(suggestName('scan.to-mail@contoso.com')).toBe('scan.to-mail');
+    expect(suggestName(' Fax Box+1@x.y ')).toBe('Fax-Box-1');
+    expect(suggestName('_x@y')).toBe('x');
+    expect(suggestName('')).toBe('mailbox');
   });
 });

@@ -6,7 +6,7 @@ import type { Purpose } from './ipc/bindings/Purpose';
 export type { Cloud, Flow, Purpose };
 
 /** The screens in the order the admin meets them. */
-export const STEPS = ['provider', 'purpose', 'checklist', 'details', 'authorize', 'test'] as const;
+export const STEPS = ['provider', 'purpose', 'checklist', 'details', 'authorize', 'test', 'save'] as const;
 export type Step = (typeof STEPS)[number];
 
 /** Titles shown in the step indicator. */
@@ -17,6 +17,7 @@ export const STEP_TITLES: Record<Step, string> = {
   details: 'Details',
   authorize: 'Sign in',
   test: 'Test',
+  save: 'Save',
 };
 
 export const PURPOSES: readonly { id: Purpose; title: string; detail: string }[] = [
@@ -134,4 +135,11 @@ export function next(state: WizardState): WizardState {
 export function back(state: WizardState): WizardState {
   const i = STEPS.indexOf(state.step);
   return { ...state, step: STEPS[Math.max(0, i - 1)] ?? 'provider' };
+}
+
+/** A suggested account name: the mailbox's local part, in the characters a config name allows. */
+export function suggestName(mailbox: string): string {
+  const local = mailbox.trim().split('@')[0] ?? '';
+  const name = local.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return name || 'mailbox';
 }

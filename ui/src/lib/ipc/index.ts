@@ -16,6 +16,7 @@ import type { DiagnosisContext } from './bindings/DiagnosisContext';
 import type { Sandbox } from './bindings/Sandbox';
 import type { AccountDraft } from './bindings/AccountDraft';
 import type { AccountSetup } from './bindings/AccountSetup';
+import type { SaveReport } from './bindings/SaveReport';
 import type { AuthorizeRequest } from './bindings/AuthorizeRequest';
 import type { OAuthAccountAuth as AccountAuth } from './bindings/OAuthAccountAuth';
 import type { OAuthFlowEvent } from './bindings/OAuthFlowEvent';
@@ -35,6 +36,7 @@ export type {
   OAuthGrant,
   ProbeEvent,
   Sandbox,
+  SaveReport,
   Checklist,
   ChecklistContext,
   Cloud,
@@ -150,4 +152,9 @@ export function cancelFlow(): Promise<void> {
 /** The sign-in and test settings for what the wizard collected. */
 export function planAccount(draft: AccountDraft): Promise<AccountSetup> {
   return call<AccountSetup>('plan_account', { draft });
+}
+
+/** Adds the account to the config file: a preview when `dryRun`, else an atomic write. */
+export function saveSetup(draft: AccountDraft, name: string, dryRun: boolean, overwrite: boolean): Promise<SaveReport> {
+  return call<SaveReport>('save_setup', { draft, name, dryRun, overwrite });
 }

@@ -31,6 +31,10 @@ smtp: ProbeEndpoint,
  */
 caPem: string, 
 /**
+ * The same CA as a file, for the config's `[account.tls] ca_file`.
+ */
+caFile: string, 
+/**
  * Where the sandbox keeps tokens and config (inside the test servers' run folder).
  */
 dir: string, };
