@@ -20,12 +20,18 @@ const USAGE: u8 = 2;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nSecurity is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none.\nThe form `mailoauth check <account>`, reading servers and token from a stored account, is not built yet (it comes with the configuration)."
+    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nSecurity is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
 )]
 pub struct Args {
+    /// An account of the config file: test it with its saved servers and a fresh token.
+    #[arg(conflicts_with_all = ["mailbox", "smtp", "imap", "token_env", "token_file", "ca_file", "pin"])]
+    account: Option<String>,
+    /// The config file holding the account (default: the platform's location).
+    #[arg(long, value_name = "FILE", requires = "account")]
+    config: Option<std::path::PathBuf>,
     /// The mailbox the token belongs to (the login's user name).
-    #[arg(long)]
-    mailbox: String,
+    #[arg(long, required_unless_present = "account")]
+    mailbox: Option<String>,
     /// SMTP server to test as host:port:security, e.g. smtp.office365.com:587:starttls.
     #[arg(long, value_name = "HOST:PORT:SECURITY")]
     smtp: Option<String>,
@@ -92,7 +98,91 @@ fn read_token(args: &Args) -> Result<Secret<String>, String> {
     Ok(Secret::new(token))
 }
 
+/// The request and token for `mailoauth check <account>`: everything from the config file.
+fn from_account(
+    args: &Args,
+    name: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<(CheckRequest, Secret<String>), String> {
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(mailoauth::config::default_path);
+    let doc = mailoauth::config::load(&path).map_err(|e| e.to_string())?;
+    let account = doc
+        .config
+        .account(name)
+        .ok_or_else(|| format!("{} has no account named {name:?}", path.display()))?
+        .clone();
+    let server = |m: &Option<mailoauth::config::MailServer>| {
+        m.as_ref().map(|m| Endpoint {
+            host: m.host.clone(),
+            port: m.port,
+            security: m.security,
+        })
+    };
+    let tls = account.tls.clone().unwrap_or_default();
+    let extra_ca_pem = match &tls.ca_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| format!("the account's CA file {}: {e}", f.display()))?,
+        ),
+        None => None,
+    };
+    let token = runtime
+        .block_on(mailoauth::status::access_token(
+            &doc,
+            name,
+            mailoauth::oauth::unix_now(),
+            &|w| eprintln!("mailoauth check: {w}"),
+        ))
+        .map_err(|e| e.to_string())?;
+    let req = CheckRequest {
+        mailbox: account.mailbox.clone(),
+        smtp: server(&account.smtp),
+        imap: server(&account.imap),
+        mechanism: args.mechanism,
+        tls: TlsTrust {
+            extra_ca_pem,
+            pinned_sha256: tls.pinned_sha256.clone(),
+        },
+        send_test_to: args.send_test_to.clone(),
+        source_address: args.source_address.clone(),
+        timeouts: Timeouts {
+            greeting_ms: args.greeting_timeout.saturating_mul(1000),
+            ..Timeouts::default()
+        },
+    };
+    Ok((req, token))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("mailoauth check: cannot start the async runtime: {e}");
+            ExitCode::from(FAILED)
+        })
+}
+
 pub fn run(args: Args) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    if let Some(name) = args.account.clone() {
+        return match from_account(&args, &name, &runtime) {
+            Ok((req, token)) => run_check(&args, &runtime, &req, &token),
+            Err(msg) => {
+                // Not a usage error: the account exists in the admin's mind but not in a usable
+                // form (missing, no token, needs re-authorization) — say why and fail.
+                eprintln!("mailoauth check: {msg}");
+                ExitCode::from(FAILED)
+            }
+        };
+    }
     let token = match read_token(&args) {
         Ok(t) => t,
         Err(msg) => return usage(msg),
@@ -117,7 +207,7 @@ pub fn run(args: Args) -> ExitCode {
         None => None,
     };
     let req = CheckRequest {
-        mailbox: args.mailbox.clone(),
+        mailbox: args.mailbox.clone().unwrap_or_default(),
         smtp,
         imap,
         mechanism: args.mechanism,
@@ -132,17 +222,16 @@ pub fn run(args: Args) -> ExitCode {
             ..Timeouts::default()
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("mailoauth check: cannot start the async runtime: {e}");
-            return ExitCode::from(FAILED);
-        }
-    };
+    run_check(&args, &runtime, &req, &token)
+}
+
+/// Runs the check, prints the report (text or JSON), and turns the result into the exit code.
+fn run_check(
+    args: &Args,
+    runtime: &tokio::runtime::Runtime,
+    req: &CheckRequest,
+    token: &Secret<String>,
+) -> ExitCode {
     let json = args.json;
     let live = move |e: ProbeEvent| {
         if !json && e.status != StepStatus::Running {
@@ -150,7 +239,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let (_cancel, rx) = tokio::sync::watch::channel(false);
-    let report = runtime.block_on(probe::check(&req, &token, &live, &rx));
+    let report = runtime.block_on(probe::check(req, token, &live, &rx));
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
@@ -329,7 +418,9 @@ mod tests {
     fn a_token_with_spaces_is_refused_before_connecting() {
         std::env::set_var("MAILOAUTH_CHECK_TEST_TOKEN", "two words");
         let args = Args {
-            mailbox: "a@b.c".into(),
+            account: None,
+            config: None,
+            mailbox: Some("a@b.c".into()),
             smtp: None,
             imap: None,
             token_env: Some("MAILOAUTH_CHECK_TEST_TOKEN".into()),
