@@ -46,6 +46,7 @@ summary() {
     tp=$((tp + p)); tf=$((tf + f))
   done
   [ $status -ne 0 ] && [ $tf -eq 0 ] && tf=1 && echo "  (a step failed before its tests could be counted: see above)"
+  echo "  (took $((SECONDS / 60)) min $((SECONDS % 60)) s)"
   echo "$tp passed, $tf failed"
   [ -n "${PEERS_RUN:-}" ] && tests/peers/stop.sh "$PEERS_RUN"
   exit $status
