@@ -15,6 +15,9 @@ fn main() {
             "check_mail",
             "cancel_flow",
             "save_setup",
+            "home",
+            "reauthorize",
+            "check_account",
         ]),
     ))
     .expect("tauri build script");

@@ -61,12 +61,28 @@ pub enum SetupError {
     /// The provider profile refused the choice.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// The saved account cannot be used (missing, damaged config, unreadable CA file).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// No token for the saved account (needs a new sign-in, provider unreachable, ...).
+    #[error(transparent)]
+    Token(#[from] crate::status::TokenError),
+    /// The account's extra CA file cannot be read.
+    #[error("the account's CA file {path} cannot be read ({detail}): fix [account.tls] ca_file")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        detail: String,
+    },
 }
 
 impl Coded for SetupError {
     fn code(&self) -> ErrorCode {
         match self {
             SetupError::Profile(e) => e.code(),
+            SetupError::Config(e) => e.code(),
+            SetupError::Token(e) => e.code(),
             _ => ErrorCode::InvalidInput,
         }
     }
@@ -355,4 +371,44 @@ pub fn save_account(
             changed_on_disk: Some(diff),
         },
     })
+}
+
+/// The mail login test of the saved account `name`, with a fresh token from its store (refreshed
+/// when needed, and the outcome recorded in the status file as the service's would be).
+pub async fn saved_account_check(
+    doc: &crate::config::ConfigDocument,
+    name: &str,
+    warn: &dyn Fn(&str),
+) -> Result<(CheckRequest, crate::secret::Secret<String>), SetupError> {
+    let account = doc.account(name)?.clone();
+    let server = |m: &Option<crate::config::MailServer>| {
+        m.as_ref().map(|m| Endpoint {
+            host: m.host.clone(),
+            port: m.port,
+            security: m.security,
+        })
+    };
+    let tls = account.tls.clone().unwrap_or_default();
+    let extra_ca_pem = match &tls.ca_file {
+        Some(f) => Some(std::fs::read_to_string(f).map_err(|e| SetupError::CaFile {
+            path: f.display().to_string(),
+            detail: e.to_string(),
+        })?),
+        None => None,
+    };
+    let token = crate::status::access_token(doc, name, crate::oauth::unix_now(), warn).await?;
+    let req = CheckRequest {
+        mailbox: account.mailbox.clone(),
+        smtp: server(&account.smtp),
+        imap: server(&account.imap),
+        mechanism: Default::default(),
+        tls: crate::probe::TlsTrust {
+            extra_ca_pem,
+            pinned_sha256: tls.pinned_sha256.clone(),
+        },
+        send_test_to: None,
+        source_address: None,
+        timeouts: Default::default(),
+    };
+    Ok((req, token))
 }

@@ -109,6 +109,16 @@ pub async fn check_mail(
     let token = oauth::refresh_if_needed(&auth, store.as_ref(), oauth::unix_now())
         .await
         .map_err(|e| IpcError::from_core(&e))?;
+    Ok(run_check(&state, &request, &token, on_event).await)
+}
+
+/// Runs the probe with progress on the channel, stoppable through `cancel_flow`.
+async fn run_check(
+    state: &AppState,
+    request: &CheckRequest,
+    token: &mailoauth::secret::Secret<String>,
+    on_event: Channel<ProbeEvent>,
+) -> CheckReport {
     let cancel = state.start();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let watcher = tokio::spawn(async move {
@@ -118,9 +128,9 @@ pub async fn check_mail(
     let progress = move |e: ProbeEvent| {
         let _ = on_event.send(e);
     };
-    let report = probe::check(&request, &token, &progress, &rx).await;
+    let report = probe::check(request, token, &progress, &rx).await;
     watcher.abort();
-    Ok(report)
+    report
 }
 
 /// Stops the running sign-in or test.
@@ -165,4 +175,89 @@ pub async fn save_setup(
         mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
     mailoauth::setup::save_account(&config_path(&state), account, dry_run, overwrite)
         .map_err(|e| IpcError::from_core(&e))
+}
+
+/// The home screen: the config file and every account in it with its status.
+#[derive(Debug, Clone, serde::Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HomeView {
+    /// The config file shown.
+    pub config_path: String,
+    /// Its accounts: OK, failing, needs re-authorization, secret expiring.
+    pub accounts: Vec<mailoauth::status::AccountStatus>,
+}
+
+/// The accounts of the config file (none when there is no file yet).
+#[tauri::command]
+pub async fn home(state: tauri::State<'_, AppState>) -> CmdResult<HomeView> {
+    let path = config_path(&state);
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Ok(HomeView {
+            config_path: shown,
+            accounts: Vec::new(),
+        });
+    }
+    let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
+    // An unreadable status file only means no history yet; the accounts still show.
+    let recorded = mailoauth::status::read(&path).unwrap_or_default();
+    let today = mailoauth::validate::CivilDate::today();
+    Ok(HomeView {
+        config_path: shown,
+        accounts: mailoauth::status::overview(&doc.config, &recorded, today),
+    })
+}
+
+/// Signs a saved account in again with every saved setting, checks identity and scopes, and
+/// stores the new tokens.
+#[tauri::command]
+pub async fn reauthorize<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: tauri::State<'_, AppState>,
+    name: String,
+    on_event: Channel<FlowEvent>,
+) -> CmdResult<Granted> {
+    let path = config_path(&state);
+    let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
+    let account = doc.account(&name).map_err(|e| IpcError::from_core(&e))?;
+    let auth = account
+        .oauth_settings(&path)
+        .map_err(|e| IpcError::from_core(&e))?;
+    let store = account
+        .token_store(&path)
+        .map_err(|e| IpcError::from_core(&e))?;
+    let events = move |e: FlowEvent| {
+        let _ = on_event.send(e);
+    };
+    #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
+    let open = move |url: &str| {
+        app.shell()
+            .open(url.to_string(), None)
+            .map_err(|e| e.to_string())
+    };
+    let mut hooks = FlowHooks::new(&events, &open);
+    hooks.cancel = state.start();
+    oauth::authorize_and_store(&auth, store.as_ref(), &hooks)
+        .await
+        .map_err(|e| IpcError::from_core(&e))
+}
+
+/// Tests a saved account's SMTP and IMAP logins with a fresh token from its store.
+#[tauri::command]
+pub async fn check_account(
+    state: tauri::State<'_, AppState>,
+    name: String,
+    on_event: Channel<ProbeEvent>,
+) -> CmdResult<CheckReport> {
+    let path = config_path(&state);
+    let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
+    // The core's token call takes a plain (not thread-safe) warning callback, so it runs on a
+    // blocking thread of its own rather than inside this command's future.
+    let (request, token) = tauri::async_runtime::spawn_blocking(move || {
+        tauri::async_runtime::block_on(mailoauth::setup::saved_account_check(&doc, &name, &|_| {}))
+    })
+    .await
+    .map_err(|e| IpcError::new(mailoauth::error::ErrorCode::Internal, e.to_string()))?
+    .map_err(|e| IpcError::from_core(&e))?;
+    Ok(run_check(&state, &request, &token, on_event).await)
 }

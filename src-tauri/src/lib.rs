@@ -40,6 +40,9 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             flows::cancel_flow,
             flows::plan_account,
             flows::save_setup,
+            flows::home,
+            flows::reauthorize,
+            flows::check_account,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

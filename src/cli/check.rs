@@ -98,7 +98,8 @@ fn read_token(args: &Args) -> Result<Secret<String>, String> {
     Ok(Secret::new(token))
 }
 
-/// The request and token for `mailoauth check <account>`: everything from the config file.
+/// The request and token for `mailoauth check <account>`: everything from the config file;
+/// the command line may still set the mechanism, a test recipient and the source address.
 fn from_account(
     args: &Args,
     name: &str,
@@ -109,50 +110,15 @@ fn from_account(
         .clone()
         .unwrap_or_else(mailoauth::config::default_path);
     let doc = mailoauth::config::load(&path).map_err(|e| e.to_string())?;
-    let account = doc
-        .config
-        .account(name)
-        .ok_or_else(|| format!("{} has no account named {name:?}", path.display()))?
-        .clone();
-    let server = |m: &Option<mailoauth::config::MailServer>| {
-        m.as_ref().map(|m| Endpoint {
-            host: m.host.clone(),
-            port: m.port,
-            security: m.security,
-        })
-    };
-    let tls = account.tls.clone().unwrap_or_default();
-    let extra_ca_pem = match &tls.ca_file {
-        Some(f) => Some(
-            std::fs::read_to_string(f)
-                .map_err(|e| format!("the account's CA file {}: {e}", f.display()))?,
-        ),
-        None => None,
-    };
-    let token = runtime
-        .block_on(mailoauth::status::access_token(
-            &doc,
-            name,
-            mailoauth::oauth::unix_now(),
-            &|w| eprintln!("mailoauth check: {w}"),
-        ))
+    let (mut req, token) = runtime
+        .block_on(mailoauth::setup::saved_account_check(&doc, name, &|w| {
+            eprintln!("mailoauth check: {w}")
+        }))
         .map_err(|e| e.to_string())?;
-    let req = CheckRequest {
-        mailbox: account.mailbox.clone(),
-        smtp: server(&account.smtp),
-        imap: server(&account.imap),
-        mechanism: args.mechanism,
-        tls: TlsTrust {
-            extra_ca_pem,
-            pinned_sha256: tls.pinned_sha256.clone(),
-        },
-        send_test_to: args.send_test_to.clone(),
-        source_address: args.source_address.clone(),
-        timeouts: Timeouts {
-            greeting_ms: args.greeting_timeout.saturating_mul(1000),
-            ..Timeouts::default()
-        },
-    };
+    req.mechanism = args.mechanism;
+    req.send_test_to = args.send_test_to.clone();
+    req.source_address = args.source_address.clone();
+    req.timeouts.greeting_ms = args.greeting_timeout.saturating_mul(1000);
     Ok((req, token))
 }
 

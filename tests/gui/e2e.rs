@@ -261,4 +261,30 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         ))
         .expect("the saved account yields an access token");
     assert!(!token.expose().is_empty());
+
+    // Home: the saved account with its status; re-authorize it with the saved settings, then
+    // test it, all from its card.
+    click_testid(&app, "open-home");
+    let card = "[data-testid=home] [data-account=alice]";
+    app.wait_for(card);
+    app.screenshot("05-home");
+    click_testid(&app, "reauthorize");
+    click_testid(&app, "start-sign-in");
+    let link = app.wait_for("[data-testid=device-link]");
+    let complete = app.attr(&link[0], "href").expect("the verification link");
+    rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
+    app.wait_for_secs("[data-testid=signed-in]", 60);
+    app.screenshot("06-reauthorized");
+    click_testid(&app, "test-account");
+    click_testid(&app, "run-tests");
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "the saved account tests OK"
+    );
+    app.screenshot("07-home-test");
 }

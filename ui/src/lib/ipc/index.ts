@@ -17,6 +17,7 @@ import type { Sandbox } from './bindings/Sandbox';
 import type { AccountDraft } from './bindings/AccountDraft';
 import type { AccountSetup } from './bindings/AccountSetup';
 import type { SaveReport } from './bindings/SaveReport';
+import type { HomeView } from './bindings/HomeView';
 import type { AuthorizeRequest } from './bindings/AuthorizeRequest';
 import type { OAuthAccountAuth as AccountAuth } from './bindings/OAuthAccountAuth';
 import type { OAuthFlowEvent } from './bindings/OAuthFlowEvent';
@@ -37,6 +38,7 @@ export type {
   ProbeEvent,
   Sandbox,
   SaveReport,
+  HomeView,
   Checklist,
   ChecklistContext,
   Cloud,
@@ -157,4 +159,23 @@ export function planAccount(draft: AccountDraft): Promise<AccountSetup> {
 /** Adds the account to the config file: a preview when `dryRun`, else an atomic write. */
 export function saveSetup(draft: AccountDraft, name: string, dryRun: boolean, overwrite: boolean): Promise<SaveReport> {
   return call<SaveReport>('save_setup', { draft, name, dryRun, overwrite });
+}
+
+/** The config file's accounts with their status. */
+export function home(): Promise<HomeView> {
+  return call<HomeView>('home');
+}
+
+/** Signs a saved account in again with its saved settings. */
+export function reauthorize(name: string, onEvent: (e: OAuthFlowEvent) => void): Promise<OAuthGrant> {
+  const channel = new Channel<OAuthFlowEvent>();
+  channel.onmessage = onEvent;
+  return call<OAuthGrant>('reauthorize', { name, onEvent: channel });
+}
+
+/** Tests a saved account's logins with a fresh token. */
+export function checkAccount(name: string, onEvent: (e: ProbeEvent) => void): Promise<CheckReport> {
+  const channel = new Channel<ProbeEvent>();
+  channel.onmessage = onEvent;
+  return call<CheckReport>('check_account', { name, onEvent: channel });
 }
