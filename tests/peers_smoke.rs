@@ -6,17 +6,11 @@
 
 mod common;
 
-use common::browser::Browser;
-use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
+use common::peers::{peers, ALICE};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use oauth2::basic::BasicClient;
-use oauth2::{
-    ClientId, DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse, TokenResponse,
-    TokenUrl,
-};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -39,49 +33,6 @@ impl async_imap::Authenticator for &mut XOAuth2 {
         self.sent = true;
         format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token).into_bytes()
     }
-}
-
-async fn device_code_token(user: (&str, &str)) -> String {
-    let p = peers();
-    let client = BasicClient::new(ClientId::new(PUBLIC_CLIENT.into()))
-        .set_device_authorization_url(
-            DeviceAuthorizationUrl::new(format!("{}/device/auth", p.issuer())).unwrap(),
-        )
-        .set_token_uri(TokenUrl::new(format!("{}/token", p.issuer())).unwrap());
-    let http = oauth2::reqwest::ClientBuilder::new()
-        .redirect(oauth2::reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let details: StandardDeviceAuthorizationResponse = client
-        .exchange_device_code()
-        .add_scopes(MAIL_SCOPES.iter().map(|s| Scope::new(s.to_string())))
-        .request_async(&http)
-        .await
-        .expect("device authorization request");
-    let complete = details
-        .verification_uri_complete()
-        .expect("the provider sends verification_uri_complete")
-        .secret()
-        .clone();
-    let user = (user.0.to_string(), user.1.to_string());
-    let approve = tokio::spawn(async move {
-        // The user takes a moment, so the app's first polls see `authorization_pending`.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        Browser::new()
-            .approve_device(&complete, (&user.0, &user.1))
-            .await
-    });
-    let token = client
-        .exchange_device_access_token(&details)
-        .request_async(&http, tokio::time::sleep, Some(Duration::from_secs(60)))
-        .await
-        .expect("device access token");
-    approve.await.expect("the user approved the device");
-    assert!(
-        token.refresh_token().is_some(),
-        "offline_access yields a refresh token"
-    );
-    token.access_token().secret().clone()
 }
 
 fn tls_config() -> Arc<rustls::ClientConfig> {
@@ -132,7 +83,8 @@ async fn imap_inbox_count(user: &str, token: &str) -> u32 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_code_token_logs_in_to_imap_and_smtp_and_mail_goes_round() {
     let p = peers();
-    let token = device_code_token(ALICE).await;
+    // The device-code grant through the oauth2 crate, the harness playing the user.
+    let token = common::tokens::device_token(ALICE).await;
 
     let before = imap_inbox_count(ALICE.0, &token).await;
 

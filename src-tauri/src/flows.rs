@@ -80,6 +80,18 @@ pub async fn authorize<R: tauri::Runtime>(
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
     let store = store::open(&request.store).map_err(|e| IpcError::from_core(&e))?;
+    sign_in(app, &state, &request.auth, store.as_ref(), on_event).await
+}
+
+/// Runs a sign-in with progress on the channel and the system browser, stoppable through
+/// `cancel_flow`.
+async fn sign_in<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    state: &AppState,
+    auth: &AccountAuth,
+    store: &dyn mailoauth::store::TokenStore,
+    on_event: Channel<FlowEvent>,
+) -> CmdResult<Granted> {
     let events = move |e: FlowEvent| {
         let _ = on_event.send(e);
     };
@@ -91,7 +103,7 @@ pub async fn authorize<R: tauri::Runtime>(
     };
     let mut hooks = FlowHooks::new(&events, &open);
     hooks.cancel = state.start();
-    oauth::authorize_and_store(&request.auth, store.as_ref(), &hooks)
+    oauth::authorize_and_store(auth, store, &hooks)
         .await
         .map_err(|e| IpcError::from_core(&e))
 }
@@ -226,20 +238,7 @@ pub async fn reauthorize<R: tauri::Runtime>(
     let store = account
         .token_store(&path)
         .map_err(|e| IpcError::from_core(&e))?;
-    let events = move |e: FlowEvent| {
-        let _ = on_event.send(e);
-    };
-    #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
-    let open = move |url: &str| {
-        app.shell()
-            .open(url.to_string(), None)
-            .map_err(|e| e.to_string())
-    };
-    let mut hooks = FlowHooks::new(&events, &open);
-    hooks.cancel = state.start();
-    oauth::authorize_and_store(&auth, store.as_ref(), &hooks)
-        .await
-        .map_err(|e| IpcError::from_core(&e))
+    sign_in(app, &state, &auth, store.as_ref(), on_event).await
 }
 
 /// Tests a saved account's SMTP and IMAP logins with a fresh token from its store.
