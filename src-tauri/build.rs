@@ -18,6 +18,7 @@ fn main() {
             "home",
             "reauthorize",
             "check_account",
+            "start_over",
         ]),
     ))
     .expect("tauri build script");

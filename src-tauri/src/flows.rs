@@ -260,3 +260,12 @@ pub async fn check_account(
     .map_err(|e| IpcError::from_core(&e))?;
     Ok(run_check(&state, &request, &token, on_event).await)
 }
+
+/// "Start over" for a saved account: deletes its stored tokens and its status history (the
+/// settings stay), after the admin confirmed in the UI.
+#[tauri::command]
+pub async fn start_over(state: tauri::State<'_, AppState>, name: String) -> CmdResult<()> {
+    let path = config_path(&state);
+    let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
+    mailoauth::status::start_over(&doc, &name).map_err(|e| IpcError::from_core(&e))
+}

@@ -43,6 +43,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             flows::home,
             flows::reauthorize,
             flows::check_account,
+            flows::start_over,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {

@@ -275,8 +275,7 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
     app.wait_for_secs("[data-testid=signed-in]", 60);
     app.screenshot("06-reauthorized");
-    click_testid(&app, "test-account");
-    click_testid(&app, "run-tests");
+    // The new sign-in is proven at once: the login tests run by themselves.
     let summary = app.wait_for_secs(
         "[data-testid=test-summary], [data-testid=test-step] .fail",
         60,
@@ -284,7 +283,23 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     assert_eq!(
         app.attr(&summary[0], "data-ok").as_deref(),
         Some("true"),
-        "the saved account tests OK"
+        "the re-authorized account tests OK"
     );
     app.screenshot("07-home-test");
+
+    // Start over, after a confirmation: tokens and history are gone, the settings stay.
+    click_testid(&app, "start-over");
+    app.wait_for("[data-testid=start-over-confirm]");
+    app.screenshot("08-start-over-confirm");
+    click_testid(&app, "start-over-yes");
+    app.wait_for("[data-testid=home] [data-account=alice][data-state=unused]");
+    let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config still loads");
+    assert!(doc.config.account("alice").is_some(), "the settings stay");
+    let gone = rt.block_on(mailoauth::status::access_token(
+        &doc,
+        "alice",
+        mailoauth::oauth::unix_now(),
+        &|_| {},
+    ));
+    assert!(gone.is_err(), "no token after starting over");
 }

@@ -179,3 +179,8 @@ export function checkAccount(name: string, onEvent: (e: ProbeEvent) => void): Pr
   channel.onmessage = onEvent;
   return call<CheckReport>('check_account', { name, onEvent: channel });
 }
+
+/** Deletes a saved account's tokens and status history (its settings stay). */
+export function startOver(name: string): Promise<void> {
+  return call<void>('start_over', { name });
+}
