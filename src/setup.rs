@@ -30,6 +30,28 @@ pub struct AccountDraft {
     pub purpose: Purpose,
     /// The mailbox address.
     pub mailbox: String,
+    /// The SMTP server, when the admin changed the provider's default.
+    #[serde(default)]
+    #[ts(optional)]
+    pub smtp: Option<Endpoint>,
+    /// The IMAP server, when the admin changed the provider's default.
+    #[serde(default)]
+    #[ts(optional)]
+    pub imap: Option<Endpoint>,
+}
+
+/// The server to test for a protocol: the admin's, else the default (looked up only then);
+/// none when the purpose does not use the protocol.
+fn chosen<E>(
+    used: bool,
+    admin: &Option<Endpoint>,
+    default: impl FnOnce() -> Result<Option<Endpoint>, E>,
+) -> Result<Option<Endpoint>, E> {
+    match (used, admin) {
+        (false, _) => Ok(None),
+        (true, Some(e)) => Ok(Some(e.clone())),
+        (true, None) => default(),
+    }
 }
 
 /// Everything the sign-in and the mail tests need, derived from a draft.
@@ -99,10 +121,14 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
     }
     if draft.provider == SANDBOX_PROVIDER {
         let s = sandbox.ok_or(SetupError::NoSandbox)?;
+        let mut check = s.check_request(mailbox, draft.purpose);
+        let (smtp, imap) = (check.smtp.take(), check.imap.take());
+        check.smtp = chosen(smtp.is_some(), &draft.smtp, || Ok::<_, SetupError>(smtp))?;
+        check.imap = chosen(imap.is_some(), &draft.imap, || Ok::<_, SetupError>(imap))?;
         return Ok(AccountSetup {
             auth: s.account_auth(mailbox, draft.flow, draft.purpose),
             store: s.token_store(),
-            check: s.check_request(mailbox, draft.purpose),
+            check,
         });
     }
     let profile = provider::require_profile(&draft.provider)?;
@@ -145,16 +171,8 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
         store: String::from("keyring"),
         check: CheckRequest {
             mailbox: mailbox.to_string(),
-            smtp: if sends {
-                server(MailProtocol::Smtp)?
-            } else {
-                None
-            },
-            imap: if receives {
-                server(MailProtocol::Imap)?
-            } else {
-                None
-            },
+            smtp: chosen(sends, &draft.smtp, || server(MailProtocol::Smtp))?,
+            imap: chosen(receives, &draft.imap, || server(MailProtocol::Imap))?,
             mechanism: Default::default(),
             tls: Default::default(),
             send_test_to: None,
@@ -178,6 +196,8 @@ mod tests {
             flow: Flow::DeviceCode,
             purpose,
             mailbox: " scanner@contoso.com ".into(),
+            smtp: None,
+            imap: None,
         }
     }
 
@@ -192,6 +212,18 @@ mod tests {
         assert_eq!((imap.port, imap.security), (993, Security::Tls));
         let send_only = plan(&draft("microsoft", Purpose::Send), None).unwrap();
         assert!(send_only.check.imap.is_none());
+        // The admin's server wins over the default, and only for a protocol the purpose uses.
+        let mut d = draft("microsoft", Purpose::Send);
+        let own = Endpoint {
+            host: "relay.contoso.com".into(),
+            port: 25,
+            security: Security::StartTls,
+        };
+        d.smtp = Some(own.clone());
+        d.imap = Some(own.clone());
+        let s = plan(&d, None).unwrap();
+        assert_eq!(s.check.smtp, Some(own));
+        assert!(s.check.imap.is_none());
     }
 
     #[test]

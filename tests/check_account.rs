@@ -23,6 +23,8 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
         flow: Flow::DeviceCode,
         purpose: Purpose::Both,
         mailbox: ALICE.0.into(),
+        smtp: None,
+        imap: None,
     };
     let setup = plan(&draft, Some(&sandbox)).expect("plan");
     let dir = std::env::temp_dir().join(format!("mailoauth-check-account-{}", std::process::id()));

@@ -212,6 +212,33 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     );
     app.screenshot("02-signed-in");
 
+    // A wrong port first: IMAP pointed at the SMTP submission port (plain text, not TLS). The
+    // failure shows its diagnosis beside the IMAP step; the default fixes it.
+    click_testid(&app, "back");
+    let sandbox = mailoauth::sandbox::Sandbox::load(&env_file).expect("sandbox file");
+    let port = app.wait_for("[data-testid=imap-port]");
+    app.clear(&port[0]);
+    app.type_text(&port[0], &sandbox.smtp.port.to_string());
+    click_testid(&app, "continue");
+    click_testid(&app, "continue");
+    click_testid(&app, "run-tests");
+    let failed = app.wait_for_secs(
+        "[data-protocol=imap][data-ok=false] [data-diagnosis-id]",
+        60,
+    );
+    let id = app
+        .attr(&failed[0], "data-diagnosis-id")
+        .unwrap_or_default();
+    assert_eq!(
+        id, "net-tls-mode-mismatch",
+        "wrong security for the port is diagnosed"
+    );
+    app.screenshot("03a-wrong-port");
+    click_testid(&app, "back");
+    click_testid(&app, "back");
+    app.click(&app.wait_for_text("[data-server=imap] button", "Back to the default"));
+    click_testid(&app, "continue");
+
     click_testid(&app, "continue");
     click_testid(&app, "run-tests");
     let summary = app.wait_for_secs(

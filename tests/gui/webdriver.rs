@@ -20,20 +20,26 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// A process group we started; killed as a whole on drop. (`kill -s SIG -- -PGID`: written any
-/// other way, procps' kill may read the group as a signal number and signal every process.)
+/// A process group we started; killed as a whole on drop. The signal is sent with
+/// `kill(2)` itself: the `kill` programs on PATH differ (procps, util-linux) in how they read a
+/// negative group id, and one reading it as a signal number signals every process.
 struct Group(Child);
+
+fn signal_group(pgid: u32, signal: libc::c_int) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
+        if pgid > 1 {
+            // SAFETY: kill(2) with a negative pid only signals that process group.
+            unsafe {
+                libc::kill(-pgid, signal);
+            }
+        }
+    }
+}
 
 impl Drop for Group {
     fn drop(&mut self) {
-        let pid = self.0.id();
-        if pid <= 1 {
-            return; // never signal "every process" or init
-        }
-        let pgid = pid.to_string();
-        let _ = Command::new("kill")
-            .args(["-s", "TERM", "--", &format!("-{pgid}")])
-            .status();
+        let pgid = self.0.id();
+        signal_group(pgid, libc::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(3);
         while Instant::now() < deadline {
             if matches!(self.0.try_wait(), Ok(Some(_))) {
@@ -41,9 +47,7 @@ impl Drop for Group {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{pgid}")])
-            .status();
+        signal_group(pgid, libc::SIGKILL);
         let _ = self.0.wait();
     }
 }
@@ -219,6 +223,15 @@ impl App {
         self.cmd(
             reqwest::Method::POST,
             &format!("/element/{}/click", el.0),
+            Some(json!({})),
+        );
+    }
+
+    /// Empties an input.
+    pub fn clear(&self, el: &Element) {
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", el.0),
             Some(json!({})),
         );
     }

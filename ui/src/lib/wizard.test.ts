@@ -10,6 +10,7 @@ import {
   markSignedIn,
   next,
   setDetail,
+  setServer,
   suggestName,
   toggleDone,
   type WizardState,
@@ -28,7 +29,16 @@ describe('wizard navigation', () => {
       clientId: '',
       tenant: '',
       signedIn: false,
+      smtp: null,
+      imap: null,
     });
+  });
+
+  it('changing a mail server keeps the sign-in', () => {
+    const s = markSignedIn({ ...initialState(), step: 'details', providerId: 'sandbox', mailbox: 'a@b.c' });
+    const t = setServer(s, 'imap', { host: 'localhost', port: 1143, security: 'tls' });
+    expect(t.imap?.port).toBe(1143);
+    expect(t.signedIn).toBe(true);
   });
 
   it('the details screen needs a mailbox and, except in the sandbox, a client ID', () => {

@@ -2,6 +2,7 @@
 import type { Cloud } from './ipc/bindings/Cloud';
 import type { Flow } from './ipc/bindings/Flow';
 import type { Purpose } from './ipc/bindings/Purpose';
+import type { ProbeEndpoint } from './ipc/bindings/ProbeEndpoint';
 
 export type { Cloud, Flow, Purpose };
 
@@ -58,6 +59,9 @@ export interface WizardState {
   tenant: string;
   /** Whether the sign-in succeeded for the current answers. */
   signedIn: boolean;
+  /** Mail servers the admin changed from the provider's defaults. */
+  smtp: ProbeEndpoint | null;
+  imap: ProbeEndpoint | null;
 }
 
 export function initialState(): WizardState {
@@ -72,6 +76,8 @@ export function initialState(): WizardState {
     clientId: '',
     tenant: '',
     signedIn: false,
+    smtp: null,
+    imap: null,
   };
 }
 
@@ -142,4 +148,9 @@ export function suggestName(mailbox: string): string {
   const local = mailbox.trim().split('@')[0] ?? '';
   const name = local.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
   return name || 'mailbox';
+}
+
+/** Sets a mail server; servers do not change the sign-in, so it stays valid. */
+export function setServer(state: WizardState, protocol: 'smtp' | 'imap', server: ProbeEndpoint | null): WizardState {
+  return { ...state, [protocol]: server };
 }
