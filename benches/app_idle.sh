@@ -5,8 +5,11 @@
 #   (build first: cargo build --release -p mailoauth-app, after npm --prefix ui run build)
 set -euo pipefail
 BIN=${1:-target/release/mailoauth-app}
-[ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
-echo "binary: $(stat -c %s "$BIN") bytes ($(du -h "$BIN" | cut -f1))"
+if [ "${2:-}" != "--inner" ]; then
+  [ -x "$BIN" ] || { echo "no release binary at $BIN" >&2; exit 1; }
+  echo "binary: $(stat -c %s "$BIN") bytes ($(du -h "$BIN" | cut -f1))"
+  exec xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash "$0" "$BIN" --inner
+fi
 run() {
   NO_AT_BRIDGE=1 "$BIN" >/dev/null 2>&1 &
   app=$!
@@ -25,5 +28,4 @@ run() {
   echo "idle PSS, app + WebKit: $((total / 1024)) MB"
   kill $app; wait $app 2>/dev/null || true
 }
-export -f run; export BIN
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c run
+run
