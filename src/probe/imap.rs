@@ -152,19 +152,7 @@ pub(crate) async fn run(
     rec.step(
         Step::Greeting,
         greeting_ms,
-        || {
-            if plain_first {
-                ProbeError::PortExpectsTls {
-                    port,
-                    after_ms: greeting_ms,
-                }
-            } else {
-                ProbeError::Timeout {
-                    step: Step::Greeting.label(),
-                    after_ms: greeting_ms,
-                }
-            }
-        },
+        || super::greeting_timeout(plain_first, port, greeting_ms),
         async {
             let line = s.read_line().await.map_err(io)?;
             let up = line.to_ascii_uppercase();

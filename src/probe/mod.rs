@@ -943,6 +943,19 @@ pub(crate) async fn handshake(
     }
 }
 
+/// No greeting in time: on a port spoken to in plain text first, that silence means the port
+/// waits for a TLS handshake (implicit TLS); otherwise it is a plain timeout.
+pub(crate) fn greeting_timeout(plain_first: bool, port: u16, after_ms: u32) -> ProbeError {
+    if plain_first {
+        ProbeError::PortExpectsTls { port, after_ms }
+    } else {
+        ProbeError::Timeout {
+            step: Step::Greeting.label(),
+            after_ms,
+        }
+    }
+}
+
 fn classify_tls_error(e: &std::io::Error, port: u16) -> ProbeError {
     use tokio_rustls::rustls::Error as TlsError;
     let inner = e

@@ -106,19 +106,7 @@ pub(crate) async fn run(
         .step(
             Step::Greeting,
             greeting_ms,
-            || {
-                if plain_first {
-                    ProbeError::PortExpectsTls {
-                        port,
-                        after_ms: greeting_ms,
-                    }
-                } else {
-                    ProbeError::Timeout {
-                        step: Step::Greeting.label(),
-                        after_ms: greeting_ms,
-                    }
-                }
-            },
+            || super::greeting_timeout(plain_first, port, greeting_ms),
             async {
                 s.tap().mark();
                 let r = read_reply(&mut s).await?;
