@@ -17,6 +17,7 @@ pub mod config;
 pub mod diagnosis;
 pub mod error;
 pub mod export;
+pub mod logging;
 pub mod oauth;
 pub mod probe;
 pub mod provider;

@@ -39,8 +39,45 @@ enum Command {
     Token(cli::token::Args),
 }
 
+impl Command {
+    /// The subcommand's name, for the log.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Providers(_) => "providers",
+            Command::Checklist(_) => "checklist",
+            Command::Validate(_) => "validate",
+            Command::Explain(_) => "explain",
+            Command::Check(_) => "check",
+            Command::Authorize(_) => "authorize",
+            Command::Status(_) => "status",
+            Command::Export(_) => "export",
+            Command::Config(_) => "config",
+            Command::Token(_) => "token",
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The support log (a daily file, scrubbed); errors also on stderr, never on stdout, which
+    // carries tokens and reports. A folder that cannot be written is reported only when the admin
+    // chose it: a service account without a home must still get its tokens quietly.
+    let _log = match mailoauth::logging::init(None, mailoauth::logging::Echo::StderrErrors) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            if std::env::var_os(mailoauth::logging::DIR_ENV).is_some()
+                || matches!(e, mailoauth::logging::LogError::Level { .. })
+            {
+                eprintln!("mailoauth: warning: {e}");
+            }
+            None
+        }
+    };
+    tracing::info!(
+        command = cli.command.name(),
+        version = env!("CARGO_PKG_VERSION"),
+        "start"
+    );
     match cli.command {
         Command::Providers(args) => cli::providers::run(args),
         Command::Checklist(args) => cli::checklist::run(args),

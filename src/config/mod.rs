@@ -510,6 +510,7 @@ impl ConfigDocument {
                 .context_radius(2)
                 .header(&format!("{} (on disk)", self.path.display()), "mailoauth")
                 .to_string();
+            tracing::warn!(path = %self.path.display(), "config changed on disk since it was read; not overwritten");
             return Ok(SaveOutcome::ChangedOnDisk { diff });
         }
         atomic::write_atomic(&self.path, text.as_bytes(), true).map_err(|source| {
@@ -521,6 +522,12 @@ impl ConfigDocument {
         })?;
         drop(lock);
         self.read_hash = Some(digest(text.as_bytes()));
+        tracing::info!(
+            path = %self.path.display(),
+            accounts = self.config.accounts.len(),
+            overwrote_hand_edit = force,
+            "config saved"
+        );
         Ok(SaveOutcome::Saved)
     }
 }

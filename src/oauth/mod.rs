@@ -366,7 +366,31 @@ pub async fn authorize_and_store(
     store: &dyn TokenStore,
     hooks: &FlowHooks<'_>,
 ) -> Result<Granted, OAuthError> {
-    let tokens = authorize(auth, store, hooks).await?;
+    tracing::info!(
+        provider = %auth.provider,
+        flow = ?auth.flow,
+        mailbox = %auth.mailbox,
+        store = %store.describe(),
+        "authorization started"
+    );
+    let tokens = match authorize(auth, store, hooks).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(
+                mailbox = %auth.mailbox,
+                diagnosis = e.diagnosis_id().as_deref().unwrap_or("-"),
+                "authorization failed: {e}"
+            );
+            return Err(e);
+        }
+    };
+    tracing::info!(
+        mailbox = %auth.mailbox,
+        account = tokens.account.as_deref().unwrap_or("-"),
+        scopes = %tokens.scopes.join(" "),
+        refresh_token = tokens.refresh_token.is_some(),
+        "authorization succeeded, tokens stored"
+    );
     Ok(Granted {
         account: tokens.account.clone().unwrap_or_else(|| store_key(auth)),
         scopes: tokens.scopes.clone(),

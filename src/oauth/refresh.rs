@@ -23,6 +23,23 @@ pub async fn refresh_if_needed(
     store: &dyn TokenStore,
     now: u64,
 ) -> Result<AccessToken, OAuthError> {
+    let result = refresh_locked(auth, store, now).await;
+    if let Err(e) = &result {
+        tracing::warn!(
+            mailbox = %auth.mailbox,
+            diagnosis = e.diagnosis_id().as_deref().unwrap_or("-"),
+            needs_reauthorization = matches!(e, OAuthError::NeedsReauthorization { .. }),
+            "no fresh access token: {e}"
+        );
+    }
+    result
+}
+
+async fn refresh_locked(
+    auth: &AccountAuth,
+    store: &dyn TokenStore,
+    now: u64,
+) -> Result<AccessToken, OAuthError> {
     let key = store_key(auth);
     let _lock = crate::store::lock_async(store, &key).await?;
     let Some(tokens) = store.load(&key)? else {
@@ -35,6 +52,7 @@ pub async fn refresh_if_needed(
         });
     };
     if tokens.fresh_at(now, CLOCK_SKEW_SECS) {
+        tracing::debug!(mailbox = %key, expires_at = ?tokens.expires_at, "cached access token still valid");
         return Ok(tokens.access_token);
     }
     let Some(refresh) = &tokens.refresh_token else {
@@ -50,6 +68,7 @@ pub async fn refresh_if_needed(
         hooks.now = &clock;
         let fresh = obtain(auth, None, &hooks).await?;
         store.save(&key, &fresh)?;
+        tracing::info!(mailbox = %key, flow = ?auth.flow, "new app-only access token stored");
         return Ok(fresh.access_token);
     };
     let prepared = prepare(auth, auth.flow)?;
@@ -90,5 +109,11 @@ pub async fn refresh_if_needed(
         obtained_at: now,
     };
     store.save(&key, &new)?;
+    tracing::info!(
+        mailbox = %key,
+        rotated = resp.refresh_token().is_some(),
+        expires_at = ?new.expires_at,
+        "access token refreshed and stored"
+    );
     Ok(new.access_token)
 }

@@ -1136,6 +1136,27 @@ pub async fn check(
         }
     };
     let (smtp, imap) = tokio::join!(smtp, imap);
+    for r in smtp.iter().chain(imap.iter()) {
+        match &r.failure {
+            None => tracing::info!(
+                protocol = r.protocol.label(),
+                server = %format!("{}:{}", r.endpoint.host, r.endpoint.port),
+                mailbox = %req.mailbox,
+                elapsed_ms = r.elapsed_ms,
+                "login test passed"
+            ),
+            Some(f) => tracing::warn!(
+                protocol = r.protocol.label(),
+                server = %format!("{}:{}", r.endpoint.host, r.endpoint.port),
+                mailbox = %req.mailbox,
+                step = f.step.label(),
+                diagnosis = f.diagnosis.as_ref().map(|d| d.id.as_str()).unwrap_or("-"),
+                server_reply = f.server_reply.as_deref().unwrap_or("-"),
+                "login test failed: {}",
+                f.message
+            ),
+        }
+    }
     CheckReport {
         ok: smtp.iter().chain(imap.iter()).all(|r| r.ok),
         mailbox: req.mailbox.clone(),

@@ -187,6 +187,12 @@ pub fn record_failure(
             .first()
             .map(|m| m.diagnosis.id.clone()),
     };
+    tracing::warn!(
+        account,
+        diagnosis = id.as_deref().unwrap_or("-"),
+        reauthorize,
+        "failure recorded: {scrubbed}"
+    );
     update(config_path, |s| {
         let r = s.accounts.entry(account.to_string()).or_default();
         r.failing_since.get_or_insert(now);

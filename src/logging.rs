@@ -1,0 +1,339 @@
+//! The support log: what mailoauth did, for the admin and for support, never with a secret.
+//!
+//! Both the app and the CLI write a daily file (`mailoauth.YYYY-MM-DD.log`, the last
+//! [`KEEP_FILES`] kept) in a per-user folder ([`default_dir`], overridden by
+//! `MAILOAUTH_LOG_DIR`). The level comes from `MAILOAUTH_LOG` (an `EnvFilter` directive such as
+//! `debug` or `mailoauth=trace`), default `info`.
+//!
+//! Secrets are already wrapped in [`crate::secret::Secret`], which prints `[redacted]`; as a
+//! second line of defence every formatted line passes through [`crate::diagnosis::scrub`]
+//! before it reaches the file, so a provider reply or a server line that quotes a token is
+//! scrubbed too.
+
+use crate::diagnosis::scrub;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// The environment variable naming the log folder.
+pub const DIR_ENV: &str = "MAILOAUTH_LOG_DIR";
+/// The environment variable with the log level directives.
+pub const LEVEL_ENV: &str = "MAILOAUTH_LOG";
+/// How many daily files are kept.
+pub const KEEP_FILES: usize = 14;
+/// The file name prefix; the rolling appender adds the date and the suffix.
+pub const FILE_PREFIX: &str = "mailoauth";
+
+/// Why the log could not be set up. The program still runs; the caller says so once.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The folder cannot be created or written.
+    #[error("the log folder {path} cannot be used: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// `MAILOAUTH_LOG` is not a valid filter.
+    #[error(
+        "MAILOAUTH_LOG is not a valid log level ({detail}); use for example `info` or `debug`"
+    )]
+    Level {
+        /// The parser's complaint.
+        detail: String,
+    },
+    /// The rolling file could not be opened.
+    #[error("the log file in {path} cannot be opened: {detail}")]
+    File {
+        /// The folder.
+        path: PathBuf,
+        /// The appender's complaint.
+        detail: String,
+    },
+}
+
+/// The default log folder for `platform`, given the environment and whether the process runs
+/// as root. Pure, so every platform's rule is tested on any machine.
+pub fn default_dir_for(
+    platform: crate::config::Platform,
+    env: &dyn Fn(&str) -> Option<String>,
+    is_root: bool,
+) -> PathBuf {
+    use crate::config::Platform;
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    if let Some(dir) = set(DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    match platform {
+        Platform::Windows => {
+            let base = set("LOCALAPPDATA")
+                .or_else(|| set("ProgramData"))
+                .unwrap_or_else(|| String::from(r"C:\ProgramData"));
+            PathBuf::from(format!(r"{base}\mailoauth\logs"))
+        }
+        Platform::MacOs => match set("HOME") {
+            Some(home) if !is_root => Path::new(&home).join("Library/Logs/mailoauth"),
+            _ => PathBuf::from("/Library/Logs/mailoauth"),
+        },
+        Platform::Unix if is_root => PathBuf::from("/var/log/mailoauth"),
+        Platform::Unix => set("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| set("HOME").map(|h| Path::new(&h).join(".local/state")))
+            .map(|b| b.join("mailoauth").join("logs"))
+            .unwrap_or_else(|| std::env::temp_dir().join("mailoauth-logs")),
+    }
+}
+
+/// The log folder on this machine, for this user.
+pub fn default_dir() -> PathBuf {
+    default_dir_for(
+        crate::config::Platform::current(),
+        &|name| std::env::var(name).ok(),
+        crate::config::location::running_as_root(),
+    )
+}
+
+/// Keeps the background writer alive; dropping it flushes the file.
+#[must_use = "the log is flushed when the guard is dropped"]
+pub struct LogGuard {
+    _worker: Option<tracing_appender::non_blocking::WorkerGuard>,
+    /// The folder the file is written to.
+    pub dir: PathBuf,
+}
+
+/// A writer that scrubs credentials out of each formatted line before passing it on.
+#[derive(Clone)]
+pub struct ScrubbingWriter<W> {
+    inner: W,
+}
+
+impl<W> ScrubbingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self { inner }
+    }
+}
+
+/// One event's writer: the formatter writes a whole line in one call.
+pub struct ScrubbingLine<W: Write> {
+    inner: W,
+}
+
+impl<W: Write> Write for ScrubbingLine<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.inner.write_all(scrub(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<'a, W> MakeWriter<'a> for ScrubbingWriter<W>
+where
+    W: MakeWriter<'a>,
+{
+    type Writer = ScrubbingLine<W::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbingLine {
+            inner: self.inner.make_writer(),
+        }
+    }
+}
+
+fn filter(default: &str) -> Result<EnvFilter, LogError> {
+    match std::env::var(LEVEL_ENV) {
+        Ok(text) if !text.trim().is_empty() => {
+            EnvFilter::try_new(text.trim()).map_err(|e| LogError::Level {
+                detail: e.to_string(),
+            })
+        }
+        _ => Ok(EnvFilter::new(default)),
+    }
+}
+
+/// Opens the daily file in `dir` (created owner-only on Unix).
+fn file_writer(
+    dir: &Path,
+) -> Result<
+    (
+        tracing_appender::non_blocking::NonBlocking,
+        tracing_appender::non_blocking::WorkerGuard,
+    ),
+    LogError,
+> {
+    std::fs::create_dir_all(dir).map_err(|source| LogError::Folder {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Logs name mailboxes and servers: readable by the owner (and root) only.
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(FILE_PREFIX)
+        .filename_suffix("log")
+        .max_log_files(KEEP_FILES)
+        .build(dir)
+        .map_err(|e| LogError::File {
+            path: dir.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    Ok(tracing_appender::non_blocking(appender))
+}
+
+/// Where the log lines go besides the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Echo {
+    /// Only the file (the app).
+    None,
+    /// Errors also on standard error (the CLI: stdout carries tokens and reports, and the CLI
+    /// prints its own explanation of every failure, so warnings would only repeat it).
+    StderrErrors,
+}
+
+/// Sets up the global log: the daily file in `dir` (or [`default_dir`]) and, for the CLI,
+/// errors on standard error. When the file cannot be used, the error is returned and only the
+/// echo (if any) is installed, so the program still runs and can say so.
+pub fn init(dir: Option<PathBuf>, echo: Echo) -> Result<LogGuard, LogError> {
+    let dir = dir.unwrap_or_else(default_dir);
+    let level = filter("info")?;
+    type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+    let mut layers: Vec<Boxed> = Vec::new();
+    if echo == Echo::StderrErrors {
+        layers.push(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .without_time()
+                .with_target(false)
+                .with_writer(ScrubbingWriter::new(io::stderr))
+                .with_filter(tracing_subscriber::filter::LevelFilter::ERROR)
+                .boxed(),
+        );
+    }
+    let result = match file_writer(&dir) {
+        Ok((writer, guard)) => {
+            layers.push(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(ScrubbingWriter::new(writer))
+                    .with_filter(level)
+                    .boxed(),
+            );
+            Ok(LogGuard {
+                _worker: Some(guard),
+                dir,
+            })
+        }
+        Err(e) => Err(e),
+    };
+    // A second init (tests, a host that set its own subscriber) keeps the first.
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Platform;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn default_folders_per_platform() {
+        type Case = (
+            Platform,
+            &'static [(&'static str, &'static str)],
+            bool,
+            &'static str,
+        );
+        let cases: &[Case] = &[
+            (
+                Platform::Unix,
+                &[("HOME", "/home/a")],
+                false,
+                "/home/a/.local/state/mailoauth/logs",
+            ),
+            (
+                Platform::Unix,
+                &[("HOME", "/home/a"), ("XDG_STATE_HOME", "/s")],
+                false,
+                "/s/mailoauth/logs",
+            ),
+            (
+                Platform::Unix,
+                &[("HOME", "/root")],
+                true,
+                "/var/log/mailoauth",
+            ),
+            (
+                Platform::MacOs,
+                &[("HOME", "/Users/a")],
+                false,
+                "/Users/a/Library/Logs/mailoauth",
+            ),
+            (
+                Platform::Windows,
+                &[("LOCALAPPDATA", r"C:\Users\a\AppData\Local")],
+                false,
+                r"C:\Users\a\AppData\Local\mailoauth\logs",
+            ),
+            (
+                Platform::Unix,
+                &[("HOME", "/home/a"), (DIR_ENV, "/srv/logs")],
+                false,
+                "/srv/logs",
+            ),
+        ];
+        for (platform, env, root, want) in cases {
+            assert_eq!(
+                default_dir_for(*platform, &env_of(env), *root),
+                PathBuf::from(want),
+                "{platform:?} {env:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_are_scrubbed_before_they_are_written() {
+        let sink = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink2 = sink.clone();
+        let make = move || SinkWriter(sink2.clone());
+        let writer = ScrubbingWriter::new(make);
+        let token = "ya29.a0AfH6SMBx3kLq9VvW2mZpT8yR4nQ7cD1eF5gH0jK";
+        let mut line = writer.make_writer();
+        line.write_all(format!("server said: Authorization: Bearer {token}\n").as_bytes())
+            .unwrap();
+        let out = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
+        assert!(!out.contains(token), "{out}");
+        assert!(out.contains("server said"), "{out}");
+    }
+
+    struct SinkWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl Write for SinkWriter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
