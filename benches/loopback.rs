@@ -131,6 +131,7 @@ fn main() {
                 ..Default::default()
             },
             mailbox: "alice@example.test".into(),
+            redirect_port: None,
         };
         let mut samples = Vec::with_capacity(ROUNDS);
         for _ in 0..ROUNDS {

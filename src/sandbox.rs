@@ -167,8 +167,14 @@ impl Sandbox {
                 ..Default::default()
             },
             mailbox: mailbox.to_string(),
+            redirect_port: None,
         }
     }
+
+    /// The local provider's confidential client (Google-style: the client secret is sent with
+    /// `client_secret_post`), and its secret, for trying the client-secret path offline.
+    pub const CONFIDENTIAL_CLIENT: (&'static str, &'static str) =
+        ("mailapp-secret", "mailapp-secret-value");
 
     /// The token store the sandbox uses (`file:` inside its run folder).
     pub fn token_store(&self) -> String {

@@ -31,6 +31,14 @@ impl<T> From<T> for Secret<T> {
     }
 }
 
+/// Read from the UI or a file like the bare value; there is deliberately no `Serialize`, so a
+/// secret never travels back out by accident.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Secret)
+    }
+}
+
 impl<T> fmt::Debug for Secret<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(REDACTED)

@@ -38,6 +38,15 @@ pub struct AccountDraft {
     #[serde(default)]
     #[ts(optional)]
     pub imap: Option<Endpoint>,
+    /// The client secret, for clients that have one (Google's clients; Entra Web clients). It
+    /// is kept in the token store by [`plan_and_keep`] and never sent back to the UI.
+    #[serde(default, skip_serializing)]
+    #[ts(optional, type = "string")]
+    pub client_secret: Option<crate::secret::Secret<String>>,
+    /// The fixed port of the registered loopback redirect (Web-type clients).
+    #[serde(default)]
+    #[ts(optional)]
+    pub redirect_port: Option<u16>,
 }
 
 /// The server to test for a protocol: the admin's, else the default (looked up only then);
@@ -89,6 +98,17 @@ pub enum SetupError {
     /// No token for the saved account (needs a new sign-in, provider unreachable, ...).
     #[error(transparent)]
     Token(#[from] crate::status::TokenError),
+    /// The provider needs a client secret for this flow and none was given.
+    #[error("Client secret is empty: {provider} needs the client secret of this client for the {flow} flow; import the downloaded client JSON or copy the secret from the console")]
+    SecretNeeded {
+        /// The provider's name.
+        provider: String,
+        /// The flow.
+        flow: Flow,
+    },
+    /// The client secret could not be kept in the token store.
+    #[error("the client secret could not be kept: {0}")]
+    Store(#[from] crate::store::StoreError),
     /// The account's extra CA file cannot be read.
     #[error("the account's CA file {path} cannot be read ({detail}): fix [account.tls] ca_file")]
     CaFile {
@@ -105,6 +125,7 @@ impl Coded for SetupError {
             SetupError::Profile(e) => e.code(),
             SetupError::Config(e) => e.code(),
             SetupError::Token(e) => e.code(),
+            SetupError::Store(e) => e.code(),
             _ => ErrorCode::InvalidInput,
         }
     }
@@ -125,11 +146,20 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
         let (smtp, imap) = (check.smtp.take(), check.imap.take());
         check.smtp = chosen(smtp.is_some(), &draft.smtp, || Ok::<_, SetupError>(smtp))?;
         check.imap = chosen(imap.is_some(), &draft.imap, || Ok::<_, SetupError>(imap))?;
-        return Ok(AccountSetup {
-            auth: s.account_auth(mailbox, draft.flow, draft.purpose),
-            store: s.token_store(),
-            check,
-        });
+        let mut auth = s.account_auth(mailbox, draft.flow, draft.purpose);
+        let store = s.token_store();
+        auth.redirect_port = draft.redirect_port.filter(|p| *p != 0);
+        if draft
+            .client_secret
+            .as_ref()
+            .is_some_and(|x| !x.expose().trim().is_empty())
+        {
+            // The local provider's confidential client: the secret path, as with Google.
+            auth.client_id = Sandbox::CONFIDENTIAL_CLIENT.0.to_string();
+            auth.client_auth = ClientAuth::ClientSecretPost;
+            auth.client_secret = Some(secret_place(&store, mailbox));
+        }
+        return Ok(AccountSetup { auth, store, check });
     }
     let profile = provider::require_profile(&draft.provider)?;
     if draft.client_id.trim().is_empty() {
@@ -148,6 +178,40 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
     };
     let sends = matches!(draft.purpose, Purpose::Send | Purpose::Both);
     let receives = matches!(draft.purpose, Purpose::Receive | Purpose::Both);
+    let secret = draft
+        .client_secret
+        .as_ref()
+        .filter(|s| !s.expose().trim().is_empty());
+    let offered = &profile.flow_support(draft.flow)?.client_auth;
+    // A secret given is used when the profile takes one; a public client needs none; a profile
+    // that only knows confidential clients (Google) needs the secret.
+    let client_auth = match secret {
+        Some(_) => [ClientAuth::ClientSecretPost, ClientAuth::ClientSecretBasic]
+            .into_iter()
+            .find(|a| offered.contains(a))
+            .unwrap_or(ClientAuth::None),
+        None if offered.is_empty() || offered.contains(&ClientAuth::None) => ClientAuth::None,
+        None if offered.iter().any(|a| {
+            matches!(
+                a,
+                ClientAuth::ClientSecretPost | ClientAuth::ClientSecretBasic
+            )
+        }) =>
+        {
+            return Err(SetupError::SecretNeeded {
+                provider: profile.name().to_string(),
+                flow: draft.flow,
+            })
+        }
+        None => ClientAuth::None,
+    };
+    let store = String::from("keyring");
+    let client_secret = match (secret, client_auth) {
+        (Some(_), ClientAuth::ClientSecretPost | ClientAuth::ClientSecretBasic) => {
+            Some(secret_place(&store, mailbox))
+        }
+        _ => None,
+    };
     Ok(AccountSetup {
         auth: AccountAuth {
             provider: draft.provider.clone(),
@@ -158,8 +222,8 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty()),
             client_id: draft.client_id.trim().to_string(),
-            client_auth: ClientAuth::None,
-            client_secret: None,
+            client_auth,
+            client_secret,
             key_id: None,
             certificate: None,
             flow: draft.flow,
@@ -167,8 +231,9 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
             scopes: Vec::new(),
             endpoints: Default::default(),
             mailbox: mailbox.to_string(),
+            redirect_port: draft.redirect_port.filter(|p| *p != 0),
         },
-        store: String::from("keyring"),
+        store,
         check: CheckRequest {
             mailbox: mailbox.to_string(),
             smtp: chosen(sends, &draft.smtp, || server(MailProtocol::Smtp))?,
@@ -180,6 +245,38 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
             timeouts: Default::default(),
         },
     })
+}
+
+/// Where [`crate::store::keep_client_secret`] keeps `mailbox`'s client secret in `store`.
+fn secret_place(store: &str, mailbox: &str) -> crate::oauth::SecretSource {
+    let key = mailbox.trim().to_ascii_lowercase();
+    match store.strip_prefix("file:") {
+        Some(dir) => crate::oauth::SecretSource::File(
+            std::path::Path::new(dir).join(format!("{key}.client-secret")),
+        ),
+        None => crate::oauth::SecretSource::Keyring {
+            service: crate::store::keyring::SERVICE.to_string(),
+            entry: format!("client-secret/{key}"),
+        },
+    }
+}
+
+/// [`plan`], then keeps the draft's client secret (if the plan uses one) in the token store,
+/// where the sign-in and later the service read it.
+pub fn plan_and_keep(
+    draft: &AccountDraft,
+    sandbox: Option<&Sandbox>,
+) -> Result<AccountSetup, SetupError> {
+    let mut setup = plan(draft, sandbox)?;
+    if let (Some(secret), Some(_)) = (&draft.client_secret, &setup.auth.client_secret) {
+        let trimmed = crate::secret::Secret::new(secret.expose().trim().to_string());
+        setup.auth.client_secret = Some(crate::store::keep_client_secret(
+            &setup.store,
+            &setup.auth.mailbox,
+            &trimmed,
+        )?);
+    }
+    Ok(setup)
 }
 
 #[cfg(test)]
@@ -198,7 +295,50 @@ mod tests {
             mailbox: " scanner@contoso.com ".into(),
             smtp: None,
             imap: None,
+            client_secret: None,
+            redirect_port: None,
         }
+    }
+
+    #[test]
+    fn a_client_secret_picks_the_profiles_secret_method_and_google_needs_one() {
+        let mut d = draft("google", Purpose::Both);
+        d.tenant = None;
+        d.client_id = "1234-abc.apps.googleusercontent.com".into();
+        d.mailbox = "scanner@example.com".into();
+        d.flow = Flow::Loopback;
+        let err = plan(&d, None).unwrap_err();
+        assert!(matches!(err, SetupError::SecretNeeded { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with("Client secret is empty"),
+            "{err}"
+        );
+        d.client_secret = Some(crate::secret::Secret::new(" GOCSPX-abc ".into()));
+        d.redirect_port = Some(8080);
+        let s = plan(&d, None).unwrap();
+        assert_eq!(s.auth.client_auth, ClientAuth::ClientSecretPost);
+        assert_eq!(s.auth.redirect_port, Some(8080));
+        assert_eq!(
+            s.auth.client_secret,
+            Some(crate::oauth::SecretSource::Keyring {
+                service: "mailoauth".into(),
+                entry: "client-secret/scanner@example.com".into()
+            })
+        );
+        // The plan travels to the UI: the secret itself is never in it.
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("GOCSPX-abc"), "{json}");
+        // Microsoft's device code flow is public: no secret, no method.
+        let m = plan(&draft("microsoft", Purpose::Both), None).unwrap();
+        assert_eq!(m.auth.client_auth, ClientAuth::None);
+        assert_eq!(m.auth.client_secret, None);
+        // The config account names where the secret is, never the secret.
+        let account = config_account("scanner", &s, None).unwrap();
+        assert_eq!(
+            account.auth.client_secret.map(|r| r.to_string()).as_deref(),
+            Some("keyring:mailoauth/client-secret/scanner@example.com")
+        );
+        assert_eq!(account.auth.redirect_port, Some(8080));
     }
 
     #[test]
@@ -327,7 +467,14 @@ pub fn config_account(
             tenant: auth.tenant.clone(),
             client_id: auth.client_id.clone(),
             client_auth: auth.client_auth,
-            client_secret: None,
+            client_secret: auth.client_secret.as_ref().map(|s| match s {
+                crate::oauth::SecretSource::Env(n) => SecretRef::Env(n.clone()),
+                crate::oauth::SecretSource::File(p) => SecretRef::File(p.clone()),
+                crate::oauth::SecretSource::Keyring { service, entry } => SecretRef::Keyring {
+                    service: service.clone(),
+                    entry: entry.clone(),
+                },
+            }),
             key_id: None,
             certificate: None,
             client_secret_expires: None,
@@ -342,6 +489,7 @@ pub fn config_account(
                 userinfo: e.userinfo.clone(),
                 issuer: e.issuer.clone(),
             }),
+            redirect_port: auth.redirect_port,
         },
     })
 }

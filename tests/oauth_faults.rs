@@ -148,6 +148,7 @@ impl Fake {
                 ..Default::default()
             },
             mailbox: "alice@example.test".into(),
+            redirect_port: None,
         }
     }
 }

@@ -45,6 +45,7 @@ fn account(client_id: &str, mailbox: &str, flow: Flow) -> AccountAuth {
         scopes: MAIL_SCOPES.iter().map(|s| s.to_string()).collect(),
         endpoints: overrides(),
         mailbox: mailbox.into(),
+        redirect_port: None,
     }
 }
 

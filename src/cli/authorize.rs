@@ -221,6 +221,8 @@ async fn run_async(args: Args) -> ExitCode {
         scopes: args.scopes.clone(),
         endpoints,
         mailbox: args.mailbox.clone(),
+        // --port goes to the listener directly (it may list several ports).
+        redirect_port: None,
     };
     let store_spec = args.store.clone().unwrap_or_else(default_store);
     let store = match mailoauth::store::open(&store_spec) {

@@ -20,19 +20,15 @@ fn invalid(path: &Path, account: &Account, key: &str, message: String) -> Config
 
 impl Account {
     /// The engine's settings for this account; `path` is the config file, named in errors.
-    pub fn oauth_settings(&self, path: &Path) -> Result<AccountAuth, ConfigError> {
+    pub fn oauth_settings(&self, _path: &Path) -> Result<AccountAuth, ConfigError> {
         let client_secret = match &self.auth.client_secret {
             None => None,
             Some(SecretRef::File(p)) => Some(SecretSource::File(p.clone())),
             Some(SecretRef::Env(n)) => Some(SecretSource::Env(n.clone())),
-            Some(SecretRef::Keyring { .. }) => {
-                return Err(invalid(
-                    path,
-                    self,
-                    "auth.client_secret",
-                    "a client secret in the keyring is not read by this version of mailoauth yet; keep it in a file readable only by the service (`file:<path>`) or in the service's environment (`env:<NAME>`)".into(),
-                ))
-            }
+            Some(SecretRef::Keyring { service, entry }) => Some(SecretSource::Keyring {
+                service: service.clone(),
+                entry: entry.clone(),
+            }),
         };
         Ok(AccountAuth {
             provider: self.auth.provider.clone(),
@@ -53,6 +49,7 @@ impl Account {
                 .map(Into::into)
                 .unwrap_or_default(),
             mailbox: self.mailbox.clone(),
+            redirect_port: self.auth.redirect_port,
         })
     }
 
@@ -108,10 +105,14 @@ mod tests {
     #[test]
     fn settings_carry_every_value_the_engine_reads() {
         let a = account("alerts");
-        let auth = a.oauth_settings(Path::new("m.toml"));
-        // alerts keeps its client secret in the keyring, which the engine does not read yet.
-        assert!(
-            matches!(auth, Err(ConfigError::Invalid { ref key, .. }) if key == "auth.client_secret")
+        let auth = a.oauth_settings(Path::new("m.toml")).unwrap();
+        // alerts keeps its client secret in the keyring: the engine reads it from there.
+        assert_eq!(
+            auth.client_secret,
+            Some(SecretSource::Keyring {
+                service: "mailoauth".into(),
+                entry: "alerts-client".into()
+            })
         );
         let s = account("scanner")
             .oauth_settings(Path::new("m.toml"))

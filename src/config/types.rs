@@ -156,6 +156,12 @@ pub struct AuthSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub endpoints: Option<EndpointSettings>,
+    /// The fixed port of the registered loopback redirect URI (`http://localhost:<port>/`), for
+    /// clients that need an exact redirect (a Google Web-application client); absent: any free port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    #[schemars(range(min = 1))]
+    pub redirect_port: Option<u16>,
 }
 
 /// Endpoint overrides as written in the file; every one is optional.

@@ -128,6 +128,7 @@ mod tests {
                 "mail".into(),
             ],
             endpoints: Default::default(),
+            redirect_port: None,
             mailbox: mailbox.into(),
         }
     }

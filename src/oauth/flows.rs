@@ -149,6 +149,9 @@ async fn loopback_flow(
     finish: impl Fn(&TokenResp) -> Result<TokenSet, OAuthError>,
 ) -> Result<TokenSet, OAuthError> {
     let mut options = hooks.loopback.clone();
+    if options.ports.is_empty() {
+        options.ports.extend(auth.redirect_port);
+    }
     if options.host.is_none() {
         // Entra registers desktop redirects as http://localhost: the URI must name that host.
         options.host = prepared

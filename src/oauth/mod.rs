@@ -57,6 +57,13 @@ pub enum SecretSource {
     Env(String),
     /// A file readable only by the service account.
     File(PathBuf),
+    /// An entry of the OS keyring of the account the service runs as.
+    Keyring {
+        /// The keyring service name (`mailoauth`).
+        service: String,
+        /// The entry under that service.
+        entry: String,
+    },
 }
 
 impl SecretSource {
@@ -75,6 +82,14 @@ impl SecretSource {
                     field,
                     problem: format!("cannot read {}: {e}", path.display()),
                 }),
+            SecretSource::Keyring { service, entry } => {
+                crate::store::keyring::read_secret(service, entry)
+                    .map(|v| Secret::new(v.expose().trim().to_string()))
+                    .map_err(|e| OAuthError::Config {
+                        field,
+                        problem: format!("cannot read keyring entry {service}/{entry}: {e}"),
+                    })
+            }
         }
     }
 }
@@ -118,6 +133,11 @@ pub struct AccountAuth {
     pub endpoints: EndpointOverrides,
     /// The mailbox the service signs in as.
     pub mailbox: String,
+    /// The fixed loopback port of an exact redirect URI (a Google Web-application client, a
+    /// product that registered `http://localhost:9191/`); absent: the OS picks a free port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub redirect_port: Option<u16>,
 }
 
 /// Tokens as stored: the secrets stay in [`Secret`]s in memory and are written only by a store.

@@ -34,6 +34,35 @@ impl KeyringStore {
     }
 }
 
+/// Reads a secret the admin or the wizard filed in the keyring (`keyring:<service>/<entry>`).
+pub fn read_secret(
+    service: &str,
+    entry: &str,
+) -> Result<crate::secret::Secret<String>, StoreError> {
+    match keyring::Entry::new(service, entry)
+        .map_err(kr_err)?
+        .get_password()
+    {
+        Ok(v) => Ok(crate::secret::Secret::new(v)),
+        Err(keyring::Error::NoEntry) => Err(StoreError::Keyring {
+            detail: format!("no entry {service}/{entry} for this OS account"),
+        }),
+        Err(e) => Err(kr_err(e)),
+    }
+}
+
+/// Files a secret in the keyring under `service`/`entry`, replacing what was there.
+pub fn write_secret(
+    service: &str,
+    entry: &str,
+    secret: &crate::secret::Secret<String>,
+) -> Result<(), StoreError> {
+    keyring::Entry::new(service, entry)
+        .map_err(kr_err)?
+        .set_password(secret.expose())
+        .map_err(kr_err)
+}
+
 impl TokenStore for KeyringStore {
     fn load(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
         match self.entry(account)?.get_password() {

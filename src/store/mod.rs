@@ -167,6 +167,51 @@ pub(crate) fn account_key(account: &str) -> Result<String, StoreError> {
     }
 }
 
+/// Keeps `account`'s client secret in the store `spec` names, beside its tokens, and says where:
+/// the keyring entry `mailoauth/client-secret/<account>`, or the owner-only file
+/// `<folder>/<account>.client-secret` (written atomically). The config then holds only the
+/// reference, and the service reads the secret from the same place as its tokens.
+pub fn keep_client_secret(
+    spec: &str,
+    account: &str,
+    secret: &crate::secret::Secret<String>,
+) -> Result<crate::oauth::SecretSource, StoreError> {
+    let key = account_key(account)?;
+    let spec = spec.trim();
+    if spec == "keyring" {
+        let entry = format!("client-secret/{key}");
+        keyring::write_secret(keyring::SERVICE, &entry, secret)?;
+        return Ok(crate::oauth::SecretSource::Keyring {
+            service: keyring::SERVICE.to_string(),
+            entry,
+        });
+    }
+    match spec.strip_prefix("file:") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            let io = |path: &Path, e: std::io::Error| StoreError::Io {
+                path: path.display().to_string(),
+                detail: e.to_string(),
+            };
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(&dir).map_err(|e| io(&dir, e))?;
+            let path = dir.join(format!("{key}.client-secret"));
+            crate::config::atomic::write_atomic(&path, secret.expose().as_bytes(), false)
+                .map_err(|e| io(&path, e))?;
+            Ok(crate::oauth::SecretSource::File(path))
+        }
+        _ => Err(StoreError::BadSpec {
+            given: spec.to_string(),
+        }),
+    }
+}
+
 /// Opens the store a command line or config names: `file:<folder>` or `keyring`.
 pub fn open(spec: &str) -> Result<Box<dyn TokenStore>, StoreError> {
     let spec = spec.trim();
@@ -194,6 +239,31 @@ mod tests {
         for bad in ["", "../etc/passwd", "a/b", ".hidden", "a b"] {
             assert!(account_key(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_client_secret_is_kept_owner_only_beside_the_tokens_and_read_back() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-keep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let secret = crate::secret::Secret::new(String::from("GOCSPX-kept-secret-value"));
+        let spec = format!("file:{}", dir.display());
+        let source = keep_client_secret(&spec, "Scan@Example.com", &secret).unwrap();
+        let crate::oauth::SecretSource::File(path) = &source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(path, &dir.join("scan@example.com.client-secret"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "{mode:o}");
+        }
+        assert_eq!(source.read("client secret").unwrap(), secret);
+        assert!(matches!(
+            keep_client_secret("vault", "a@b.c", &secret),
+            Err(StoreError::BadSpec { .. })
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -33,7 +33,9 @@ const opKey = JSON.parse(fs.readFileSync(opKeyFile, 'utf8'));
 const pkjwtPub = { ...crypto.createPublicKey(fs.readFileSync(`${KEYS}/client-pkjwt.key.pem`)).export({ format: 'jwk' }), kid: 'mailapp-pkjwt-1', alg: 'ES256', use: 'sig' };
 
 const GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
-const LOOPBACK_REDIRECTS = ['http://127.0.0.1/callback', 'http://[::1]/callback', 'http://localhost/callback'];
+// The paths real providers register for desktop clients (`http://localhost`, Google and Entra) and
+// the tests' own `/callback`.
+const LOOPBACK_REDIRECTS = ['http://127.0.0.1/callback', 'http://[::1]/callback', 'http://localhost/callback', 'http://127.0.0.1/', 'http://[::1]/', 'http://localhost/'];
 const nativeClient = (extra) => ({
   application_type: 'native', // => any port accepted on loopback redirect_uris (RFC 8252 7.3)
   grant_types: GRANTS, response_types: ['code'], redirect_uris: LOOPBACK_REDIRECTS, ...extra,

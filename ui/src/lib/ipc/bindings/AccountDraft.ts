@@ -43,4 +43,13 @@ smtp?: ProbeEndpoint,
 /**
  * The IMAP server, when the admin changed the provider's default.
  */
-imap?: ProbeEndpoint, };
+imap?: ProbeEndpoint, 
+/**
+ * The client secret, for clients that have one (Google's clients; Entra Web clients). It
+ * is kept in the token store by [`plan_and_keep`] and never sent back to the UI.
+ */
+clientSecret?: string, 
+/**
+ * The fixed port of the registered loopback redirect (Web-type clients).
+ */
+redirectPort?: number, };

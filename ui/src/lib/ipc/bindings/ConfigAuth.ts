@@ -55,4 +55,9 @@ scopes: Array<string>,
 /**
  * Endpoints that replace the provider profile's (a proxy, an unlisted cloud, a generic provider).
  */
-endpoints?: ConfigEndpoints, };
+endpoints?: ConfigEndpoints, 
+/**
+ * The fixed port of the registered loopback redirect URI (`http://localhost:<port>/`), for
+ * clients that need an exact redirect (a Google Web-application client); absent: any free port.
+ */
+redirect_port?: number, };

@@ -62,4 +62,9 @@ endpoints: EndpointOverrides,
 /**
  * The mailbox the service signs in as.
  */
-mailbox: string, };
+mailbox: string, 
+/**
+ * The fixed loopback port of an exact redirect URI (a Google Web-application client, a
+ * product that registered `http://localhost:9191/`); absent: the OS picks a free port.
+ */
+redirectPort?: number, };

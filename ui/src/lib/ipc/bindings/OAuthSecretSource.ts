@@ -4,4 +4,12 @@
  * Where a client secret, private key or password is read from (never the value itself, so a
  * config file that embeds [`AccountAuth`] holds no secret).
  */
-export type OAuthSecretSource = { "kind": "env", "name": string } | { "kind": "file", "name": string };
+export type OAuthSecretSource = { "kind": "env", "name": string } | { "kind": "file", "name": string } | { "kind": "keyring", "name": { 
+/**
+ * The keyring service name (`mailoauth`).
+ */
+service: string, 
+/**
+ * The entry under that service.
+ */
+entry: string, } };
