@@ -1,5 +1,8 @@
 //! `mailoauth status`: every account of the config with its state: OK, failing (with the
 //! catalog's diagnosis), needs re-authorization (why, since when), secret expiring in N days.
+//!
+//! The hidden `--write-loop ACCOUNT` exists for the crash-safety test only: it records outcomes in
+//! the status file in a loop until it is killed.
 
 use mailoauth::config;
 use mailoauth::status::{self, AccountState, AccountStatus};
@@ -21,6 +24,9 @@ pub struct Args {
     /// Confirm --start-over.
     #[arg(long, requires = "start_over")]
     yes: bool,
+    /// Test hook: record successes and failures of ACCOUNT forever, until killed.
+    #[arg(long, hide = true, value_name = "ACCOUNT")]
+    write_loop: Option<String>,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -34,6 +40,9 @@ pub fn run(args: Args) -> ExitCode {
     };
     if let Some(name) = &args.start_over {
         return start_over(&doc, name, args.yes);
+    }
+    if let Some(name) = &args.write_loop {
+        return write_loop(&path, name);
     }
     let recorded = match status::read(&path) {
         Ok(s) => s,
@@ -87,6 +96,38 @@ fn start_over(doc: &config::ConfigDocument, name: &str, confirmed: bool) -> Exit
             ExitCode::FAILURE
         }
     }
+}
+
+/// The crash-safety test's writer: alternates a success and a long failure of `name` in the
+/// status file beside `path`, each under the lock and written atomically, until killed.
+fn write_loop(path: &std::path::Path, name: &str) -> ExitCode {
+    let error = format!(
+        "invalid_grant: {}",
+        "the refresh token was refused. ".repeat(60)
+    );
+    // Times go on from the last one recorded, so the latest record is always the newest.
+    let last = status::read(path)
+        .ok()
+        .and_then(|s| s.accounts.get(name).cloned())
+        .map(|r| {
+            r.last_success
+                .unwrap_or(0)
+                .max(r.last_failure.map(|f| f.at).unwrap_or(0))
+        })
+        .unwrap_or(0);
+    println!("writing");
+    for n in last + 1.. {
+        let written = if n % 2 == 0 {
+            status::record_success(path, name, n)
+        } else {
+            status::record_failure(path, name, &error, None, true, n)
+        };
+        if let Err(e) = written {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn render(path: &str, all: &[AccountStatus]) -> String {

@@ -53,12 +53,26 @@ pub struct Http {
     last_status: Mutex<Option<u16>>,
 }
 
+/// Seconds one request to the provider may take, unless `MAILOAUTH_HTTP_TIMEOUT_SECS` says.
+pub const HTTP_TIMEOUT_SECS: u64 = 30;
+
+/// The per-request timeout: `MAILOAUTH_HTTP_TIMEOUT_SECS` (1-600) for slow networks and tests,
+/// else [`HTTP_TIMEOUT_SECS`].
+pub fn http_timeout() -> Duration {
+    let secs = std::env::var("MAILOAUTH_HTTP_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=600).contains(s))
+        .unwrap_or(HTTP_TIMEOUT_SECS);
+    Duration::from_secs(secs)
+}
+
 impl Http {
-    /// A client with a 30 s timeout per request.
+    /// A client with [`http_timeout`] per request; certificates are always verified.
     pub fn new() -> Result<Self, OAuthError> {
         let client = oauth2::reqwest::ClientBuilder::new()
             .redirect(oauth2::reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
+            .timeout(http_timeout())
             .build()
             .map_err(|e| OAuthError::Config {
                 field: "http client",

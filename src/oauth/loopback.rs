@@ -5,13 +5,23 @@
 //! other paths, other sign-ins' `state`) get an error page and the wait goes on. The port is
 //! closed as soon as the redirect arrived; the browser's page is written once the tokens are
 //! checked and saved, so the user sees the real outcome.
+//!
+//! Other local programs can reach the port too, so it is bounded: each connection is read in its
+//! own task, for at most [`READ_TIMEOUT`] and [`MAX_REQUEST`] bytes, and at most
+//! [`MAX_CONNECTIONS`] are read at once (a new one evicts the oldest slow one). Slow, oversized or
+//! flooding clients therefore cannot delay the browser's redirect nor grow the memory used.
 
 use super::error::{Endpoint, OAuthError, ProviderReply};
 use super::FlowEvent;
+use std::collections::VecDeque;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 /// How the listener binds and how long it waits.
@@ -39,10 +49,21 @@ impl Default for LoopbackOptions {
     }
 }
 
-/// Longest request head read from the browser.
-const MAX_REQUEST: usize = 16 * 1024;
-/// How long one connection may take to send its request.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest request head read from the browser; the rest of a longer request is never read.
+pub const MAX_REQUEST: usize = 16 * 1024;
+/// How long one connection may take to send its whole request head.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections read at the same time. When another arrives, the oldest that sent only part of
+/// its request is dropped (else the oldest, once it had [`SEND_GRACE`] to send anything; until
+/// then new connections wait in the OS's queue): a browser sends its request at once, so only
+/// stalled or silent clients lose their place, and the
+/// listener's memory stays below `MAX_CONNECTIONS * (MAX_REQUEST + 2 KiB)` whatever arrives.
+pub const MAX_CONNECTIONS: usize = 64;
+/// How long a new connection that sent nothing yet keeps its place when the listener is full.
+pub const SEND_GRACE: Duration = Duration::from_millis(200);
+/// Ignored requests reported as [`FlowEvent::RedirectIgnored`]; more are answered but not
+/// reported, so a flood cannot fill the CLI's output or the wizard's event list.
+pub const MAX_REPORTED: usize = 20;
 
 /// A bound listener, waiting for its redirect.
 pub struct Listener {
@@ -227,7 +248,8 @@ enum Request {
     Redirect(Vec<(String, String)>),
 }
 
-async fn read_request(stream: &mut TcpStream, path: &str) -> Option<Request> {
+/// Reads and classifies one request; `partial` is set while only part of its head has come.
+async fn read_request(stream: &mut TcpStream, path: &str, partial: &AtomicBool) -> Option<Request> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let read = async {
@@ -236,10 +258,14 @@ async fn read_request(stream: &mut TcpStream, path: &str) -> Option<Request> {
             if n == 0 {
                 return Some(());
             }
+            // Only the new bytes (and the 3 before them) can complete the blank line: scanning
+            // the whole buffer again would make a one-byte-at-a-time client quadratic.
+            let from = buf.len().saturating_sub(3);
             buf.extend_from_slice(&chunk[..n]);
-            if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > MAX_REQUEST {
+            if buf[from..].windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > MAX_REQUEST {
                 return Some(());
             }
+            partial.store(true, Ordering::Relaxed);
         }
     };
     tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
@@ -270,6 +296,102 @@ async fn read_request(stream: &mut TcpStream, path: &str) -> Option<Request> {
     Some(Request::Redirect(params))
 }
 
+/// What one connection turned out to be, once read (and a stray answered).
+enum Seen {
+    /// Closed, timed out or unreadable; or already answered.
+    Nothing,
+    /// Not the redirect; answered, with this reason.
+    Stray(String),
+    /// A redirect (`code` or `error`): the open connection and the query parameters.
+    Redirect(TcpStream, Vec<(String, String)>),
+}
+
+/// Reads one connection; strays are answered here, in the connection's own task. `partial` is
+/// set while bytes arrived that did not complete the request head: such a slow client is
+/// evicted before connections that have not been read yet.
+async fn read_one(mut stream: TcpStream, path: String, partial: Arc<AtomicBool>) -> Seen {
+    match read_request(&mut stream, &path, &partial).await {
+        None => Seen::Nothing,
+        Some(Request::Stray(status, why)) => {
+            let _ = tokio::time::timeout(
+                READ_TIMEOUT,
+                respond(&mut stream, status, "Not found", &why),
+            )
+            .await;
+            Seen::Stray(why)
+        }
+        Some(Request::Redirect(params)) => Seen::Redirect(stream, params),
+    }
+}
+
+/// The connections being read, oldest first.
+#[derive(Default)]
+struct Conns {
+    tasks: JoinSet<Seen>,
+    live: VecDeque<Live>,
+}
+
+/// One connection's task.
+struct Live {
+    task: AbortHandle,
+    /// It sent part of a request and waits for the rest (or is being answered).
+    partial: Arc<AtomicBool>,
+    accepted: tokio::time::Instant,
+}
+
+impl Conns {
+    /// Reads `stream` in a task of its own.
+    fn read(&mut self, stream: TcpStream, path: &str) {
+        let partial = Arc::new(AtomicBool::new(false));
+        let task = self
+            .tasks
+            .spawn(read_one(stream, path.to_string(), partial.clone()));
+        self.live.push_back(Live {
+            task,
+            partial,
+            accepted: tokio::time::Instant::now(),
+        });
+    }
+
+    /// Runs `task` for a connection (answering it).
+    fn add(&mut self, task: impl Future<Output = Seen> + Send + 'static) {
+        let task = self.tasks.spawn(task);
+        self.live.push_back(Live {
+            task,
+            partial: Arc::new(AtomicBool::new(false)),
+            accepted: tokio::time::Instant::now(),
+        });
+    }
+
+    /// Makes room for one more connection, evicting the oldest slow client, else the oldest
+    /// connection once it had [`SEND_GRACE`] to send its request. `None` when there is room,
+    /// else the moment the oldest may be evicted.
+    fn make_room(&mut self) -> Option<tokio::time::Instant> {
+        self.live.retain(|l| !l.task.is_finished());
+        if self.live.len() < MAX_CONNECTIONS {
+            return None;
+        }
+        let victim = match self
+            .live
+            .iter()
+            .position(|l| l.partial.load(Ordering::Relaxed))
+        {
+            Some(at) => at,
+            None => {
+                let until = self.live.front()?.accepted + SEND_GRACE;
+                if until > tokio::time::Instant::now() {
+                    return Some(until);
+                }
+                0
+            }
+        };
+        if let Some(l) = self.live.remove(victim) {
+            l.task.abort();
+        }
+        None
+    }
+}
+
 impl Listener {
     /// The redirect URI to send to the provider.
     pub fn redirect_uri(&self) -> &str {
@@ -293,9 +415,39 @@ impl Listener {
     ) -> Result<Callback, OAuthError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut saw_wrong_state = false;
+        let mut reported = 0;
+        let mut report = |reason: String| {
+            if reported < MAX_REPORTED {
+                reported += 1;
+                events(FlowEvent::RedirectIgnored { reason });
+            }
+        };
+        // Every connection is read in its own task, so a slow or silent client cannot hold up
+        // the browser's redirect.
+        let mut conns = Conns::default();
         loop {
-            let accepted = tokio::select! {
-                a = self.listener.accept() => a,
+            // When full, new connections wait in the OS's queue until a slot frees or the oldest
+            // connection may be evicted.
+            let full_until = conns.make_room();
+            let seen = tokio::select! {
+                accepted = self.listener.accept(), if full_until.is_none() => {
+                    match accepted {
+                        Ok((stream, _)) => {
+                            conns.read(stream, &self.path);
+                            // Let the new task read what already arrived before the next accept.
+                            tokio::task::yield_now().await;
+                        }
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    }
+                    continue;
+                }
+                _ = tokio::time::sleep_until(full_until.unwrap_or(deadline)), if full_until.is_some() => continue,
+                Some(done) = conns.tasks.join_next(), if !conns.tasks.is_empty() => match done {
+                    Ok(seen) => seen,
+                    // Evicted.
+                    Err(_) => continue,
+                },
                 _ = cancel.cancelled() => return Err(OAuthError::Cancelled),
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(if saw_wrong_state { OAuthError::StateMismatch } else {
@@ -303,30 +455,27 @@ impl Listener {
                     });
                 }
             };
-            let Ok((mut stream, _)) = accepted else {
-                continue;
-            };
-            let request = tokio::select! {
-                r = read_request(&mut stream, &self.path) => r,
-                _ = cancel.cancelled() => return Err(OAuthError::Cancelled),
-            };
-            let params = match request {
-                None => continue,
-                Some(Request::Stray(status, why)) => {
-                    events(FlowEvent::RedirectIgnored {
-                        reason: why.clone(),
-                    });
-                    respond(&mut stream, status, "Not found", &why).await;
+            let (mut stream, params) = match seen {
+                Seen::Nothing => continue,
+                Seen::Stray(why) => {
+                    report(why);
                     continue;
                 }
-                Some(Request::Redirect(p)) => p,
+                Seen::Redirect(stream, params) => (stream, params),
             };
             let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
             if get("state") != Some(state) {
                 saw_wrong_state = true;
-                let why = "the redirect carries another sign-in's state (an old tab?): ignored, still waiting for this sign-in";
-                events(FlowEvent::RedirectIgnored { reason: why.into() });
-                respond(&mut stream, "400 Bad Request", "Not this sign-in", "This page belongs to a different or older sign-in (state mismatch). Finish the sign-in in the window mailoauth opened last.").await;
+                report(String::from("the redirect carries another sign-in's state (an old tab?): ignored, still waiting for this sign-in"));
+                conns.add(async move {
+                    let page = "This page belongs to a different or older sign-in (state mismatch). Finish the sign-in in the window mailoauth opened last.";
+                    let _ = tokio::time::timeout(
+                        READ_TIMEOUT,
+                        respond(&mut stream, "400 Bad Request", "Not this sign-in", page),
+                    )
+                    .await;
+                    Seen::Nothing
+                });
                 continue;
             }
             if let (Some(expected), Some(got)) = (issuer, get("iss")) {

@@ -313,6 +313,15 @@ pub(crate) async fn run(
 
 /// Turns a failed AUTHENTICATE into the error its tagged answer names.
 fn auth_error(tap: &TapHandle, mech: SaslMechanism, e: &async_imap::error::Error) -> ProbeError {
+    if tap.since_mark().is_empty() {
+        // Not a word after AUTHENTICATE: a broken-off session, not a refusal of the token.
+        return ProbeError::Protocol {
+            message: format!(
+                "the server closed the connection during AUTHENTICATE without a reply ({})",
+                crate::diagnosis::scrub(&e.to_string())
+            ),
+        };
+    }
     let text = reply(tap, &e.to_string());
     let up = text.to_ascii_uppercase();
     let challenge = super::decode_challenge(&text);

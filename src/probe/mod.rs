@@ -628,6 +628,7 @@ impl ProbeError {
             ProbeError::LoginNeedsTls { .. } => "mail-tls-required",
             ProbeError::MechanismUnsupported { .. } => "mail-mechanism-not-supported",
             ProbeError::AuthTemporary { .. } => "mail-temporary-failure",
+            ProbeError::Protocol { .. } => "net-reply-broken-off",
             _ => return None,
         };
         diagnosis::entry(id).map(|e| e.diagnosis(ctx))

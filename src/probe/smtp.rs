@@ -351,7 +351,14 @@ fn test_message(from: &str, to: &str) -> Result<(lettre::address::Envelope, Vec<
 
 /// Turns a refused AUTH into the error its reply code names.
 fn auth_error(tap: &TapHandle, mech: SaslMechanism) -> ProbeError {
-    let text = reply(tap, "the server closed the connection during AUTH");
+    const CLOSED: &str = "the server closed the connection during AUTH";
+    let text = reply(tap, CLOSED);
+    if text == CLOSED {
+        // No reply code at all: a broken-off session, not a refusal of the token.
+        return ProbeError::Protocol {
+            message: format!("{CLOSED} without a reply"),
+        };
+    }
     let last = text.lines().last().unwrap_or_default().trim().to_string();
     let code = last.get(..3).unwrap_or_default();
     let challenge = super::decode_challenge(&text);
