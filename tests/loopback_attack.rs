@@ -61,6 +61,7 @@ fn account() -> AccountAuth {
             ..Default::default()
         },
         mailbox: ALICE.0.into(),
+        redirect_port: None,
     }
 }
 

@@ -286,6 +286,7 @@ fn account(token_url: &str) -> AccountAuth {
             ..Default::default()
         },
         mailbox: "alice@example.test".into(),
+        redirect_port: None,
     }
 }
 
