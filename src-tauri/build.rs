@@ -19,6 +19,8 @@ fn main() {
             "reauthorize",
             "check_account",
             "start_over",
+            "import_registration",
+            "open_log_folder",
         ]),
     ))
     .expect("tauri build script");

@@ -27,12 +27,16 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::validate::input::PortSecurityInput::export_all(&cfg)?;
     mailoauth::validate::FileContext::export_all(&cfg)?;
     mailoauth::validate::FileReport::export_all(&cfg)?;
+    mailoauth::validate::ImportedValues::export_all(&cfg)?;
     mailoauth::sandbox::Sandbox::export_all(&cfg)?;
     mailoauth::setup::AccountDraft::export_all(&cfg)?;
     mailoauth::setup::AccountSetup::export_all(&cfg)?;
     mailoauth::setup::SaveReport::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
     crate::flows::HomeView::export_all(&cfg)?;
+    crate::files::ImportSource::export_all(&cfg)?;
+    crate::files::ImportResult::export_all(&cfg)?;
+    crate::files::LogFolder::export_all(&cfg)?;
     mailoauth::probe::CheckRequest::export_all(&cfg)?;
     mailoauth::probe::CheckReport::export_all(&cfg)?;
     mailoauth::probe::ProbeEvent::export_all(&cfg)?;

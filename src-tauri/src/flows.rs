@@ -159,7 +159,8 @@ pub async fn plan_account(
     draft: mailoauth::setup::AccountDraft,
 ) -> CmdResult<mailoauth::setup::AccountSetup> {
     let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
+    // The client secret, if any, is kept in the token store now: the sign-in reads it there.
+    mailoauth::setup::plan_and_keep(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
 }
 
 /// Where the config goes: the sandbox's own file, or the platform's default location.

@@ -6,6 +6,7 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod files;
 pub mod flows;
 
 #[cfg(test)]
@@ -44,6 +45,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             flows::reauthorize,
             flows::check_account,
             flows::start_over,
+            files::import_registration,
+            files::open_log_folder,
         ])
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
@@ -54,5 +57,14 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
 
 /// Entry point of the desktop binary.
 pub fn run() {
+    // The support log (scrubbed daily file); the app runs without it if the folder is unusable.
+    let _log = match mailoauth::logging::init(None, mailoauth::logging::Echo::None) {
+        Ok(guard) => Some(guard),
+        Err(e) => {
+            eprintln!("mailoauth: the log file cannot be written: {e}");
+            None
+        }
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "app started");
     run_app(tauri::Builder::default());
 }

@@ -147,6 +147,117 @@ pub fn read(path: &Path) -> Result<String, FileError> {
     String::from_utf8(bytes).map_err(|_| FileError::NotText { path: shown })
 }
 
+/// The values an imported file fills into the wizard's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportedValues {
+    /// The client (application) ID.
+    #[ts(optional)]
+    pub client_id: Option<String>,
+    /// The client secret, when the file carries one (Google client JSON). Never serialised: the
+    /// app hands it to the secret field itself.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub client_secret: Option<crate::secret::Secret<String>>,
+    /// Desktop or Web client.
+    #[ts(optional)]
+    pub client_type: Option<ClientType>,
+    /// The port of a registered loopback redirect URI that names one (`http://localhost:8080/`).
+    #[ts(optional)]
+    pub redirect_port: Option<u16>,
+    /// The Google Cloud project.
+    #[ts(optional)]
+    pub project_id: Option<String>,
+    /// The service account's address (Google service account key).
+    #[ts(optional)]
+    pub service_account: Option<String>,
+}
+
+/// The port of a loopback redirect URI (`http://localhost:8080/`, `http://127.0.0.1:9191/cb`).
+fn loopback_port(uri: &str) -> Option<u16> {
+    let url = url::Url::parse(uri.trim()).ok()?;
+    let host = url.host_str()?;
+    let loopback = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    if url.scheme() == "http" && loopback {
+        url.port()
+    } else {
+        None
+    }
+}
+
+/// Reads the values a downloaded Google client JSON, service account key or Azure app manifest
+/// fills in; what it lacks stays `None` (the findings of [`validate_file`] say why).
+pub fn imported_values(text: &str) -> ImportedValues {
+    let text = text.trim_start_matches('\u{feff}');
+    let Ok(Value::Object(root)) = serde_json::from_str::<Value>(text) else {
+        return ImportedValues::default();
+    };
+    let s = |o: &serde_json::Map<String, Value>, k: &str| {
+        o.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let uris = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().or_else(|| u.get("url").and_then(Value::as_str)))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (key, client_type) in [("installed", ClientType::Desktop), ("web", ClientType::Web)] {
+        if let Some(obj) = root.get(key).and_then(Value::as_object) {
+            if obj.contains_key("client_id") {
+                return ImportedValues {
+                    client_id: s(obj, "client_id"),
+                    client_secret: s(obj, "client_secret").map(crate::secret::Secret::new),
+                    client_type: Some(client_type),
+                    redirect_port: uris(obj.get("redirect_uris"))
+                        .iter()
+                        .find_map(|u| loopback_port(u)),
+                    project_id: s(obj, "project_id"),
+                    service_account: None,
+                };
+            }
+        }
+    }
+    if s(&root, "type").as_deref() == Some("service_account") {
+        return ImportedValues {
+            client_id: s(&root, "client_id"),
+            client_type: Some(ClientType::Daemon),
+            project_id: s(&root, "project_id"),
+            service_account: s(&root, "client_email"),
+            ..Default::default()
+        };
+    }
+    if azure_manifest::looks_like_manifest(&root) {
+        let mut redirects = uris(root.get("replyUrlsWithType"));
+        for platform in ["publicClient", "web", "spa"] {
+            redirects.extend(uris(root.get(platform).and_then(|p| p.get("redirectUris"))));
+        }
+        let web = root
+            .get("web")
+            .and_then(|w| w.get("redirectUris"))
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        return ImportedValues {
+            client_id: s(&root, "appId"),
+            client_type: Some(if web {
+                ClientType::Web
+            } else {
+                ClientType::Desktop
+            }),
+            redirect_port: redirects.iter().find_map(|u| loopback_port(u)),
+            ..Default::default()
+        };
+    }
+    ImportedValues::default()
+}
+
 /// Checks a file's content against `ctx`, with today's date for secret expiry.
 pub fn validate_file(text: &str, ctx: &FileContext) -> FileReport {
     validate_file_on(text, ctx, CivilDate::today())

@@ -552,3 +552,42 @@ fn reading_files() {
     assert!(matches!(read(&big), Err(FileError::TooLarge { .. })));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn imported_values_fill_the_wizard_fields_and_keep_the_secret_wrapped() {
+    let v = imported_values(INSTALLED);
+    assert!(v
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id.ends_with(".apps.googleusercontent.com")));
+    assert_eq!(v.client_type, Some(ClientType::Desktop));
+    let secret = v.client_secret.clone().expect("the JSON's client secret");
+    assert!(!secret.expose().is_empty());
+    // The secret never reaches the serialised values (they go to the UI and to logs).
+    let json = serde_json::to_string(&v).unwrap();
+    assert!(!json.contains(secret.expose().as_str()), "{json}");
+    assert!(!format!("{v:?}").contains(secret.expose().as_str()));
+
+    let w = imported_values(WEB);
+    assert_eq!(w.client_type, Some(ClientType::Web));
+    assert_eq!(w.redirect_port, Some(8400));
+    assert_eq!(w.project_id.as_deref(), Some("mail-relay-4711"));
+
+    let m = imported_values(GRAPH_PUBLIC_ON);
+    assert!(m.client_id.is_some());
+    assert_eq!(m.client_secret, None);
+    assert_eq!(imported_values("not json"), ImportedValues::default());
+    assert_eq!(imported_values("{}"), ImportedValues::default());
+}
+
+#[test]
+fn loopback_ports_come_only_from_http_loopback_redirects() {
+    assert_eq!(loopback_port("http://localhost:8080/"), Some(8080));
+    assert_eq!(loopback_port("http://127.0.0.1:9191/cb"), Some(9191));
+    assert_eq!(loopback_port("http://localhost"), None);
+    assert_eq!(loopback_port("https://localhost:8443/"), None);
+    assert_eq!(loopback_port("http://example.com:8080/"), None);
+    let text = r#"{"web": {"client_id": "1-a.apps.googleusercontent.com", "client_secret": "GOCSPX-x",
+        "redirect_uris": ["https://app.example.com/cb", "http://localhost:8765/"]}}"#;
+    assert_eq!(imported_values(text).redirect_port, Some(8765));
+}

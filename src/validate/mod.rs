@@ -15,7 +15,10 @@ mod google_client;
 pub mod input;
 
 pub use date::CivilDate;
-pub use file::{validate_file, validate_file_on, FileContext, FileKind, FileReport};
+pub use file::{
+    imported_values, validate_file, validate_file_on, FileContext, FileKind, FileReport,
+    ImportedValues,
+};
 pub use input::{validate_field, validate_port_security, FieldContext, FieldKind, FieldReport};
 
 use serde::{Deserialize, Serialize};

@@ -330,3 +330,186 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     ));
     assert!(gone.is_err(), "no token after starting over");
 }
+
+/// Plays the admin's browser for a loopback sign-in: opens the URL the app shows, signs in at
+/// the provider as `user` and follows the redirect to the app's listener.
+fn play_browser(rt: &tokio::runtime::Runtime, url: &str, user: (&str, &str)) {
+    use url::Url;
+    let url = Url::parse(url.trim()).expect("the sign-in URL shown");
+    let redirect = url
+        .query_pairs()
+        .find(|(k, _)| k == "redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .expect("redirect_uri in the sign-in URL");
+    rt.block_on(async {
+        let b = common::browser::Browser::new();
+        let is_app = |u: &Url| u.as_str().starts_with(&redirect);
+        let (interaction, page) = b.follow(url.clone(), is_app).await;
+        assert!(
+            page.contains("password"),
+            "the provider's login form: {page}"
+        );
+        let (landing, _) = b.login(&interaction, user, is_app).await;
+        let page = reqwest::get(landing)
+            .await
+            .expect("the app's listener answers")
+            .text()
+            .await
+            .unwrap_or_default();
+        assert!(page.contains("Signed in"), "the listener's page: {page}");
+    });
+}
+
+/// A Google-style setup in the sandbox: a confidential client (client secret typed in the
+/// wizard), the loopback redirect with the test playing the browser, the mail tests, save. Then
+/// the grant is revoked at the provider, the service's next refresh fails, and the home screen
+/// says the account needs a new sign-in and why; one re-authorization fixes it.
+#[test]
+fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reauthorized() {
+    let peers = common::peers::peers();
+    let env_file = peers.env_file();
+    let app = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("sandbox_loopback"),
+        &[
+            ("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path")),
+            // No real browser: the test plays it from the link the app shows.
+            ("BROWSER", "true"),
+        ],
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (secret_client, secret) = mailoauth::sandbox::Sandbox::CONFIDENTIAL_CLIENT;
+    app.wait_for("[data-testid=sandbox-badge]");
+    click_provider(&app, "sandbox");
+    app.click(&app.wait_for("input[name=purpose][value=both]")[0]);
+    app.click(&app.wait_for("[data-flow=loopback] input")[0]);
+    click_testid(&app, "continue");
+    app.wait_for("[data-testid=sandbox-checklist]");
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    app.type_text(&app.wait_for("#field-client_secret")[0], secret);
+    app.screenshot("01-details-with-secret");
+    let field = app.wait_for("#field-client_secret");
+    assert_eq!(
+        app.attr(&field[0], "type").as_deref(),
+        Some("password"),
+        "the secret is masked"
+    );
+    click_testid(&app, "continue");
+
+    click_testid(&app, "start-sign-in");
+    let url = app.text(&app.wait_for_secs("[data-testid=sign-in-url]", 30)[0]);
+    assert!(
+        url.contains(&format!("client_id={secret_client}")),
+        "the confidential client signs in: {url}"
+    );
+    assert!(
+        url.contains("code_challenge_method=S256") && url.contains("login_hint=alice"),
+        "PKCE and the mailbox as login hint: {url}"
+    );
+    app.screenshot("02-waiting-for-browser");
+    play_browser(&rt, &url, common::peers::ALICE);
+    let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
+    assert!(app.text(&signed[0]).contains(common::peers::ALICE.0));
+    app.screenshot("03-signed-in");
+
+    click_testid(&app, "continue");
+    click_testid(&app, "run-tests");
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "the mail tests pass"
+    );
+    click_testid(&app, "continue");
+    let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
+    click_testid(&app, "save-config");
+    app.wait_for("[data-testid=saved]");
+    let text = std::fs::read_to_string(&path).expect("config text");
+    assert!(
+        !text.contains(secret),
+        "no client secret in the config:\n{text}"
+    );
+    assert!(
+        text.contains("client_secret = \"file:"),
+        "the config names where the secret is:\n{text}"
+    );
+
+    // The grant is revoked at the provider (an admin removed the app's access, a password
+    // reset): the service's next refresh fails and records why.
+    let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
+    let account = doc.config.account("alice").expect("alice").clone();
+    let store = account
+        .token_store(std::path::Path::new(&path))
+        .expect("token store");
+    let key = common::peers::ALICE.0;
+    let mut tokens = store.load(key).expect("load").expect("tokens stored");
+    let refresh = tokens.refresh_token.clone().expect("a refresh token");
+    rt.block_on(async {
+        let revoked = reqwest::Client::new()
+            .post(format!("{}/token/revocation", peers.issuer()))
+            .form(&[
+                ("token", refresh.expose().as_str()),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", secret_client),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .expect("revocation request");
+        assert!(
+            revoked.status().is_success(),
+            "revoked: {}",
+            revoked.status()
+        );
+    });
+    tokens.expires_at = Some(1);
+    store.save(key, &tokens).expect("expire the access token");
+    let failed = rt.block_on(mailoauth::status::access_token(
+        &doc,
+        "alice",
+        mailoauth::oauth::unix_now(),
+        &|_| {},
+    ));
+    assert!(failed.is_err(), "a revoked grant cannot be refreshed");
+
+    // Home says so, with the reason, and one action signs in again with the saved settings.
+    click_testid(&app, "open-home");
+    let card = "[data-testid=home] [data-account=alice][data-state=needs_reauthorization]";
+    let shown = app.text(&app.wait_for_secs(card, 30)[0]);
+    assert!(
+        shown.contains("invalid_grant") || shown.to_lowercase().contains("sign"),
+        "the card says why: {shown}"
+    );
+    app.screenshot("04-home-needs-reauthorization");
+    click_testid(&app, "reauthorize");
+    click_testid(&app, "start-sign-in");
+    let url = app.text(&app.wait_for_secs("[data-testid=sign-in-url]", 30)[0]);
+    play_browser(&rt, &url, common::peers::ALICE);
+    app.wait_for_secs("[data-testid=signed-in]", 60);
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "the re-authorized account tests OK"
+    );
+    app.screenshot("05-reauthorized");
+    let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
+    let fresh = rt.block_on(mailoauth::status::access_token(
+        &doc,
+        "alice",
+        mailoauth::oauth::unix_now(),
+        &|_| {},
+    ));
+    assert!(
+        fresh.is_ok(),
+        "the service gets tokens again: {:?}",
+        fresh.err()
+    );
+}

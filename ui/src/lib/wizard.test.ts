@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applyImport,
   back,
+  draftOf,
+  portProblem,
   canContinue,
   chooseCloud,
   chooseFlow,
@@ -28,6 +31,8 @@ describe('wizard navigation', () => {
       mailbox: '',
       clientId: '',
       tenant: '',
+      clientSecret: '',
+      redirectPort: '',
       signedIn: false,
       smtp: null,
       imap: null,
@@ -113,5 +118,43 @@ describe('suggestName', () => {
     expect(suggestName(' Fax Box+1@x.y ')).toBe('Fax-Box-1');
     expect(suggestName('_x@y')).toBe('x');
     expect(suggestName('')).toBe('mailbox');
+  });
+});
+
+describe('client secret, redirect port and import', () => {
+  const ready = () => {
+    let s = chooseProvider(initialState(), 'google');
+    s = choosePurpose(s, 'both');
+    s = chooseFlow(s, 'loopback');
+    s = setDetail(s, 'mailbox', 'scan@example.com');
+    return setDetail(s, 'clientId', '1-a.apps.googleusercontent.com');
+  };
+
+  it('sends the secret only when typed and the port only when valid and the flow is loopback', () => {
+    let s = ready();
+    expect(draftOf(s)?.clientSecret).toBeUndefined();
+    s = setDetail(s, 'clientSecret', '  GOCSPX-abc  ');
+    expect(draftOf(s)?.clientSecret).toBe('GOCSPX-abc');
+    s = setDetail(s, 'redirectPort', '8080');
+    expect(draftOf(s)?.redirectPort).toBe(8080);
+    for (const bad of ['0', '65536', '80a', '-1', '1.5']) {
+      const t = setDetail(s, 'redirectPort', bad);
+      expect(draftOf(t)?.redirectPort).toBeUndefined();
+      expect(portProblem(bad)).toMatch(/Redirect port must be a whole number/);
+    }
+    expect(portProblem('')).toBeNull();
+    expect(draftOf(chooseFlow(s, 'device_code'))?.redirectPort).toBeUndefined();
+  });
+
+  it('an import fills what the file carries, keeps the rest, and invalidates a sign-in', () => {
+    let s = markSignedIn(setDetail(ready(), 'tenant', 'kept'));
+    s = applyImport(s, { clientId: '2-b.apps.googleusercontent.com', redirectPort: 8400 }, 'GOCSPX-file');
+    expect(s.clientId).toBe('2-b.apps.googleusercontent.com');
+    expect(s.clientSecret).toBe('GOCSPX-file');
+    expect(s.redirectPort).toBe('8400');
+    expect(s.tenant).toBe('kept');
+    expect(s.signedIn).toBe(false);
+    const same = applyImport(s, {}, undefined);
+    expect(same).toEqual(s);
   });
 });

@@ -3,6 +3,8 @@ import type { Cloud } from './ipc/bindings/Cloud';
 import type { Flow } from './ipc/bindings/Flow';
 import type { Purpose } from './ipc/bindings/Purpose';
 import type { ProbeEndpoint } from './ipc/bindings/ProbeEndpoint';
+import type { AccountDraft } from './ipc/bindings/AccountDraft';
+import type { ImportedValues } from './ipc/bindings/ImportedValues';
 
 export type { Cloud, Flow, Purpose };
 
@@ -57,6 +59,10 @@ export interface WizardState {
   clientId: string;
   /** The Microsoft tenant. */
   tenant: string;
+  /** The client secret (Google clients, Entra Web clients); kept by the core at sign-in. */
+  clientSecret: string;
+  /** The fixed loopback redirect port of an exact-redirect (Web) client, as typed. */
+  redirectPort: string;
   /** Whether the sign-in succeeded for the current answers. */
   signedIn: boolean;
   /** Mail servers the admin changed from the provider's defaults. */
@@ -75,6 +81,8 @@ export function initialState(): WizardState {
     mailbox: '',
     clientId: '',
     tenant: '',
+    clientSecret: '',
+    redirectPort: '',
     signedIn: false,
     smtp: null,
     imap: null,
@@ -92,7 +100,9 @@ export function choosePurpose(state: WizardState, purpose: Purpose): WizardState
 }
 
 /** Edits a detail; any change invalidates an earlier sign-in. */
-export function setDetail(state: WizardState, key: 'mailbox' | 'clientId' | 'tenant', value: string): WizardState {
+export type DetailKey = 'mailbox' | 'clientId' | 'tenant' | 'clientSecret' | 'redirectPort';
+
+export function setDetail(state: WizardState, key: DetailKey, value: string): WizardState {
   return state[key] === value ? state : { ...state, [key]: value, signedIn: false };
 }
 
@@ -153,4 +163,46 @@ export function suggestName(mailbox: string): string {
 /** Sets a mail server; servers do not change the sign-in, so it stays valid. */
 export function setServer(state: WizardState, protocol: 'smtp' | 'imap', server: ProbeEndpoint | null): WizardState {
   return { ...state, [protocol]: server };
+}
+
+/** The redirect port as typed: a whole number 1-65535, else undefined (and `portProblem` says why). */
+export function parsePort(text: string): number | undefined {
+  const t = text.trim();
+  if (!/^[0-9]{1,5}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Why the typed redirect port cannot be used, or null when it is empty or fine. */
+export function portProblem(text: string): string | null {
+  if (text.trim() === '' || parsePort(text) !== undefined) return null;
+  return 'Redirect port must be a whole number from 1 to 65535, the port of the registered http://localhost:PORT/ redirect; leave it empty to let mailoauth pick a free port.';
+}
+
+/** What the core plans the sign-in from; null until provider, purpose and flow are chosen. */
+export function draftOf(state: WizardState): AccountDraft | null {
+  if (!state.providerId || !state.purpose || !state.flow) return null;
+  const secret = state.clientSecret.trim();
+  return {
+    provider: state.providerId,
+    cloud: state.cloud,
+    tenant: state.tenant.trim() || null,
+    clientId: state.clientId,
+    flow: state.flow,
+    purpose: state.purpose,
+    mailbox: state.mailbox,
+    smtp: state.smtp ?? undefined,
+    imap: state.imap ?? undefined,
+    clientSecret: secret === '' ? undefined : secret,
+    redirectPort: state.flow === 'loopback' ? parsePort(state.redirectPort) : undefined,
+  };
+}
+
+/** Fills the fields an imported client JSON / manifest carries; the admin's other answers stay. */
+export function applyImport(state: WizardState, values: ImportedValues, clientSecret: string | undefined): WizardState {
+  let s = state;
+  if (values.clientId) s = setDetail(s, 'clientId', values.clientId);
+  if (clientSecret) s = setDetail(s, 'clientSecret', clientSecret);
+  if (values.redirectPort) s = setDetail(s, 'redirectPort', String(values.redirectPort));
+  return s;
 }

@@ -25,8 +25,16 @@ import type { OAuthGrant } from './bindings/OAuthGrant';
 import type { CheckRequest } from './bindings/CheckRequest';
 import type { CheckReport } from './bindings/CheckReport';
 import type { ProbeEvent } from './bindings/ProbeEvent';
+import type { ImportSource } from './bindings/ImportSource';
+import type { ImportResult } from './bindings/ImportResult';
+import type { LogFolder } from './bindings/LogFolder';
+import type { FileContext } from './bindings/FileContext';
 
 export type {
+  FileContext,
+  ImportResult,
+  ImportSource,
+  LogFolder,
   AccountAuth,
   AccountDraft,
   AccountSetup,
@@ -183,4 +191,14 @@ export function checkAccount(name: string, onEvent: (e: ProbeEvent) => void): Pr
 /** Deletes a saved account's tokens and status history (its settings stay). */
 export function startOver(name: string): Promise<void> {
   return call<void>('start_over', { name });
+}
+
+/** Imports a downloaded client JSON / app manifest (file dialog or pasted); null: cancelled. */
+export function importRegistration(source: ImportSource, context: FileContext): Promise<ImportResult | null> {
+  return call<ImportResult | null>('import_registration', { source, context });
+}
+
+/** Opens the support log's folder; returns where it is. */
+export function openLogFolder(): Promise<LogFolder> {
+  return call<LogFolder>('open_log_folder');
 }
