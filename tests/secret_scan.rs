@@ -451,6 +451,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
         "{}",
         text(&out.stdout)
     );
+    run.read_tokens("the failed check");
     let access = refreshed.access_token.expose().clone();
     let refresh = refreshed.refresh_token.clone().expect("refresh token");
 
@@ -463,6 +464,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
     let out = run.cli(&["token", "alice"]);
     assert!(!out.status.success(), "a garbled refresh token is refused");
     assert!(out.stdout.is_empty(), "no token printed on failure");
+    run.read_tokens("the refused refresh");
     let recorded = mailoauth::status::read(&run.config).expect("the status file");
     let alice = recorded.accounts.get("alice").expect("alice's status");
     assert!(alice.last_failure.is_some(), "the failure is recorded");
