@@ -1,13 +1,16 @@
 //! Where tokens are kept between runs: the [`TokenStore`] trait and its two homes.
 //!
-//! - [`file::FileStore`]: one JSON file per account, readable only by its owner. The default for
-//!   services, which often run as another account than the admin who signed in.
+//! - [`file::FileStore`]: one JSON file per account, readable only by its owner (Unix: mode
+//!   `0600`; Windows: sealed with DPAPI for the saving account). The default for services, which
+//!   often run as another account than the admin who signed in.
 //! - [`keyring::KeyringStore`]: the OS credential store (Windows Credential Manager, macOS
 //!   Keychain, the Linux kernel keyring).
 //!
 //! Every store also hands out an exclusive, cross-process [`StoreLock`] per account, which the
 //! refresh holds around read-refresh-store so two processes cannot lose a rotated refresh token.
 
+#[cfg(windows)]
+mod dpapi;
 pub mod file;
 pub mod keyring;
 
@@ -38,6 +41,27 @@ pub enum StoreError {
         path: String,
         /// What did not parse (never the content).
         detail: String,
+    },
+    /// A token file sealed with Windows DPAPI that this account cannot unseal: another Windows
+    /// account (or another machine) sealed it, or it was altered.
+    #[error("token store {path}: the file is sealed with Windows DPAPI and this account cannot unseal it ({detail}); only the Windows account that saved it, on the same machine, can read it: run mailoauth as that account, or authorize again as this one")]
+    Unprotect {
+        /// The file.
+        path: String,
+        /// What DPAPI said.
+        detail: String,
+    },
+    /// On Windows, a token file that is not sealed with DPAPI: mailoauth did not write it there.
+    #[error("token store {path}: the file is not sealed with Windows DPAPI (copied from another system, or written by hand or by another account); on Windows mailoauth only reads token files it sealed: authorize the account again")]
+    Unsealed {
+        /// The file.
+        path: String,
+    },
+    /// A token file sealed with Windows DPAPI, read on another platform.
+    #[error("token store {path}: the file is sealed with Windows DPAPI and can only be read on Windows by the account that saved it; authorize again on this machine")]
+    WindowsOnly {
+        /// The file.
+        path: String,
     },
     /// The file can be read by other accounts.
     #[error("token store {path}: the file is readable by other accounts (mode {mode:o}); run chmod 600 on it")]
@@ -71,7 +95,10 @@ impl Coded for StoreError {
     fn code(&self) -> ErrorCode {
         match self {
             StoreError::BadAccount { .. } | StoreError::BadSpec { .. } => ErrorCode::InvalidInput,
-            StoreError::TooOpen { .. } => ErrorCode::InvalidInput,
+            StoreError::TooOpen { .. }
+            | StoreError::Unprotect { .. }
+            | StoreError::Unsealed { .. }
+            | StoreError::WindowsOnly { .. } => ErrorCode::InvalidInput,
             _ => ErrorCode::Internal,
         }
     }
