@@ -84,6 +84,24 @@ fn unseal(path: &Path, _blob: &[u8]) -> Result<String, StoreError> {
     })
 }
 
+/// The content to write for a secret file mailoauth keeps beside the tokens (a client secret):
+/// sealed with DPAPI on Windows, the text itself elsewhere.
+pub(crate) fn seal_secret_file(path: &Path, text: &str) -> Result<String, StoreError> {
+    seal(path, text.to_string())
+}
+
+/// The text of a secret file that is either sealed by [`seal_secret_file`] or plain, as an
+/// admin writes a client secret file by hand (both are accepted, unlike token files).
+pub(crate) fn open_secret_file(path: &Path, content: String) -> Result<String, StoreError> {
+    match parse_envelope(content).map_err(|detail| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    })? {
+        Envelope::Plain(text) => Ok(text),
+        Envelope::Dpapi(blob) => unseal(path, &blob),
+    }
+}
+
 /// A plain JSON token file: the normal form on Unix. On Windows every file mailoauth writes is
 /// sealed, so a plain one was put there by someone else (copied from Unix, or written by another
 /// account that may write the folder to substitute its own tokens) and is refused.
@@ -375,6 +393,24 @@ mod tests {
         assert!(matches!(e, StoreError::Unprotect { .. }), "{e:?}");
         assert!(e.to_string().contains("account"), "{e}");
         let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn secret_files_may_be_plain_or_sealed_by_this_account() {
+        let p = Path::new("scan.client-secret");
+        assert_eq!(
+            open_secret_file(p, String::from("typed-by-hand\n")).unwrap(),
+            "typed-by-hand\n"
+        );
+        let sealed = seal_secret_file(p, "kept-secret").unwrap();
+        assert_eq!(open_secret_file(p, sealed.clone()).unwrap(), "kept-secret");
+        if cfg!(windows) {
+            assert!(sealed.starts_with("mailoauth-dpapi-v1\n") && !sealed.contains("kept-secret"));
+        } else {
+            assert_eq!(sealed, "kept-secret");
+            let e = open_secret_file(p, dpapi_envelope(b"blob")).unwrap_err();
+            assert!(matches!(e, StoreError::WindowsOnly { .. }), "{e:?}");
+        }
     }
 
     #[test]

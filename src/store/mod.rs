@@ -196,7 +196,7 @@ pub(crate) fn account_key(account: &str) -> Result<String, StoreError> {
 
 /// Keeps `account`'s client secret in the store `spec` names, beside its tokens, and says where:
 /// the keyring entry `mailoauth/client-secret/<account>`, or the owner-only file
-/// `<folder>/<account>.client-secret` (written atomically). The config then holds only the
+/// `<folder>/<account>.client-secret` (written atomically; sealed with DPAPI on Windows). The config then holds only the
 /// reference, and the service reads the secret from the same place as its tokens.
 pub fn keep_client_secret(
     spec: &str,
@@ -229,7 +229,9 @@ pub fn keep_client_secret(
             }
             b.create(&dir).map_err(|e| io(&dir, e))?;
             let path = dir.join(format!("{key}.client-secret"));
-            crate::config::atomic::write_atomic(&path, secret.expose().as_bytes(), false)
+            // Sealed with DPAPI on Windows, like the tokens beside it.
+            let content = file::seal_secret_file(&path, secret.expose())?;
+            crate::config::atomic::write_atomic(&path, content.as_bytes(), false)
                 .map_err(|e| io(&path, e))?;
             Ok(crate::oauth::SecretSource::File(path))
         }
@@ -286,6 +288,9 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "{mode:o}");
         }
         assert_eq!(source.read("client secret").unwrap(), secret);
+        // On disk: owner-only on Unix, sealed for this account on Windows.
+        let on_disk = std::fs::read_to_string(path).unwrap();
+        assert_eq!(on_disk.contains("GOCSPX-kept-secret-value"), !cfg!(windows));
         assert!(matches!(
             keep_client_secret("vault", "a@b.c", &secret),
             Err(StoreError::BadSpec { .. })
