@@ -76,12 +76,14 @@ impl SecretSource {
                     field,
                     problem: format!("environment variable {name} is not set"),
                 }),
+            // A file mailoauth kept is sealed with DPAPI on Windows; one an admin wrote is plain.
             SecretSource::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|content| {
+                    crate::store::file::open_secret_file(path, content).map_err(|e| e.to_string())
+                })
                 .map(|v| Secret::new(v.trim().to_string()))
-                .map_err(|e| OAuthError::Config {
-                    field,
-                    problem: format!("cannot read {}: {e}", path.display()),
-                }),
+                .map_err(|problem| OAuthError::Config { field, problem }),
             SecretSource::Keyring { service, entry } => {
                 crate::store::keyring::read_secret(service, entry)
                     .map(|v| Secret::new(v.expose().trim().to_string()))

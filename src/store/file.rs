@@ -4,15 +4,118 @@
 //! refused rather than used. Writes go to a temporary file that is synced and renamed over the
 //! old one, so a crash leaves either the old or the new tokens, never half of each.
 //!
-//! Windows: the file inherits the folder's ACL. Put the folder where only the service account
-//! (and administrators) have access, e.g. under `%ProgramData%\mailoauth` with inheritance
-//! removed. Encrypting the file with DPAPI (`CryptProtectData`) is not built yet.
+//! Windows: the content is sealed with DPAPI for the account that saves it ([`super::dpapi`]),
+//! behind a first line [`DPAPI_MARKER`], so only that account can read the tokens. The file
+//! itself inherits the folder's ACL: `docs/SECURITY.md` gives the `icacls` line that restricts
+//! the folder to the service account. A file without the marker is plain JSON, as written on
+//! Unix; Windows refuses it ([`StoreError::Unsealed`]). A sealed file read anywhere else than by
+//! its account on its machine gives [`StoreError::Unprotect`] or [`StoreError::WindowsOnly`].
 
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The first line of a token file sealed with Windows DPAPI; the second is the blob in base64.
+pub const DPAPI_MARKER: &str = "mailoauth-dpapi-v1";
+
+/// What a token file holds, told apart by its first line.
+#[derive(Debug, PartialEq, Eq)]
+enum Envelope {
+    /// The token JSON itself (Unix; or a file copied from there).
+    Plain(String),
+    /// A DPAPI blob of the token JSON.
+    Dpapi(Vec<u8>),
+}
+
+fn parse_envelope(text: String) -> Result<Envelope, String> {
+    let Some(rest) = text.strip_prefix("mailoauth-dpapi-") else {
+        return Ok(Envelope::Plain(text));
+    };
+    let body = rest
+        .strip_prefix("v1\r\n")
+        .or_else(|| rest.strip_prefix("v1\n"))
+        .ok_or_else(|| String::from("sealed in a format of a newer mailoauth"))?;
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim_end())
+        .map(Envelope::Dpapi)
+        .map_err(|_| String::from("the sealed data is not valid base64"))
+}
+
+#[cfg(any(windows, test))]
+fn dpapi_envelope(blob: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+    format!("{DPAPI_MARKER}\n{b64}\n")
+}
+
+/// The file content for `json`: sealed with DPAPI on Windows, the JSON itself elsewhere.
+#[cfg(windows)]
+fn seal(path: &Path, json: String) -> Result<String, StoreError> {
+    super::dpapi::protect(json.as_bytes())
+        .map(|blob| dpapi_envelope(&blob))
+        .map_err(|e| io_err(path, e))
+}
+
+#[cfg(not(windows))]
+fn seal(_path: &Path, json: String) -> Result<String, StoreError> {
+    Ok(json)
+}
+
+/// The token JSON of a sealed file, for the account that sealed it.
+#[cfg(windows)]
+fn unseal(path: &Path, blob: &[u8]) -> Result<String, StoreError> {
+    let plain = super::dpapi::unprotect(blob).map_err(|e| StoreError::Unprotect {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
+    String::from_utf8(plain).map_err(|_| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: String::from("the unsealed data is not text"),
+    })
+}
+
+#[cfg(not(windows))]
+fn unseal(path: &Path, _blob: &[u8]) -> Result<String, StoreError> {
+    Err(StoreError::WindowsOnly {
+        path: path.display().to_string(),
+    })
+}
+
+/// The content to write for a secret file mailoauth keeps beside the tokens (a client secret):
+/// sealed with DPAPI on Windows, the text itself elsewhere.
+pub(crate) fn seal_secret_file(path: &Path, text: &str) -> Result<String, StoreError> {
+    seal(path, text.to_string())
+}
+
+/// The text of a secret file that is either sealed by [`seal_secret_file`] or plain, as an
+/// admin writes a client secret file by hand (both are accepted, unlike token files).
+pub(crate) fn open_secret_file(path: &Path, content: String) -> Result<String, StoreError> {
+    match parse_envelope(content).map_err(|detail| StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail,
+    })? {
+        Envelope::Plain(text) => Ok(text),
+        Envelope::Dpapi(blob) => unseal(path, &blob),
+    }
+}
+
+/// A plain JSON token file: the normal form on Unix. On Windows every file mailoauth writes is
+/// sealed, so a plain one was put there by someone else (copied from Unix, or written by another
+/// account that may write the folder to substitute its own tokens) and is refused.
+#[cfg(windows)]
+fn accept_plain(path: &Path, _json: String) -> Result<String, StoreError> {
+    Err(StoreError::Unsealed {
+        path: path.display().to_string(),
+    })
+}
+
+#[cfg(not(windows))]
+fn accept_plain(_path: &Path, json: String) -> Result<String, StoreError> {
+    Ok(json)
+}
 
 /// Tokens in `<folder>/<account>.json`, owner-only.
 #[derive(Debug, Clone)]
@@ -80,17 +183,21 @@ impl TokenStore for FileStore {
             Err(e) => return Err(io_err(&path, e)),
         };
         check_private(&path)?;
-        TokenSet::from_json(&text)
-            .map(Some)
-            .map_err(|detail| StoreError::Corrupt {
-                path: path.display().to_string(),
-                detail,
-            })
+        let corrupt = |detail| StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail,
+        };
+        let json = match parse_envelope(text).map_err(corrupt)? {
+            Envelope::Plain(json) => accept_plain(&path, json)?,
+            Envelope::Dpapi(blob) => unseal(&path, &blob)?,
+        };
+        TokenSet::from_json(&json).map(Some).map_err(corrupt)
     }
 
     fn save(&self, account: &str, tokens: &TokenSet) -> Result<(), StoreError> {
         self.ensure_dir()?;
         let path = self.path_of(account)?;
+        let content = seal(&path, tokens.to_json())?;
         let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -101,7 +208,7 @@ impl TokenStore for FileStore {
         }
         let write = || -> std::io::Result<()> {
             let mut f = opts.open(&tmp)?;
-            f.write_all(tokens.to_json().as_bytes())?;
+            f.write_all(content.as_bytes())?;
             f.sync_all()?;
             fs::rename(&tmp, &path)?;
             // The rename is durable only once the folder entry is on disk.
@@ -135,7 +242,11 @@ impl TokenStore for FileStore {
     }
 
     fn describe(&self) -> String {
-        format!("file store {}", self.dir.display())
+        if cfg!(windows) {
+            format!("file store {} (DPAPI, this account)", self.dir.display())
+        } else {
+            format!("file store {}", self.dir.display())
+        }
     }
 }
 
@@ -206,9 +317,100 @@ mod tests {
         )
         .unwrap();
         let e = s.load("bob@example.test").unwrap_err();
-        assert!(matches!(e, StoreError::Corrupt { .. }));
+        // On Windows a file without the DPAPI line is refused before it is parsed.
+        if cfg!(windows) {
+            assert!(matches!(e, StoreError::Unsealed { .. }), "{e:?}");
+        } else {
+            assert!(matches!(e, StoreError::Corrupt { .. }), "{e:?}");
+        }
         assert!(!e.to_string().contains("secret-stuff"));
         let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_first_line_tells_sealed_files_from_plain_json() {
+        let json = sample().to_json();
+        assert_eq!(
+            parse_envelope(json.clone()),
+            Ok(Envelope::Plain(json.clone()))
+        );
+        let blob = vec![0u8, 1, 2, 250, 251, 252];
+        let sealed = dpapi_envelope(&blob);
+        assert!(sealed.starts_with("mailoauth-dpapi-v1\n"));
+        assert_eq!(
+            parse_envelope(sealed.clone()),
+            Ok(Envelope::Dpapi(blob.clone()))
+        );
+        // Notepad on Windows may have turned the line ends into CRLF.
+        let crlf = sealed.replace('\n', "\r\n");
+        assert_eq!(parse_envelope(crlf), Ok(Envelope::Dpapi(blob)));
+        assert!(parse_envelope("mailoauth-dpapi-v1\n!!not base64!!\n".into()).is_err());
+        let newer = parse_envelope("mailoauth-dpapi-v2\nAAAA\n".into()).unwrap_err();
+        assert!(newer.contains("newer"), "{newer}");
+    }
+
+    #[cfg(not(windows))]
+    #[test]
+    fn a_file_sealed_on_windows_is_refused_elsewhere_with_the_reason() {
+        let dir = tmpdir("sealed");
+        let s = FileStore::new(dir.clone());
+        s.save("carol@example.test", &sample()).unwrap();
+        let path = s.path_of("carol@example.test").unwrap();
+        assert!(fs::read_to_string(&path).unwrap().starts_with('{'));
+        fs::write(&path, dpapi_envelope(b"opaque-blob")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let e = s.load("carol@example.test").unwrap_err();
+        assert!(matches!(e, StoreError::WindowsOnly { .. }), "{e:?}");
+        assert!(e.to_string().contains("DPAPI"), "{e}");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_the_file_is_sealed_and_plain_json_is_refused() {
+        let dir = tmpdir("dpapi");
+        let s = FileStore::new(dir.clone());
+        s.save("carol@example.test", &sample()).unwrap();
+        let path = s.path_of("carol@example.test").unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("mailoauth-dpapi-v1\n"), "{text}");
+        assert!(!text.contains("rt-1") && !text.contains("at-1"));
+        let back = s.load("carol@example.test").unwrap().unwrap();
+        assert_eq!(back.access_token.expose(), "at-1");
+        // A plain JSON file (copied from Unix, or substituted by another account) is refused.
+        fs::write(&path, sample().to_json()).unwrap();
+        assert!(matches!(
+            s.load("carol@example.test"),
+            Err(StoreError::Unsealed { .. })
+        ));
+        // A sealed file that this account cannot unseal names DPAPI and the fix.
+        fs::write(&path, dpapi_envelope(b"not sealed by this account")).unwrap();
+        let e = s.load("carol@example.test").unwrap_err();
+        assert!(matches!(e, StoreError::Unprotect { .. }), "{e:?}");
+        assert!(e.to_string().contains("account"), "{e}");
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn secret_files_may_be_plain_or_sealed_by_this_account() {
+        let p = Path::new("scan.client-secret");
+        assert_eq!(
+            open_secret_file(p, String::from("typed-by-hand\n")).unwrap(),
+            "typed-by-hand\n"
+        );
+        let sealed = seal_secret_file(p, "kept-secret").unwrap();
+        assert_eq!(open_secret_file(p, sealed.clone()).unwrap(), "kept-secret");
+        if cfg!(windows) {
+            assert!(sealed.starts_with("mailoauth-dpapi-v1\n") && !sealed.contains("kept-secret"));
+        } else {
+            assert_eq!(sealed, "kept-secret");
+            let e = open_secret_file(p, dpapi_envelope(b"blob")).unwrap_err();
+            assert!(matches!(e, StoreError::WindowsOnly { .. }), "{e:?}");
+        }
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Where tokens are kept between runs: the [`TokenStore`] trait and its two homes.
 //!
-//! - [`file::FileStore`]: one JSON file per account, readable only by its owner. The default for
-//!   services, which often run as another account than the admin who signed in.
+//! - [`file::FileStore`]: one JSON file per account, readable only by its owner (Unix: mode
+//!   `0600`; Windows: sealed with DPAPI for the saving account). The default for services, which
+//!   often run as another account than the admin who signed in.
 //! - [`keyring::KeyringStore`]: the OS credential store (Windows Credential Manager, macOS
 //!   Keychain, the Linux kernel keyring).
 //!
 //! Every store also hands out an exclusive, cross-process [`StoreLock`] per account, which the
 //! refresh holds around read-refresh-store so two processes cannot lose a rotated refresh token.
 
+#[cfg(windows)]
+mod dpapi;
 pub mod file;
 pub mod keyring;
 
@@ -38,6 +41,27 @@ pub enum StoreError {
         path: String,
         /// What did not parse (never the content).
         detail: String,
+    },
+    /// A token file sealed with Windows DPAPI that this account cannot unseal: another Windows
+    /// account (or another machine) sealed it, or it was altered.
+    #[error("token store {path}: the file is sealed with Windows DPAPI and this account cannot unseal it ({detail}); only the Windows account that saved it, on the same machine, can read it: run mailoauth as that account, or authorize again as this one")]
+    Unprotect {
+        /// The file.
+        path: String,
+        /// What DPAPI said.
+        detail: String,
+    },
+    /// On Windows, a token file that is not sealed with DPAPI: mailoauth did not write it there.
+    #[error("token store {path}: the file is not sealed with Windows DPAPI (copied from another system, or written by hand or by another account); on Windows mailoauth only reads token files it sealed: authorize the account again")]
+    Unsealed {
+        /// The file.
+        path: String,
+    },
+    /// A token file sealed with Windows DPAPI, read on another platform.
+    #[error("token store {path}: the file is sealed with Windows DPAPI and can only be read on Windows by the account that saved it; authorize again on this machine")]
+    WindowsOnly {
+        /// The file.
+        path: String,
     },
     /// The file can be read by other accounts.
     #[error("token store {path}: the file is readable by other accounts (mode {mode:o}); run chmod 600 on it")]
@@ -71,7 +95,10 @@ impl Coded for StoreError {
     fn code(&self) -> ErrorCode {
         match self {
             StoreError::BadAccount { .. } | StoreError::BadSpec { .. } => ErrorCode::InvalidInput,
-            StoreError::TooOpen { .. } => ErrorCode::InvalidInput,
+            StoreError::TooOpen { .. }
+            | StoreError::Unprotect { .. }
+            | StoreError::Unsealed { .. }
+            | StoreError::WindowsOnly { .. } => ErrorCode::InvalidInput,
             _ => ErrorCode::Internal,
         }
     }
@@ -169,7 +196,7 @@ pub(crate) fn account_key(account: &str) -> Result<String, StoreError> {
 
 /// Keeps `account`'s client secret in the store `spec` names, beside its tokens, and says where:
 /// the keyring entry `mailoauth/client-secret/<account>`, or the owner-only file
-/// `<folder>/<account>.client-secret` (written atomically). The config then holds only the
+/// `<folder>/<account>.client-secret` (written atomically; sealed with DPAPI on Windows). The config then holds only the
 /// reference, and the service reads the secret from the same place as its tokens.
 pub fn keep_client_secret(
     spec: &str,
@@ -202,7 +229,9 @@ pub fn keep_client_secret(
             }
             b.create(&dir).map_err(|e| io(&dir, e))?;
             let path = dir.join(format!("{key}.client-secret"));
-            crate::config::atomic::write_atomic(&path, secret.expose().as_bytes(), false)
+            // Sealed with DPAPI on Windows, like the tokens beside it.
+            let content = file::seal_secret_file(&path, secret.expose())?;
+            crate::config::atomic::write_atomic(&path, content.as_bytes(), false)
                 .map_err(|e| io(&path, e))?;
             Ok(crate::oauth::SecretSource::File(path))
         }
@@ -259,6 +288,9 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "{mode:o}");
         }
         assert_eq!(source.read("client secret").unwrap(), secret);
+        // On disk: owner-only on Unix, sealed for this account on Windows.
+        let on_disk = std::fs::read_to_string(path).unwrap();
+        assert_eq!(on_disk.contains("GOCSPX-kept-secret-value"), !cfg!(windows));
         assert!(matches!(
             keep_client_secret("vault", "a@b.c", &secret),
             Err(StoreError::BadSpec { .. })
