@@ -21,6 +21,10 @@ fn main() {
             "start_over",
             "import_registration",
             "open_log_folder",
+            "choose_config_file",
+            "export_formats",
+            "export_preview",
+            "content_shown",
         ]),
     ))
     .expect("tauri build script");

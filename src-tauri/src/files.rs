@@ -104,3 +104,85 @@ pub async fn open_log_folder<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> Cmd
     let opened = app.shell().open(path.clone(), None).is_ok();
     Ok(LogFolder { path, opened })
 }
+
+/// Lets the admin choose where the config file goes (a save dialog starting at the current
+/// one). `None`: the dialog was cancelled. The sandbox keeps its own file.
+#[tauri::command]
+pub async fn choose_config_file(
+    state: tauri::State<'_, crate::flows::AppState>,
+) -> CmdResult<Option<String>> {
+    if matches!(state.sandbox, Some(Ok(_))) {
+        return Err(IpcError::new(
+            ErrorCode::InvalidInput,
+            "The sandbox writes its own config file; start the app without --sandbox to choose one.",
+        ));
+    }
+    let current = crate::flows::config_path(&state);
+    let mut dialog = rfd::AsyncFileDialog::new()
+        .set_title("Where the mail service reads its mailoauth config")
+        .add_filter("mailoauth config (TOML)", &["toml"])
+        .set_file_name(
+            current
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| mailoauth::config::location::FILE_NAME.to_string()),
+        );
+    if let Some(dir) = current.parent().filter(|d| d.is_dir()) {
+        dialog = dialog.set_directory(dir);
+    }
+    let Some(handle) = dialog.save_file().await else {
+        return Ok(None);
+    };
+    let path = handle.path().to_path_buf();
+    state.choose_config(path.clone()).map_err(|e| {
+        IpcError::new(
+            ErrorCode::Internal,
+            format!("The choice could not be remembered: {e}."),
+        )
+    })?;
+    tracing::info!(path = %path.display(), "config location chosen");
+    Ok(Some(path.display().to_string()))
+}
+
+/// The export formats (msmtp, mbsync, SafeQ MPS, env file), for the save screen's preview.
+#[tauri::command]
+pub async fn export_formats() -> CmdResult<Vec<mailoauth::export::ExportFormat>> {
+    Ok(mailoauth::export::formats())
+}
+
+/// What `mailoauth export <format>` will write for the account being saved.
+#[tauri::command]
+pub async fn export_preview(
+    state: tauri::State<'_, crate::flows::AppState>,
+    draft: mailoauth::setup::AccountDraft,
+    name: String,
+    format: String,
+) -> CmdResult<String> {
+    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
+    let setup = mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
+    let ca = sandbox.map(|s| s.ca_file.as_path());
+    let account =
+        mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
+    let path = crate::flows::config_path(&state);
+    let ctx = mailoauth::export::ExportContext {
+        program: String::from("mailoauth"),
+        config: (path != mailoauth::config::default_path()).then_some(path),
+    };
+    mailoauth::export::export(&format, &account, &ctx).map_err(|e| IpcError::from_core(&e))
+}
+
+/// When the process started, for the launch-to-content figure (`benches/app_launch.sh`).
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The UI calls this once its first screen shows content: the time since launch goes to the
+/// log, where the launch benchmark reads it. Nothing else depends on it.
+#[tauri::command]
+pub async fn content_shown() -> CmdResult<()> {
+    if let Some(start) = STARTED.get() {
+        tracing::info!(
+            ms_since_start = start.elapsed().as_millis() as u64,
+            "first content shown"
+        );
+    }
+    Ok(())
+}

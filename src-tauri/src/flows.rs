@@ -18,6 +18,10 @@ pub struct AppState {
     cancel: Mutex<Option<CancellationToken>>,
     /// The local test servers (`scripts/run.sh --sandbox`), or why they could not be read.
     pub sandbox: Option<Result<Sandbox, String>>,
+    /// The config file the admin chose with the file dialog, remembered across starts in
+    /// `prefs` (the app's per-user config folder); none: the platform's default.
+    chosen_config: Mutex<Option<std::path::PathBuf>>,
+    prefs: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -26,7 +30,36 @@ impl AppState {
         Self {
             cancel: Mutex::new(None),
             sandbox: Sandbox::from_env().map(|r| r.map_err(|e| e.to_string())),
+            chosen_config: Mutex::new(None),
+            prefs: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Reads the remembered config file from `prefs` (a text file holding one path).
+    pub fn load_prefs(&self, prefs: std::path::PathBuf) {
+        let chosen = std::fs::read_to_string(&prefs)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .map(std::path::PathBuf::from);
+        if let Ok(mut slot) = self.chosen_config.lock() {
+            *slot = chosen;
+        }
+        let _ = self.prefs.set(prefs);
+    }
+
+    /// Remembers `path` as the config file, for this run and the next.
+    pub fn choose_config(&self, path: std::path::PathBuf) -> Result<(), String> {
+        if let Some(prefs) = self.prefs.get() {
+            if let Some(dir) = prefs.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(prefs, path.display().to_string()).map_err(|e| e.to_string())?;
+        }
+        if let Ok(mut slot) = self.chosen_config.lock() {
+            *slot = Some(path);
+        }
+        Ok(())
     }
 
     fn start(&self) -> CancellationToken {
@@ -164,10 +197,16 @@ pub async fn plan_account(
 }
 
 /// Where the config goes: the sandbox's own file, or the platform's default location.
-fn config_path(state: &AppState) -> std::path::PathBuf {
+pub(crate) fn config_path(state: &AppState) -> std::path::PathBuf {
     match &state.sandbox {
+        // The sandbox never mixes with real accounts: its file only.
         Some(Ok(s)) => s.config_path(),
-        _ => mailoauth::config::default_path(),
+        _ => state
+            .chosen_config
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .unwrap_or_else(mailoauth::config::default_path),
     }
 }
 

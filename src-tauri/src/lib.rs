@@ -47,7 +47,19 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             flows::start_over,
             files::import_registration,
             files::open_log_folder,
+            files::choose_config_file,
+            files::export_formats,
+            files::export_preview,
+            files::content_shown,
         ])
+        .setup(|app| {
+            // The config file chosen in an earlier run, from the app's per-user folder.
+            if let Ok(dir) = app.path().app_config_dir() {
+                app.state::<flows::AppState>()
+                    .load_prefs(dir.join("config-location.txt"));
+            }
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .unwrap_or_else(|e| {
             eprintln!("mailoauth: the app could not start: {e}");
@@ -57,6 +69,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
 
 /// Entry point of the desktop binary.
 pub fn run() {
+    let _ = files::STARTED.set(std::time::Instant::now());
     // The support log (scrubbed daily file); the app runs without it if the folder is unusable.
     let _log = match mailoauth::logging::init(None, mailoauth::logging::Echo::None) {
         Ok(guard) => Some(guard),

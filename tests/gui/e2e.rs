@@ -20,6 +20,13 @@ fn app_binary() -> PathBuf {
 }
 
 fn click_provider(app: &App, id: &str) {
+    // With saved accounts the app opens on the home screen: start a new setup from there.
+    let first = app.wait_for(
+        "[data-testid=provider-list] button[data-provider-id], [data-testid=new-mailbox]",
+    );
+    if app.attr(&first[0], "data-testid").as_deref() == Some("new-mailbox") {
+        app.click(&first[0]);
+    }
     let buttons = app.wait_for("[data-testid=provider-list] button[data-provider-id]");
     let button = buttons
         .iter()
@@ -386,7 +393,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     click_testid(&app, "continue");
     app.wait_for("[data-testid=sandbox-checklist]");
     click_testid(&app, "continue");
-    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::BOB.0);
     app.type_text(&app.wait_for("#field-client_secret")[0], secret);
     app.screenshot("01-details-with-secret");
     let field = app.wait_for("#field-client_secret");
@@ -404,13 +411,13 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         "the confidential client signs in: {url}"
     );
     assert!(
-        url.contains("code_challenge_method=S256") && url.contains("login_hint=alice"),
+        url.contains("code_challenge_method=S256") && url.contains("login_hint=bob"),
         "PKCE and the mailbox as login hint: {url}"
     );
     app.screenshot("02-waiting-for-browser");
-    play_browser(&rt, &url, common::peers::ALICE);
+    play_browser(&rt, &url, common::peers::BOB);
     let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
-    assert!(app.text(&signed[0]).contains(common::peers::ALICE.0));
+    assert!(app.text(&signed[0]).contains(common::peers::BOB.0));
     app.screenshot("03-signed-in");
 
     click_testid(&app, "continue");
@@ -426,6 +433,17 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     );
     click_testid(&app, "continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
+    // The consumer's own format, previewed from the same account (msmtp calls mailoauth token).
+    let select = app.wait_for("[data-testid=export-format]");
+    app.click(&select[0]);
+    app.click(&app.wait_for("[data-testid=export-format] option[value=msmtp]")[0]);
+    let exported = app.text(&app.wait_for_secs("[data-testid=export-preview]", 10)[0]);
+    assert!(
+        exported.contains("passwordeval") && exported.contains("token"),
+        "the msmtp account asks mailoauth for the token: {exported}"
+    );
+    assert!(!exported.contains(secret), "no secret in the export");
+    app.screenshot("03b-save-with-export");
     click_testid(&app, "save-config");
     app.wait_for("[data-testid=saved]");
     let text = std::fs::read_to_string(&path).expect("config text");
@@ -441,11 +459,11 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     // The grant is revoked at the provider (an admin removed the app's access, a password
     // reset): the service's next refresh fails and records why.
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
-    let account = doc.config.account("alice").expect("alice").clone();
+    let account = doc.config.account("bob").expect("bob").clone();
     let store = account
         .token_store(std::path::Path::new(&path))
         .expect("token store");
-    let key = common::peers::ALICE.0;
+    let key = common::peers::BOB.0;
     let mut tokens = store.load(key).expect("load").expect("tokens stored");
     let refresh = tokens.refresh_token.clone().expect("a refresh token");
     rt.block_on(async {
@@ -470,7 +488,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     store.save(key, &tokens).expect("expire the access token");
     let failed = rt.block_on(mailoauth::status::access_token(
         &doc,
-        "alice",
+        "bob",
         mailoauth::oauth::unix_now(),
         &|_| {},
     ));
@@ -478,17 +496,17 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
 
     // Home says so, with the reason, and one action signs in again with the saved settings.
     click_testid(&app, "open-home");
-    let card = "[data-testid=home] [data-account=alice][data-state=needs_reauthorization]";
+    let card = "[data-testid=home] [data-account=bob][data-state=needs_reauthorization]";
     let shown = app.text(&app.wait_for_secs(card, 30)[0]);
     assert!(
         shown.contains("invalid_grant") || shown.to_lowercase().contains("sign"),
         "the card says why: {shown}"
     );
     app.screenshot("04-home-needs-reauthorization");
-    click_testid(&app, "reauthorize");
+    app.click(&app.wait_for("[data-account=bob] [data-testid=reauthorize]")[0]);
     click_testid(&app, "start-sign-in");
     let url = app.text(&app.wait_for_secs("[data-testid=sign-in-url]", 30)[0]);
-    play_browser(&rt, &url, common::peers::ALICE);
+    play_browser(&rt, &url, common::peers::BOB);
     app.wait_for_secs("[data-testid=signed-in]", 60);
     let summary = app.wait_for_secs(
         "[data-testid=test-summary], [data-testid=test-step] .fail",
@@ -503,7 +521,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
     let fresh = rt.block_on(mailoauth::status::access_token(
         &doc,
-        "alice",
+        "bob",
         mailoauth::oauth::unix_now(),
         &|_| {},
     ));

@@ -29,8 +29,10 @@ import type { ImportSource } from './bindings/ImportSource';
 import type { ImportResult } from './bindings/ImportResult';
 import type { LogFolder } from './bindings/LogFolder';
 import type { FileContext } from './bindings/FileContext';
+import type { ExportFormat } from './bindings/ExportFormat';
 
 export type {
+  ExportFormat,
   FileContext,
   ImportResult,
   ImportSource,
@@ -201,4 +203,24 @@ export function importRegistration(source: ImportSource, context: FileContext): 
 /** Opens the support log's folder; returns where it is. */
 export function openLogFolder(): Promise<LogFolder> {
   return call<LogFolder>('open_log_folder');
+}
+
+/** Lets the admin choose the config file with a save dialog; null: cancelled. */
+export function chooseConfigFile(): Promise<string | null> {
+  return call<string | null>('choose_config_file');
+}
+
+/** The formats other consumers read (msmtp, mbsync, SafeQ MPS, env file). */
+export function exportFormats(): Promise<ExportFormat[]> {
+  return call<ExportFormat[]>('export_formats');
+}
+
+/** What `mailoauth export <format>` will write for the account being saved. */
+export function exportPreview(draft: AccountDraft, name: string, format: string): Promise<string> {
+  return call<string>('export_preview', { draft, name, format });
+}
+
+/** Tells the core the first screen shows content (the launch benchmark reads it from the log). */
+export function contentShown(): Promise<void> {
+  return call<void>('content_shown');
 }
