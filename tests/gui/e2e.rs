@@ -156,6 +156,55 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     app.type_text(&mailbox[0], "scanner@contoso.com");
     app.screenshot("03-details");
 
+    // Import of the downloaded app manifest (pasted here; the file dialog is native): the client
+    // ID is filled in and what the registration lacks for the device code flow is reported.
+    // As downloaded from the portal, with a byte order mark; a paste carries none.
+    let manifest = include_str!("../../src/validate/testdata/azure_classic_public_off.json")
+        .trim_start_matches('\u{feff}');
+    let app_id = serde_json::from_str::<serde_json::Value>(manifest).expect("manifest JSON")
+        ["appId"]
+        .as_str()
+        .expect("appId")
+        .to_string();
+    app.click(&app.wait_for_text("[data-testid=import] button", "paste"));
+    // Typed as one line: WebDriver would turn the file's tabs into focus moves.
+    let one_line = serde_json::to_string(
+        &serde_json::from_str::<serde_json::Value>(manifest).expect("manifest JSON"),
+    )
+    .expect("manifest as one line");
+    app.type_text(&app.wait_for("#import-text")[0], &one_line);
+    app.click(&app.wait_for_text("[data-testid=import] button", "Import pasted content"));
+    let result = app.text(&app.wait_for_secs("[data-testid=import-result]", 10)[0]);
+    assert!(
+        result.contains("client ID"),
+        "the import says what it filled: {result}"
+    );
+    let report = mailoauth::validate::validate_file(
+        manifest,
+        &mailoauth::validate::FileContext {
+            provider: Some("microsoft".into()),
+            flow: Some(Flow::DeviceCode),
+            purpose: Some(Purpose::Receive),
+            ..Default::default()
+        },
+    );
+    let first_error = report
+        .findings
+        .iter()
+        .find(|f| f.severity == mailoauth::validate::Severity::Error)
+        .expect("the manifest has public client flows off");
+    assert!(
+        result.contains(&first_error.message),
+        "the core's finding is shown: {result}"
+    );
+    let client_id = app.wait_for("#field-client_id");
+    assert_eq!(
+        app.prop(&client_id[0], "value").as_deref().map(str::trim),
+        Some(app_id.as_str()),
+        "the client ID field is filled from the manifest"
+    );
+    app.screenshot("03b-details-imported-manifest");
+
     // Troubleshooter: a pasted Entra error gets the catalog's diagnosis.
     app.click(&app.wait_for("[data-testid=open-troubleshoot]")[0]);
     let line = "Email to Print - Error: AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.";

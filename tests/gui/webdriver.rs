@@ -219,6 +219,17 @@ impl App {
         .map(str::to_string)
     }
 
+    /// A DOM property (e.g. an input's current `value`), which attributes do not follow.
+    pub fn prop(&self, el: &Element, name: &str) -> Option<String> {
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{}/property/{name}", el.0),
+            None,
+        )
+        .as_str()
+        .map(str::to_string)
+    }
+
     pub fn click(&self, el: &Element) {
         self.cmd(
             reqwest::Method::POST,
