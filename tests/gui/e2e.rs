@@ -61,6 +61,44 @@ fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
     }
     app.screenshot("01-provider");
 
+    // The smallest window the app allows (900x650) holds the layout: nothing runs off the side.
+    app.resize(900, 650);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let overflow = app.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+    );
+    assert_eq!(
+        overflow.as_i64(),
+        Some(0),
+        "no horizontal scrolling at 900x650"
+    );
+    app.screenshot("01b-provider-900x650");
+
+    // Keyboard only: the provider buttons take focus with a visible outline, and Enter chooses.
+    let first = &app.wait_for("[data-testid=provider-list] button[data-provider-id]")[0];
+    app.script(
+        "document.querySelector('[data-testid=provider-list] button[data-provider-id]').focus();",
+    );
+    let outline = app.script(
+        "const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth;",
+    );
+    let outline = outline.as_str().unwrap_or_default().to_string();
+    assert!(
+        !outline.starts_with("none") && !outline.ends_with(" 0px"),
+        "the focused button shows a focus outline: {outline}"
+    );
+    let focused_id = app.attr(first, "data-provider-id").unwrap_or_default();
+    app.type_text(first, "\u{E007}"); // Enter
+    app.wait_for("[data-testid=purpose-step]");
+    let crumb = app.text(&app.wait_for("[data-testid=purpose-step] .crumb")[0]);
+    let chosen = mailoauth::provider::catalog()
+        .iter()
+        .find(|p| p.id == focused_id)
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    assert_eq!(crumb, chosen, "Enter on the focused provider chose it");
+    app.click(&app.wait_for("[data-testid=back]")[0]);
+
     click_provider(&app, "microsoft");
     app.wait_for("[data-testid=purpose-step]");
     let heading = app.wait_for("#purpose-title");

@@ -219,6 +219,24 @@ impl App {
         .map(str::to_string)
     }
 
+    /// Runs `script` in the page (W3C Execute Script) and returns its value.
+    pub fn script(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Resizes the window (W3C Set Window Rect).
+    pub fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
     /// A DOM property (e.g. an input's current `value`), which attributes do not follow.
     pub fn prop(&self, el: &Element, name: &str) -> Option<String> {
         self.cmd(
