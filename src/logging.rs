@@ -245,16 +245,8 @@ pub fn init(dir: Option<PathBuf>, echo: Echo) -> Result<LogGuard, LogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::location::tests::env_of;
     use crate::config::Platform;
-
-    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
 
     #[test]
     fn default_folders_per_platform() {

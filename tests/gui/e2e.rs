@@ -260,6 +260,24 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
 #[path = "../common/mod.rs"]
 mod common;
 
+/// Waits for the SMTP and IMAP tests to end and asserts they passed; `what` names the moment.
+fn assert_mail_tests_pass(app: &App, what: &str) {
+    let summary = app.wait_for_secs(
+        "[data-testid=test-summary], [data-testid=test-step] .fail",
+        60,
+    );
+    let steps: Vec<String> = app
+        .find_all("[data-testid=test-step]")
+        .iter()
+        .map(|s| app.text(s))
+        .collect();
+    assert_eq!(
+        app.attr(&summary[0], "data-ok").as_deref(),
+        Some("true"),
+        "{what}; the screen says: {steps:?}"
+    );
+}
+
 fn click_testid(app: &App, id: &str) {
     app.click(&app.wait_for(&format!("[data-testid={id}]"))[0]);
 }
@@ -335,17 +353,8 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
 
     click_testid(&app, "continue");
     click_testid(&app, "run-tests");
-    let summary = app.wait_for_secs(
-        "[data-testid=test-summary], [data-testid=test-step] .fail",
-        60,
-    );
+    assert_mail_tests_pass(&app, "the mail tests pass");
     app.screenshot("03-mail-tests");
-    let step = app.text(&app.wait_for("[data-testid=test-step]")[0]);
-    assert_eq!(
-        app.attr(&summary[0], "data-ok").as_deref(),
-        Some("true"),
-        "the mail tests pass; the screen says: {step}"
-    );
     app.wait_for("[data-protocol=smtp][data-ok=true]");
     app.wait_for("[data-protocol=imap][data-ok=true]");
 
@@ -397,15 +406,7 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     app.wait_for_secs("[data-testid=signed-in]", 60);
     app.screenshot("06-reauthorized");
     // The new sign-in is proven at once: the login tests run by themselves.
-    let summary = app.wait_for_secs(
-        "[data-testid=test-summary], [data-testid=test-step] .fail",
-        60,
-    );
-    assert_eq!(
-        app.attr(&summary[0], "data-ok").as_deref(),
-        Some("true"),
-        "the re-authorized account tests OK"
-    );
+    assert_mail_tests_pass(&app, "the re-authorized account tests OK");
     app.screenshot("07-home-test");
 
     // Start over, after a confirmation: tokens and history are gone, the settings stay.
@@ -509,15 +510,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
 
     click_testid(&app, "continue");
     click_testid(&app, "run-tests");
-    let summary = app.wait_for_secs(
-        "[data-testid=test-summary], [data-testid=test-step] .fail",
-        60,
-    );
-    assert_eq!(
-        app.attr(&summary[0], "data-ok").as_deref(),
-        Some("true"),
-        "the mail tests pass"
-    );
+    assert_mail_tests_pass(&app, "the mail tests pass");
     click_testid(&app, "continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
     // The consumer's own format, previewed from the same account (msmtp calls mailoauth token).
@@ -595,15 +588,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     let url = app.text(&app.wait_for_secs("[data-testid=sign-in-url]", 30)[0]);
     play_browser(&rt, &url, common::peers::BOB);
     app.wait_for_secs("[data-testid=signed-in]", 60);
-    let summary = app.wait_for_secs(
-        "[data-testid=test-summary], [data-testid=test-step] .fail",
-        60,
-    );
-    assert_eq!(
-        app.attr(&summary[0], "data-ok").as_deref(),
-        Some("true"),
-        "the re-authorized account tests OK"
-    );
+    assert_mail_tests_pass(&app, "the re-authorized account tests OK");
     app.screenshot("05-reauthorized");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
     let fresh = rt.block_on(mailoauth::status::access_token(
