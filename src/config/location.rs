@@ -95,7 +95,9 @@ pub(crate) mod tests {
     use super::*;
 
     /// An environment of fixed variables, for the per-platform rules.
-    pub(crate) fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    pub(crate) fn env_of(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
         move |name| {
             pairs
                 .iter()

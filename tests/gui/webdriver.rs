@@ -93,8 +93,10 @@ impl App {
             // cargo test points LD_LIBRARY_PATH at the toolchain's libraries (libLLVM among
             // them), which WebKit's web process then loads instead of the system's and dies.
             .env_remove("LD_LIBRARY_PATH")
-            // (WEBKIT_DISABLE_COMPOSITING_MODE would save memory, but WebKitWebDriver's
-            // screenshot command then never answers.)
+            // The app turns WebKit's compositing off to save memory, but WebKitWebDriver's
+            // screenshot command then never answers: under the driver it stays on ("0" is the
+            // admin's override the app respects).
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "0")
             .stdout(log.try_clone().expect("driver log"))
             .stderr(log)
             .process_group(0);
