@@ -154,12 +154,21 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| !k.is_empty() && !k.starts_with('['));
-    match (table, key) {
-        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
-        (None, Some(k)) => Some(k),
-        (Some(t), None) => Some(t),
-        (None, None) => None,
-    }
+    let path = match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (None, Some(k)) => k,
+        (Some(t), None) => t,
+        (None, None) => return None,
+    };
+    shown_key(&path)
+}
+
+/// A key path as an error may show it: the text of a damaged line can be anything (a secret
+/// pasted on a line of its own is "a key without a value"), so a path that cannot be a key
+/// someone typed (control characters, very long) is not shown at all, and the rest is scrubbed.
+fn shown_key(path: &str) -> Option<String> {
+    let typed = path.len() <= 128 && !path.chars().any(char::is_control);
+    typed.then(|| crate::diagnosis::scrub(path))
 }
 
 fn damaged(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
@@ -224,9 +233,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// Checks what the structure cannot: names, purposes against servers, providers, dates, pins.
 pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
+    // The name is shown even when it is the invalid value: scrubbed, as a pasted secret in the
+    // wrong place must not reach the message.
     let invalid = |account: &Account, key: &str, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
-        account: account.name.clone(),
+        account: crate::diagnosis::scrub(&account.name),
         key: key.to_string(),
         message,
     };
@@ -285,7 +296,7 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 "auth.provider",
                 format!(
                     "{:?} is not a known provider; use one of {}",
-                    a.auth.provider,
+                    crate::diagnosis::scrub(&a.auth.provider),
                     known.join(", ")
                 ),
             ));
