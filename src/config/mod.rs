@@ -164,11 +164,26 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 }
 
 /// A key path as an error may show it: the text of a damaged line can be anything (a secret
-/// pasted on a line of its own is "a key without a value"), so a path that cannot be a key
-/// someone typed (control characters, very long) is not shown at all, and the rest is scrubbed.
+/// pasted where a key belongs is "a key without a value"), so a path is shown only when each
+/// part looks like a key someone typed (up to 32 letters, digits, `_` and `-`, an `[n]` index)
+/// and the scrubber finds nothing secret in it.
 fn shown_key(path: &str) -> Option<String> {
-    let typed = path.len() <= 128 && !path.chars().any(char::is_control);
-    typed.then(|| crate::diagnosis::scrub(path))
+    let part_ok = |part: &str| {
+        let name = match part.split_once('[') {
+            Some((name, index)) => index
+                .strip_suffix(']')
+                .filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                .map(|_| name),
+            None => Some(part),
+        };
+        name.is_some_and(|n| {
+            (1..=32).contains(&n.len())
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+    };
+    (path.split('.').all(part_ok) && crate::diagnosis::scrub(path) == path)
+        .then(|| path.to_string())
 }
 
 fn damaged(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
