@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora (fuzz/corpus/<target>/) from the repository's real samples:
 test fixtures, docs examples and the diagnosis catalog's examples. Run from anywhere; it
-replaces the seeds, so the corpus stays a handful of files per target."""
-import base64, glob, json, os, re, shutil, tomllib
+replaces the seed-* files, so the corpus stays a handful of files per target, and keeps the
+regression-* files (inputs that once made a target fail, replayed by every run)."""
+import base64, glob, json, os, re, tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fuzz", "corpus")
@@ -15,8 +16,10 @@ def read(path):
 
 def write(target, seeds):
     d = os.path.join(OUT, target)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
+    os.makedirs(d, exist_ok=True)
+    # regression-* files are inputs that once crashed a target: kept, never regenerated.
+    for old in glob.glob(os.path.join(d, "seed-*")):
+        os.remove(old)
     for i, s in enumerate(seeds):
         with open(os.path.join(d, f"seed-{i:02}"), "wb") as f:
             f.write(s.encode() if isinstance(s, str) else s)
