@@ -278,8 +278,8 @@ pub enum Request {
 }
 
 /// Parses the head of one request the browser sent to the listener (what arrived up to the blank
-/// line, at most 16 KiB) against the redirect `path`. `None` for a request that is
-/// not HTTP at all; it is dropped without an answer.
+/// line, at most [`MAX_REQUEST`] bytes) against the redirect `path`. `None` for a request that
+/// is not HTTP at all; it is dropped without an answer.
 pub fn parse_request(head: &[u8], path: &str) -> Option<Request> {
     let head = String::from_utf8_lossy(head);
     let mut parts = head.lines().next()?.split(' ');
