@@ -154,12 +154,36 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| !k.is_empty() && !k.starts_with('['));
-    match (table, key) {
-        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
-        (None, Some(k)) => Some(k),
-        (Some(t), None) => Some(t),
-        (None, None) => None,
-    }
+    let path = match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (None, Some(k)) => k,
+        (Some(t), None) => t,
+        (None, None) => return None,
+    };
+    shown_key(&path)
+}
+
+/// A key path as an error may show it: the text of a damaged line can be anything (a secret
+/// pasted where a key belongs is "a key without a value"), so a path is shown only when each
+/// part looks like a key someone typed (up to 32 letters, digits, `_` and `-`, an `[n]` index)
+/// and the scrubber finds nothing secret in it.
+fn shown_key(path: &str) -> Option<String> {
+    let part_ok = |part: &str| {
+        let name = match part.split_once('[') {
+            Some((name, index)) => index
+                .strip_suffix(']')
+                .filter(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+                .map(|_| name),
+            None => Some(part),
+        };
+        name.is_some_and(|n| {
+            (1..=32).contains(&n.len())
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        })
+    };
+    (path.split('.').all(part_ok) && crate::diagnosis::scrub(path) == path)
+        .then(|| path.to_string())
 }
 
 fn damaged(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
@@ -224,9 +248,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
 
 /// Checks what the structure cannot: names, purposes against servers, providers, dates, pins.
 pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
+    // The name is shown even when it is the invalid value: scrubbed, as a pasted secret in the
+    // wrong place must not reach the message.
     let invalid = |account: &Account, key: &str, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
-        account: account.name.clone(),
+        account: crate::diagnosis::scrub(&account.name),
         key: key.to_string(),
         message,
     };
@@ -285,7 +311,7 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 "auth.provider",
                 format!(
                     "{:?} is not a known provider; use one of {}",
-                    a.auth.provider,
+                    crate::diagnosis::scrub(&a.auth.provider),
                     known.join(", ")
                 ),
             ));

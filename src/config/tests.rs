@@ -144,6 +144,46 @@ fn a_pasted_secret_names_line_and_key_and_is_not_echoed() {
     assert!(shown.contains("never the secret itself"), "{shown}");
 }
 
+/// Regression (fuzz, config_parse): a secret pasted on a line of its own is "a key with no
+/// value", and the error's key path repeated it.
+#[test]
+fn a_secret_on_a_line_of_its_own_is_not_echoed_as_the_key() {
+    const SECRET: &str = "Zq8Abc1XyZ0pastedSecretOnItsOwnLine7777777777";
+    let text = SAMPLE.replace(
+        "flow = \"loopback\"",
+        &format!("flow = \"loopback\"\n{SECRET}"),
+    );
+    let err = err_of(&text);
+    let shown = err.to_string();
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(
+        matches!(err, ConfigError::Damaged { line: 53, .. }),
+        "{err:?}"
+    );
+    // Nor a long value left of an `=` (found by fuzzing: words like "office" kept it from the
+    // scrubber), nor control characters from a binary file.
+    let err = err_of("Cyyyrryom3vyyyof4vyyyoffyyrryom3vyyyof4vyyyoffice}}}}ersion = 1\n");
+    assert!(!err.to_string().contains("Cyyyrryom3"), "{err}");
+    assert!(
+        matches!(err, ConfigError::Damaged { key: None, .. }),
+        "{err:?}"
+    );
+    let err = err_of("version = 1\nab\u{0}\u{1b}[31mcd\n");
+    assert!(!err.to_string().contains('\u{1b}'), "{err}");
+    // A secret in the wrong place of a valid file: the account name and the provider.
+    let text = SAMPLE
+        .replace("name = \"alerts\"", &format!("name = \"{SECRET}\""))
+        .replace("provider = \"google\"", &format!("provider = \"{SECRET}\""));
+    let shown = err_of(&text).to_string();
+    assert!(!shown.contains(SECRET), "{shown}");
+    let text = SAMPLE.replace("provider = \"google\"", &format!("provider = \"{SECRET}\""));
+    let shown = err_of(&text).to_string();
+    assert!(
+        !shown.contains(SECRET) && shown.contains("auth.provider"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn unknown_keys_and_bad_values_name_line_and_key() {
     let text = SAMPLE.replace("flow = \"loopback\"", "flow = \"magic\"");

@@ -663,6 +663,18 @@ pub fn explain(text: &str, ctx: &Context) -> Explanation {
     }
 }
 
+/// The SASL failure challenges (`334 eyJ...`, `+ eyJ...`, or JSON a log already decoded) in a
+/// server reply or a pasted text, decoded, each once, in order of appearance: the same list
+/// [`explain`] returns in `decoded_challenges`, without matching the catalog. The text is cut to
+/// [`MAX_INPUT_BYTES`] and scrubbed first; the challenges' `json` is scrubbed too.
+pub fn decode_challenges(text: &str) -> Vec<DecodedChallenge> {
+    let scrubbed = scrub(truncate(text, MAX_INPUT_BYTES));
+    challenge::find(&scrubbed)
+        .into_iter()
+        .map(|f| f.challenge)
+        .collect()
+}
+
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
 fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {

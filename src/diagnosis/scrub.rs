@@ -16,6 +16,25 @@ use crate::secret::REDACTED;
 /// `key=value`, JSON, YAML and XML values of secret-like keys, passwords in URLs, and any other
 /// long opaque mixed-case string. Scrubbing scrubbed text changes nothing.
 pub fn scrub(text: &str) -> String {
+    // One pass can uncover another secret: with a token redacted from the middle of a longer
+    // run, what is left of the run stands alone and is recognised on the next pass. So passes
+    // repeat until nothing changes (each pass that changes something replaces text by the
+    // marker, so this ends; the bound is only a guard).
+    let mut out = scrub_once(text);
+    if out == text {
+        return out;
+    }
+    for _ in 0..8 {
+        let next = scrub_once(&out);
+        if next == out {
+            break;
+        }
+        out = next;
+    }
+    out
+}
+
+fn scrub_once(text: &str) -> String {
     let b = text.as_bytes();
     let lower = text.to_ascii_lowercase();
     let keep = challenge_spans(text);
@@ -486,6 +505,16 @@ mod tests {
             assert!(out.contains(REDACTED), "nothing redacted in {out:?}");
             assert_eq!(scrub(&out), out, "scrubbing twice changed {out:?}");
         }
+    }
+
+    /// Regression (fuzz, explain): a refresh token glued to the end of a truncated XOAUTH2
+    /// response was redacted, and what was left of the response only on a second scrub.
+    #[test]
+    fn one_scrub_removes_what_a_second_would() {
+        let text = "C: AUTH XOAUTH2 dXNlcjct_uen=1//0gTestOnlyRe 10:00:01";
+        let out = scrub(text);
+        assert_eq!(out, "C: AUTH XOAUTH2 [redacted][redacted] 10:00:01");
+        assert_eq!(scrub(&out), out);
     }
 
     #[test]

@@ -103,7 +103,9 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) {
+/// The whole HTTP response the browser gets: status line, headers and a small HTML page with
+/// `title` and `text` escaped, so nothing from a request can add markup to it.
+pub fn page(status: &str, title: &str, text: &str) -> String {
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>mailoauth: {t}</title></head>\
          <body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\"><h1>{t}</h1><p>{x}</p>\
@@ -111,14 +113,16 @@ async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) 
         t = escape(title),
         x = escape(text).replace('\n', "<br>")
     );
-    let head = format!(
+    format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    );
+    )
+}
+
+async fn respond(stream: &mut TcpStream, status: &str, title: &str, text: &str) {
     // The browser may already be gone; the flow's outcome does not depend on this write.
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.write_all(page(status, title, text).as_bytes()).await;
     let _ = stream.shutdown().await;
 }
 
@@ -212,64 +216,72 @@ pub fn parse_pasted(
         return Err(bad("this is not the page the sign-in ended on: copy the address of the page that did not load"));
     }
     let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    match redirect_outcome(&params, state, issuer) {
+        RedirectOutcome::OtherSignIn => Err(OAuthError::StateMismatch),
+        RedirectOutcome::Failed(e) => Err(e),
+        RedirectOutcome::Code(code) if !code.is_empty() => Ok(code),
+        RedirectOutcome::Code(_) => Err(bad(
+            "the address carries no code: finish the sign-in first, then copy the address",
+        )),
+    }
+}
+
+/// What the query parameters of a redirect mean for the sign-in waiting with `state`.
+#[derive(Debug)]
+pub enum RedirectOutcome {
+    /// The `state` is missing or another sign-in's: not this sign-in's redirect.
+    OtherSignIn,
+    /// This sign-in failed: the provider's `error`, or an `iss` that is not the expected issuer.
+    Failed(OAuthError),
+    /// The authorization code (empty when the redirect carried `code=` without a value).
+    Code(String),
+}
+
+/// Checks a redirect's query parameters: `state` first, then `iss` against `issuer` when both are
+/// present (RFC 9207), then the provider's `error`, then the `code`. The first occurrence of a
+/// repeated parameter counts.
+pub fn redirect_outcome(
+    params: &[(String, String)],
+    state: &str,
+    issuer: Option<&str>,
+) -> RedirectOutcome {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("state") != Some(state) {
-        return Err(OAuthError::StateMismatch);
+        return RedirectOutcome::OtherSignIn;
     }
     if let (Some(expected), Some(got)) = (issuer, get("iss")) {
         if expected.trim_end_matches('/') != got.trim_end_matches('/') {
-            return Err(OAuthError::IssuerMismatch {
+            return RedirectOutcome::Failed(OAuthError::IssuerMismatch {
                 expected: expected.into(),
                 got: got.into(),
             });
         }
     }
     if let Some(error) = get("error") {
-        return Err(OAuthError::Provider(Box::new(ProviderReply::new(
+        return RedirectOutcome::Failed(OAuthError::Provider(Box::new(ProviderReply::new(
             Endpoint::Authorization,
             error,
             get("error_description"),
             None,
         ))));
     }
-    get("code")
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            bad("the address carries no code: finish the sign-in first, then copy the address")
-        })
+    RedirectOutcome::Code(get("code").unwrap_or_default().to_string())
 }
 
 /// What one request to the listener was.
-enum Request {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
     /// Not the redirect; answered with this status and text.
     Stray(&'static str, String),
     /// The redirect: its query parameters.
     Redirect(Vec<(String, String)>),
 }
 
-/// Reads and classifies one request; `partial` is set while only part of its head has come.
-async fn read_request(stream: &mut TcpStream, path: &str, partial: &AtomicBool) -> Option<Request> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    let read = async {
-        loop {
-            let n = stream.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return Some(());
-            }
-            // Only the new bytes (and the 3 before them) can complete the blank line: scanning
-            // the whole buffer again would make a one-byte-at-a-time client quadratic.
-            let from = buf.len().saturating_sub(3);
-            buf.extend_from_slice(&chunk[..n]);
-            if buf[from..].windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > MAX_REQUEST {
-                return Some(());
-            }
-            partial.store(true, Ordering::Relaxed);
-        }
-    };
-    tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
-    let head = String::from_utf8_lossy(&buf);
+/// Parses the head of one request the browser sent to the listener (what arrived up to the blank
+/// line, at most [`MAX_REQUEST`] bytes) against the redirect `path`. `None` for a request that
+/// is not HTTP at all; it is dropped without an answer.
+pub fn parse_request(head: &[u8], path: &str) -> Option<Request> {
+    let head = String::from_utf8_lossy(head);
     let mut parts = head.lines().next()?.split(' ');
     let (method, target) = (parts.next()?, parts.next()?);
     if method != "GET" {
@@ -294,6 +306,30 @@ async fn read_request(stream: &mut TcpStream, path: &str, partial: &AtomicBool) 
         ));
     }
     Some(Request::Redirect(params))
+}
+
+/// Reads and classifies one request; `partial` is set while only part of its head has come.
+async fn read_request(stream: &mut TcpStream, path: &str, partial: &AtomicBool) -> Option<Request> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    let read = async {
+        loop {
+            let n = stream.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return Some(());
+            }
+            // Only the new bytes (and the 3 before them) can complete the blank line: scanning
+            // the whole buffer again would make a one-byte-at-a-time client quadratic.
+            let from = buf.len().saturating_sub(3);
+            buf.extend_from_slice(&chunk[..n]);
+            if buf[from..].windows(4).any(|w| w == b"\r\n\r\n") || buf.len() > MAX_REQUEST {
+                return Some(());
+            }
+            partial.store(true, Ordering::Relaxed);
+        }
+    };
+    tokio::time::timeout(READ_TIMEOUT, read).await.ok()??;
+    parse_request(&buf, path)
 }
 
 /// What one connection turned out to be, once read (and a stray answered).
@@ -463,27 +499,46 @@ impl Listener {
                 }
                 Seen::Redirect(stream, params) => (stream, params),
             };
-            let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-            if get("state") != Some(state) {
-                saw_wrong_state = true;
-                report(String::from("the redirect carries another sign-in's state (an old tab?): ignored, still waiting for this sign-in"));
-                conns.add(async move {
-                    let page = "This page belongs to a different or older sign-in (state mismatch). Finish the sign-in in the window mailoauth opened last.";
-                    let _ = tokio::time::timeout(
-                        READ_TIMEOUT,
-                        respond(&mut stream, "400 Bad Request", "Not this sign-in", page),
-                    )
-                    .await;
-                    Seen::Nothing
-                });
-                continue;
-            }
-            if let (Some(expected), Some(got)) = (issuer, get("iss")) {
-                if expected.trim_end_matches('/') != got.trim_end_matches('/') {
-                    let e = OAuthError::IssuerMismatch {
-                        expected: expected.into(),
-                        got: got.into(),
-                    };
+            let code = match redirect_outcome(&params, state, issuer) {
+                RedirectOutcome::OtherSignIn => {
+                    saw_wrong_state = true;
+                    report(String::from("the redirect carries another sign-in's state (an old tab?): ignored, still waiting for this sign-in"));
+                    conns.add(async move {
+                        let text = "This page belongs to a different or older sign-in (state mismatch). Finish the sign-in in the window mailoauth opened last.";
+                        let _ = tokio::time::timeout(
+                            READ_TIMEOUT,
+                            respond(&mut stream, "400 Bad Request", "Not this sign-in", text),
+                        )
+                        .await;
+                        Seen::Nothing
+                    });
+                    continue;
+                }
+                RedirectOutcome::Failed(OAuthError::Provider(reply)) => {
+                    let mut text = format!(
+                        "The provider answered {}{}.",
+                        reply.error,
+                        reply
+                            .description
+                            .as_deref()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    );
+                    if let Some(entry) =
+                        reply.diagnosis.as_deref().and_then(crate::diagnosis::entry)
+                    {
+                        let d = entry.diagnosis(&Default::default());
+                        text.push_str(&format!(
+                            "\n\n{}\n{}\nFix: {}",
+                            d.title,
+                            d.cause,
+                            d.fix.join(" ")
+                        ));
+                    }
+                    respond(&mut stream, "400 Bad Request", "Sign-in failed", &text).await;
+                    return Err(OAuthError::Provider(reply));
+                }
+                RedirectOutcome::Failed(e) => {
                     respond(
                         &mut stream,
                         "400 Bad Request",
@@ -493,35 +548,8 @@ impl Listener {
                     .await;
                     return Err(e);
                 }
-            }
-            if let Some(error) = get("error") {
-                let reply = ProviderReply::new(
-                    Endpoint::Authorization,
-                    error,
-                    get("error_description"),
-                    None,
-                );
-                let mut text = format!(
-                    "The provider answered {error}{}.",
-                    reply
-                        .description
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
-                );
-                if let Some(entry) = reply.diagnosis.as_deref().and_then(crate::diagnosis::entry) {
-                    let d = entry.diagnosis(&Default::default());
-                    text.push_str(&format!(
-                        "\n\n{}\n{}\nFix: {}",
-                        d.title,
-                        d.cause,
-                        d.fix.join(" ")
-                    ));
-                }
-                respond(&mut stream, "400 Bad Request", "Sign-in failed", &text).await;
-                return Err(OAuthError::Provider(Box::new(reply)));
-            }
-            let code = get("code").unwrap_or_default().to_string();
+                RedirectOutcome::Code(code) => code,
+            };
             // Dropping the listener here closes the port before the code is even exchanged.
             drop(self.listener);
             return Ok(Callback {

@@ -993,8 +993,7 @@ pub(crate) fn reply(tap: &stream::TapHandle, what: &str) -> String {
 
 /// The decoded challenge in a scrubbed server reply, if any.
 pub(crate) fn decode_challenge(reply: &str) -> Option<Box<DecodedChallenge>> {
-    diagnosis::explain(reply, &diagnosis::Context::default())
-        .decoded_challenges
+    diagnosis::decode_challenges(reply)
         .into_iter()
         .next()
         .map(Box::new)

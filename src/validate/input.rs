@@ -568,8 +568,14 @@ pub fn mailbox(raw: &str, provider: Option<&str>) -> FieldReport {
     if let (Some(open), true) = (extracted.rfind('<'), extracted.ends_with('>')) {
         extracted = extracted[open + 1..extracted.len() - 1].trim().to_string();
     }
-    if extracted.len() > 7 && extracted[..7].eq_ignore_ascii_case("mailto:") {
-        extracted = extracted[7..].to_string();
+    // `get`: a pasted value may have a multi-byte character across byte 7.
+    if let Some(rest) = extracted
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+        .and_then(|_| extracted.get(7..))
+        .filter(|rest| !rest.is_empty())
+    {
+        extracted = rest.to_string();
     }
     if extracted != value {
         findings.push(

@@ -235,6 +235,14 @@ fn mailboxes() {
     assert!(has(&r, FindingCode::MailboxExtracted, Severity::Info));
     let r = mailbox("mailto:scanner@example.com", None);
     assert_eq!(r.normalized.as_deref(), Some("scanner@example.com"));
+    // Regression: a multi-byte character across byte 7 panicked (slicing "mailto:" off).
+    for pasted in ["mailto\u{e9}x@example.com", "mail\u{1F4E7}@example.com"] {
+        assert!(has(
+            &mailbox(pasted, None),
+            FindingCode::MailboxShape,
+            Severity::Error
+        ));
+    }
     for bad in [
         "scanner",
         "scanner@",

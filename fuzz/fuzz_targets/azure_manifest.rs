@@ -1,0 +1,46 @@
+//! The Azure app manifest importer, both portal formats (classic AAD Graph and Microsoft Graph).
+//! Any bytes give a report (sorted, deterministic, never empty), and the secret text or
+//! certificate key of a manifest's credentials never reaches the report.
+#![no_main]
+
+#[path = "common/importer.rs"]
+mod importer;
+
+use importer::{context, secrets_stay_inside, validate, SENTINEL};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+fn mark(root: &mut Value) -> bool {
+    let Some(obj) = root.as_object_mut() else {
+        return false;
+    };
+    let mut marked = false;
+    for (list, field) in [
+        ("passwordCredentials", "secretText"),
+        ("passwordCredentials", "value"),
+        ("keyCredentials", "key"),
+    ] {
+        for cred in obj
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            cred.insert(field.into(), SENTINEL.into());
+            marked = true;
+        }
+    }
+    marked
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let ctx = context(data.len() / 3 + 4);
+    validate(text, &ctx);
+    if let Ok(root) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
+        secrets_stay_inside(&root, &ctx, mark);
+    }
+});
