@@ -589,6 +589,8 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     play_browser(&rt, &url, common::peers::BOB);
     app.wait_for_secs("[data-testid=signed-in]", 60);
     assert_mail_tests_pass(&app, "the re-authorized account tests OK");
+    // The card's badge follows: the status file now records the new success.
+    app.wait_for_secs("[data-testid=home] [data-account=bob][data-state=ok]", 20);
     app.screenshot("05-reauthorized");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
     let fresh = rt.block_on(mailoauth::status::access_token(
