@@ -26,6 +26,7 @@ for i in $(seq 1 "$RUNS"); do
     sleep 0.05
   done
   kill "$app" 2>/dev/null; wait "$app" 2>/dev/null || true
+  sleep 1 # let the previous instance's WebKit processes and D-Bus name go before the next launch
   [ -n "$line" ] || { echo "run $i: no content within 15 s" >&2; exit 1; }
   shown=$(date -d "$(echo "$line" | awk '{print $1}')" +%s.%N)
   inner=$(echo "$line" | sed -n 's/.*ms_since_start=\([0-9]*\).*/\1/p')

@@ -177,10 +177,12 @@ pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLoc
 /// The UI calls this once its first screen shows content: the time since launch goes to the
 /// log, where the launch benchmark reads it. Nothing else depends on it.
 #[tauri::command]
-pub async fn content_shown() -> CmdResult<()> {
+pub async fn content_shown(page_ms: Option<f64>) -> CmdResult<()> {
     if let Some(start) = STARTED.get() {
         tracing::info!(
             ms_since_start = start.elapsed().as_millis() as u64,
+            // Milliseconds since the page's navigation started, as the page measured it.
+            page_ms = page_ms.unwrap_or(-1.0).round() as i64,
             "first content shown"
         );
     }

@@ -52,6 +52,17 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             files::export_preview,
             files::content_shown,
         ])
+        .on_page_load(|_webview, payload| {
+            // Start-up timing for support and benches/app_launch.sh: when the page began and
+            // finished loading, against the process start.
+            if let Some(start) = files::STARTED.get() {
+                tracing::debug!(
+                    ms_since_start = start.elapsed().as_millis() as u64,
+                    event = ?payload.event(),
+                    "page load"
+                );
+            }
+        })
         .setup(|app| {
             // The config file chosen in an earlier run, from the app's per-user folder.
             if let Ok(dir) = app.path().app_config_dir() {

@@ -222,5 +222,5 @@ export function exportPreview(draft: AccountDraft, name: string, format: string)
 
 /** Tells the core the first screen shows content (the launch benchmark reads it from the log). */
 export function contentShown(): Promise<void> {
-  return call<void>('content_shown');
+  return call<void>('content_shown', { pageMs: performance.now() });
 }
