@@ -16,8 +16,8 @@ APT_PKGS=(
   keyutils
   # real peers for the tests: IMAP/submission/LMTP + relay, and the test CA
   dovecot-imapd dovecot-submissiond dovecot-lmtpd postfix openssl ca-certificates
-  # screenshots, JSON in scripts
-  imagemagick python3
+  # screenshots, JSON in scripts; ip for the loopback test's private network namespace
+  imagemagick python3 iproute2
 )
 
 missing=()

@@ -448,79 +448,66 @@ async fn a_sign_in_completes_while_the_listener_is_attacked_and_memory_stays_bou
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The address of the second interface address the parent test gives the namespace.
+/// A local, non-loopback address, added to loopback inside a private network namespace.
 const NETNS_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
-const NETNS_PROBE_OK: &str = "netns probe: loopback answered, 192.0.2.1 refused";
 
-/// Run only by [`nothing_is_answered_on_a_non_loopback_address`], inside a network namespace of
-/// its own where `192.0.2.1` is a local, non-loopback address.
-#[tokio::test]
-#[ignore = "run inside a private network namespace by nothing_is_answered_on_a_non_loopback_address"]
-async fn netns_probe() {
-    assert_eq!(
-        std::env::var("MAILOAUTH_NETNS_PROBE").as_deref(),
-        Ok("1"),
-        "run by nothing_is_answered_on_a_non_loopback_address"
-    );
-    // The address is local here: a socket bound to every address answers on it.
-    let any = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
-    let any_port = any.local_addr().unwrap().port();
-    StdTcpStream::connect_timeout(
-        &SocketAddr::from((NETNS_ADDR, any_port)),
-        Duration::from_secs(2),
-    )
-    .expect("192.0.2.1 is reachable in the namespace");
-
-    let listener = loopback::bind(&LoopbackOptions::default()).await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    StdTcpStream::connect_timeout(
-        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        Duration::from_secs(2),
-    )
-    .expect("the listener answers on loopback");
-    let e = StdTcpStream::connect_timeout(
-        &SocketAddr::from((NETNS_ADDR, port)),
-        Duration::from_secs(2),
-    )
-    .expect_err("the listener must not answer on a non-loopback address");
-    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
-    assert!(listener.local_addr().unwrap().ip().is_loopback());
-    println!("{NETNS_PROBE_OK}");
-}
-
-/// The listener's port answers nothing on a non-loopback address. The check runs in a private
-/// network namespace (made here with `unshare`, where `192.0.2.1` is added as a local address),
-/// so no connection is ever made to an address of this machine's real network.
+/// The listener's port answers nothing on a non-loopback address. The check runs on a thread
+/// moved into a private network namespace of its own (`unshare(CLONE_NEWNET)` affects only the
+/// calling thread; `ip` started from it inherits it), where `192.0.2.1` is a local address: no
+/// connection is ever made to an address of this machine's real network. Needs the right to
+/// create network namespaces (root, as the test command runs) and `ip` (iproute2, installed by
+/// scripts/setup.sh).
 #[test]
 fn nothing_is_answered_on_a_non_loopback_address() {
-    let exe = std::env::current_exe().unwrap();
-    let script = "ip link set lo up && ip addr add 192.0.2.1/24 dev lo && \
-                  exec \"$0\" --ignored --exact netns_probe --nocapture --test-threads 1";
-    let out = Command::new("unshare")
-        .args(["--net", "--", "sh", "-c", script])
-        .arg(&exe)
-        .env("MAILOAUTH_NETNS_PROBE", "1")
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("SKIPPED the non-loopback check: cannot run unshare: {e}");
-            return;
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && !stdout.contains("running 1 test") {
-        // unshare or ip refused (no privilege for network namespaces): say so, do not pass
-        // silently for the wrong reason.
-        eprintln!(
-            "SKIPPED the non-loopback check: no private network namespace here: {}",
-            stderr.trim()
+    std::thread::spawn(|| {
+        // SAFETY: unshare with CLONE_NEWNET only changes this thread's network namespace.
+        let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "a private network namespace is needed for this check (run as root): {}",
+            std::io::Error::last_os_error()
         );
-        return;
-    }
-    assert!(
-        out.status.success() && stdout.contains(NETNS_PROBE_OK),
-        "the probe in the namespace failed:\n{stdout}\n{stderr}"
-    );
+        let ip = |args: &[&str]| {
+            let st = Command::new("ip")
+                .args(args)
+                .status()
+                .expect("run ip (iproute2)");
+            assert!(st.success(), "ip {args:?}");
+        };
+        ip(&["link", "set", "lo", "up"]);
+        ip(&["addr", "add", "192.0.2.1/24", "dev", "lo"]);
+
+        // The address is local here: a socket bound to every address answers on it.
+        let any = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let any_port = any.local_addr().unwrap().port();
+        StdTcpStream::connect_timeout(
+            &SocketAddr::from((NETNS_ADDR, any_port)),
+            Duration::from_secs(2),
+        )
+        .expect("192.0.2.1 is reachable in the namespace");
+
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = loopback::bind(&LoopbackOptions::default()).await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            assert!(listener.local_addr().unwrap().ip().is_loopback());
+            StdTcpStream::connect_timeout(
+                &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                Duration::from_secs(2),
+            )
+            .expect("the listener answers on loopback");
+            let e = StdTcpStream::connect_timeout(
+                &SocketAddr::from((NETNS_ADDR, port)),
+                Duration::from_secs(2),
+            )
+            .expect_err("the listener must not answer on a non-loopback address");
+            assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");
+        });
+    })
+    .join()
+    .expect("the namespace check passed");
 }
