@@ -130,9 +130,12 @@ async fn sign_in<R: tauri::Runtime>(
     };
     #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
     let open = move |url: &str| {
-        app.shell()
-            .open(url.to_string(), None)
-            .map_err(|e| e.to_string())
+        app.shell().open(url.to_string(), None).map_err(|e| {
+            // The launcher's own words (command line, exit status) go to the log; the admin
+            // reads what it means. The URL is left out: the screen shows it beside.
+            tracing::warn!("the browser could not be started: {e}");
+            String::from("no web browser could be started on this desktop")
+        })
     };
     let mut hooks = FlowHooks::new(&events, &open);
     hooks.cancel = state.start();

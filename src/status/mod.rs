@@ -286,11 +286,9 @@ pub fn account_status(
         client_id: Some(account.auth.client_id.clone()),
         ..Default::default()
     };
-    let failing = match (&record.last_failure, record.last_success) {
-        (Some(f), Some(ok)) => f.at >= ok,
-        (Some(_), None) => true,
-        _ => false,
-    };
+    // The order of events, not their clock: a failure opens `failing_since`, a success closes
+    // it, so a success in the same second as the failure it repairs still counts.
+    let failing = record.last_failure.is_some() && record.failing_since.is_some();
     let diagnosis = record
         .last_failure
         .as_ref()

@@ -502,6 +502,14 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         url.contains("code_challenge_method=S256") && url.contains("login_hint=bob"),
         "PKCE and the mailbox as login hint: {url}"
     );
+    // Where no browser can be started here, the screen says so in words, not the launcher's.
+    for problem in app.find_all("[data-testid=browser-problem]") {
+        let text = app.text(&problem);
+        assert!(
+            text.contains("no web browser could be started") && !text.contains("ExitStatus"),
+            "{text}"
+        );
+    }
     app.screenshot("02-waiting-for-browser");
     play_browser(&rt, &url, common::peers::BOB);
     let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
@@ -523,6 +531,12 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         "the msmtp account asks mailoauth for the token: {exported}"
     );
     assert!(!exported.contains(secret), "no secret in the export");
+    assert_eq!(
+        app.prop(&select[0], "value").as_deref(),
+        Some("msmtp"),
+        "the list shows the chosen format"
+    );
+    app.script("document.querySelector('[data-testid=export-preview]').scrollIntoView();");
     app.screenshot("03b-save-with-export");
     click_testid(&app, "save-config");
     app.wait_for("[data-testid=saved]");
