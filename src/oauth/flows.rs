@@ -17,6 +17,26 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Adds the private_key_jwt client assertion (when the client uses one) to a token request of
+/// any grant type, sends it, stoppable through the hooks' cancel signal, and types the error.
+/// A macro because the crate's request builders share these methods but no trait.
+macro_rules! send_token_request {
+    ($req:expr, $prepared:expr, $http:expr, $hooks:expr) => {{
+        let mut req = $req;
+        if let Some(a) = &$prepared.assertion {
+            req = req
+                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+                .add_extra_param("client_assertion", a.expose().clone());
+        }
+        cancellable($hooks, async {
+            req.request_async(&$http)
+                .await
+                .map_err(|e| request_error(e, Endpoint::Token, &$http))
+        })
+        .await?
+    }};
+}
+
 /// Runs `auth.flow`, checks the result and saves it in `store`; returns what was saved.
 ///
 /// Nothing is saved unless every check passed: the scopes the purpose needs, a refresh token
@@ -85,19 +105,9 @@ pub(crate) async fn obtain(
             finish(&resp)
         }
         Flow::ClientCredentials => {
-            let mut req = configured(prepared.client.exchange_client_credentials())?
+            let req = configured(prepared.client.exchange_client_credentials())?
                 .add_scopes(scopes_of(&scopes));
-            if let Some(a) = &prepared.assertion {
-                req = req
-                    .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                    .add_extra_param("client_assertion", a.expose().clone());
-            }
-            let resp = cancellable(hooks, async {
-                req.request_async(&http)
-                    .await
-                    .map_err(|e| request_error(e, Endpoint::Token, &http))
-            })
-            .await?;
+            let resp = send_token_request!(req, prepared, http, hooks);
             finish(&resp)
         }
         Flow::Password => {
@@ -108,19 +118,9 @@ pub(crate) async fn obtain(
             })?;
             let user = ResourceOwnerUsername::new(auth.mailbox.trim().to_string());
             let pass = ResourceOwnerPassword::new(password.expose().clone());
-            let mut req = configured(prepared.client.exchange_password(&user, &pass))?
+            let req = configured(prepared.client.exchange_password(&user, &pass))?
                 .add_scopes(scopes_of(&scopes));
-            if let Some(a) = &prepared.assertion {
-                req = req
-                    .add_extra_param("client_assertion_type", ASSERTION_TYPE)
-                    .add_extra_param("client_assertion", a.expose().clone());
-            }
-            let resp = cancellable(hooks, async {
-                req.request_async(&http)
-                    .await
-                    .map_err(|e| request_error(e, Endpoint::Token, &http))
-            })
-            .await?;
+            let resp = send_token_request!(req, prepared, http, hooks);
             finish(&resp)
         }
         Flow::ServiceAccount => {
