@@ -377,9 +377,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mailoauth-setup-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("mailoauth.toml");
-        let preview = save_account(&path, account.clone(), true, false).unwrap();
+        let preview = save_account(&path, account.clone(), SaveMode::Preview).unwrap();
         assert!(!preview.saved && !path.exists(), "a preview writes nothing");
-        let saved = save_account(&path, account.clone(), false, false).unwrap();
+        assert_eq!(preview.base, "none", "made from no file");
+        let write = SaveMode::Write {
+            base: Some(preview.base.clone()),
+        };
+        let saved = save_account(&path, account.clone(), write).unwrap();
         assert!(saved.saved && saved.text == preview.text);
         let back = crate::config::load(&path).unwrap();
         assert_eq!(back.config.account("scanner"), Some(&account));
@@ -392,6 +396,58 @@ mod tests {
             doc.save().unwrap(),
             crate::config::SaveOutcome::ChangedOnDisk { .. }
         ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_changed_between_the_preview_and_the_save_is_not_overwritten() {
+        let setup = plan(&draft("microsoft", Purpose::Both), None).unwrap();
+        let account = config_account("scanner", &setup, None).unwrap();
+        let dir = std::env::temp_dir().join(format!("mailoauth-setup-base-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("mailoauth.toml");
+        let write = |base: &str| SaveMode::Write {
+            base: Some(base.to_string()),
+        };
+
+        // No file at the preview; one appears before Save (another admin, another wizard).
+        let preview = save_account(&path, account.clone(), SaveMode::Preview).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(&path, "version = 1\n# written by hand\n").unwrap();
+        let refused = save_account(&path, account.clone(), write(&preview.base)).unwrap();
+        assert!(!refused.saved, "not written over a file that appeared");
+        let diff = refused.changed_on_disk.expect("the difference is shown");
+        assert!(diff.contains("-# written by hand"), "{diff}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "version = 1\n# written by hand\n",
+            "the hand edit is intact"
+        );
+
+        // A new preview is made from the file as it is now, and then Save goes through.
+        let again = save_account(&path, account.clone(), SaveMode::Preview).unwrap();
+        assert_ne!(again.base, preview.base);
+        let saved = save_account(&path, account.clone(), write(&again.base)).unwrap();
+        assert!(saved.saved, "{:?}", saved.changed_on_disk);
+
+        // Edited after that preview: refused again; an unknown base never matches; Overwrite
+        // writes after the admin saw the difference.
+        let preview = save_account(&path, account.clone(), SaveMode::Preview).unwrap();
+        let edited = std::fs::read_to_string(&path).unwrap() + "# later\n";
+        std::fs::write(&path, &edited).unwrap();
+        assert!(
+            !save_account(&path, account.clone(), write(&preview.base))
+                .unwrap()
+                .saved
+        );
+        assert!(
+            !save_account(&path, account.clone(), write("zz"))
+                .unwrap()
+                .saved
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), edited);
+        let forced = save_account(&path, account.clone(), SaveMode::Overwrite).unwrap();
+        assert!(forced.saved && !std::fs::read_to_string(&path).unwrap().contains("# later"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -506,51 +562,62 @@ pub struct SaveReport {
     pub saved: bool,
     /// When the file changed on disk since it was read: the difference, and nothing was written.
     pub changed_on_disk: Option<String>,
+    /// The file on disk this report was made from ([`crate::config::ConfigDocument::fingerprint`]):
+    /// give it back with [`SaveMode::Write`] so the write refuses a file changed since.
+    pub base: String,
 }
 
-/// Adds (or replaces) the account `name` in the config at `path` and, unless `dry_run`, writes
-/// it atomically. A file changed by hand since it was read is not overwritten unless `overwrite`.
+/// What [`save_account`] does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum SaveMode {
+    /// Nothing is written: the file as it would be, and the `base` it was made from.
+    Preview,
+    /// Written unless the file on disk is no longer `base` (the preview's), or, without a
+    /// base, changed while this call ran.
+    Write {
+        /// The preview's [`SaveReport::base`].
+        base: Option<String>,
+    },
+    /// Written even over a file changed by hand (after the admin saw the difference).
+    Overwrite,
+}
+
+/// Adds (or replaces) the account `name` in the config at `path` and writes it atomically, as
+/// `mode` says. A file changed on disk since the preview is not overwritten: the report carries
+/// the difference instead.
 pub fn save_account(
     path: &std::path::Path,
     account: crate::config::Account,
-    dry_run: bool,
-    overwrite: bool,
+    mode: SaveMode,
 ) -> Result<SaveReport, crate::config::ConfigError> {
     let mut doc = crate::config::load_or_new(path)?;
+    let base = doc.fingerprint();
     doc.set_account(account);
     let text = crate::config::render(&doc.config)?;
-    let shown = path.display().to_string();
-    if dry_run {
-        return Ok(SaveReport {
-            path: shown,
-            text,
-            saved: false,
-            changed_on_disk: None,
-        });
+    let report = |saved: bool, changed_on_disk: Option<String>| SaveReport {
+        path: path.display().to_string(),
+        text: text.clone(),
+        saved,
+        changed_on_disk,
+        base: base.clone(),
+    };
+    match mode {
+        SaveMode::Preview => Ok(report(false, None)),
+        SaveMode::Overwrite => {
+            doc.save_overwriting()?;
+            Ok(report(true, None))
+        }
+        SaveMode::Write { base: seen } => {
+            if let Some(seen) = seen {
+                doc.assume_read(&seen);
+            }
+            Ok(match doc.save()? {
+                crate::config::SaveOutcome::Saved => report(true, None),
+                crate::config::SaveOutcome::ChangedOnDisk { diff } => report(false, Some(diff)),
+            })
+        }
     }
-    if overwrite {
-        doc.save_overwriting()?;
-        return Ok(SaveReport {
-            path: shown,
-            text,
-            saved: true,
-            changed_on_disk: None,
-        });
-    }
-    Ok(match doc.save()? {
-        crate::config::SaveOutcome::Saved => SaveReport {
-            path: shown,
-            text,
-            saved: true,
-            changed_on_disk: None,
-        },
-        crate::config::SaveOutcome::ChangedOnDisk { diff } => SaveReport {
-            path: shown,
-            text,
-            saved: false,
-            changed_on_disk: Some(diff),
-        },
-    })
 }
 
 /// The mail login test of the saved account `name`, with a fresh token from its store (refreshed

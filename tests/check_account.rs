@@ -9,7 +9,9 @@ use mailoauth::oauth::{store_key, unix_now, TokenSet};
 use mailoauth::provider::{Cloud, Flow, Purpose};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{config_account, plan, save_account, AccountDraft, SANDBOX_PROVIDER};
+use mailoauth::setup::{
+    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
+};
 use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +35,7 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
     let _ = std::fs::remove_dir_all(&dir);
     let config = dir.join("mailoauth.toml");
     let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
-    save_account(&config, account, false, false).expect("save");
+    save_account(&config, account, SaveMode::Write { base: None }).expect("save");
 
     // A valid access token in the account's store, as a sign-in leaves it.
     let store = mailoauth::store::open(&setup.store).expect("store");
@@ -162,7 +164,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
 
     let config = dir.join("mailoauth.toml");
     let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
-    save_account(&config, account, false, false).expect("save");
+    save_account(&config, account, SaveMode::Write { base: None }).expect("save");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(!text.contains(secret), "no secret in the config:\n{text}");
     assert!(

@@ -32,7 +32,9 @@ use mailoauth::oauth::{SecretSource, TokenSet};
 use mailoauth::provider::{Cloud, Flow, Purpose};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{config_account, plan, save_account, AccountDraft, SANDBOX_PROVIDER};
+use mailoauth::setup::{
+    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
+};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -376,7 +378,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
     };
     setup.auth.client_secret = Some(kept);
     let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
-    save_account(&run.config, account, false, false).expect("save the config");
+    save_account(&run.config, account, SaveMode::Write { base: None }).expect("save the config");
     // A second account, a Microsoft 365 client with a secret, so every export format has an
     // account it takes (SafeQ MPS is Microsoft-only); it is never signed in.
     let ms_draft = AccountDraft {
@@ -399,7 +401,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
     };
     ms.auth.client_secret = Some(ms_kept);
     let account = config_account("scanner", &ms, None).expect("account");
-    save_account(&run.config, account, false, false).expect("save the config");
+    save_account(&run.config, account, SaveMode::Write { base: None }).expect("save the config");
     // Flushed and closed here: what the test itself does next (the user's browser, the admin's
     // revocation) is not mailoauth's and must not be logged as if it were.
     drop(log);

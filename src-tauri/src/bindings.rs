@@ -32,6 +32,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::setup::AccountDraft::export_all(&cfg)?;
     mailoauth::setup::AccountSetup::export_all(&cfg)?;
     mailoauth::setup::SaveReport::export_all(&cfg)?;
+    mailoauth::setup::SaveMode::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
     crate::flows::HomeView::export_all(&cfg)?;
     crate::files::ImportSource::export_all(&cfg)?;

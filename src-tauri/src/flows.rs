@@ -213,22 +213,21 @@ pub(crate) fn config_path(state: &AppState) -> std::path::PathBuf {
     }
 }
 
-/// Adds the account to the config file: a preview when `dry_run`, else an atomic write that
-/// refuses to overwrite a file changed by hand unless `overwrite`.
+/// Adds the account to the config file: a preview, or an atomic write that refuses a file
+/// changed since the preview the admin saw (`mode` carries its base) unless told to overwrite.
 #[tauri::command]
 pub async fn save_setup(
     state: tauri::State<'_, AppState>,
     draft: mailoauth::setup::AccountDraft,
     name: String,
-    dry_run: bool,
-    overwrite: bool,
+    mode: mailoauth::setup::SaveMode,
 ) -> CmdResult<mailoauth::setup::SaveReport> {
     let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
     let setup = mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
     let ca = sandbox.map(|s| s.ca_file.as_path());
     let account =
         mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
-    mailoauth::setup::save_account(&config_path(&state), account, dry_run, overwrite)
+    mailoauth::setup::save_account(&config_path(&state), account, mode)
         .map_err(|e| IpcError::from_core(&e))
 }
 

@@ -463,6 +463,36 @@ pub fn load_or_new(path: &Path) -> Result<ConfigDocument, ConfigError> {
 }
 
 impl ConfigDocument {
+    /// A short text naming the exact bytes this document was read from (`none` when there was
+    /// no file): handed out with a preview and given back to [`ConfigDocument::assume_read`], so
+    /// a save notices any change made between the preview the admin saw and the write.
+    pub fn fingerprint(&self) -> String {
+        match self.read_hash {
+            Some(h) => h.iter().map(|b| format!("{b:02x}")).collect(),
+            None => String::from("none"),
+        }
+    }
+
+    /// Treats the file as last read when it had `fingerprint` (from [`ConfigDocument::fingerprint`]):
+    /// the next [`ConfigDocument::save`] refuses if the file on disk is not that one. A
+    /// fingerprint that is not one of ours matches no file.
+    pub fn assume_read(&mut self, fingerprint: &str) {
+        self.read_hash = if fingerprint == "none" {
+            None
+        } else {
+            let mut h = [0u8; 32];
+            let ok = fingerprint.len() == 64
+                && fingerprint.is_ascii()
+                && h.iter_mut().enumerate().all(|(i, b)| {
+                    u8::from_str_radix(&fingerprint[2 * i..2 * i + 2], 16)
+                        .map(|v| *b = v)
+                        .is_ok()
+                });
+            // Unparsable: a hash no file has (the digest of nothing-at-all is not all zero).
+            Some(if ok { h } else { [0u8; 32] })
+        };
+    }
+
     /// The account called `name`, or an error listing the names there are.
     pub fn account(&self, name: &str) -> Result<&Account, ConfigError> {
         self.config

@@ -42,6 +42,28 @@ impl Peers {
         PathBuf::from(self.get("PEERS_DIR")).join("peers.env")
     }
 
+    /// A copy of the run's `peers.env` whose `PEERS_DIR` is a fresh folder of `name`'s own: an app
+    /// pointed at it keeps its sandbox config, tokens and status there, so journeys that run at
+    /// the same time never share a file (the servers stay shared).
+    pub fn own_env_file(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(self.get("PEERS_DIR"))
+            .join("own")
+            .join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a sandbox folder of the test's own");
+        let text = std::fs::read_to_string(self.env_file()).expect("peers.env");
+        let copy: String = text
+            .lines()
+            .map(|line| match line.split_once('=') {
+                Some(("PEERS_DIR", _)) => format!("PEERS_DIR={}\n", dir.display()),
+                _ => format!("{line}\n"),
+            })
+            .collect();
+        let file = dir.join("peers.env");
+        std::fs::write(&file, copy).expect("the copied peers.env");
+        file
+    }
+
     /// The provider's issuer URL, e.g. `http://127.0.0.1:41234`.
     pub fn issuer(&self) -> &str {
         self.get("OP_ISSUER")

@@ -288,7 +288,7 @@ fn click_testid(app: &App, id: &str) {
 #[test]
 fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     let peers = common::peers::peers();
-    let env_file = peers.env_file();
+    let env_file = peers.own_env_file("sandbox_device_code");
     let app = App::launch_with_env(
         &app_binary(),
         screenshots_dir("sandbox_device_code"),
@@ -367,6 +367,25 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     );
     let preview = app.text(&app.wait_for("[data-testid=config-preview]")[0]);
     assert!(preview.contains("name = \"alice\""), "preview: {preview}");
+    // Someone else writes the file between the preview and Save (another admin adds an
+    // account): Save refuses and shows what saving would now change in the file on disk (alice
+    // added, the other account kept), then a new preview is made from that file.
+    let by_hand = preview.replace("name = \"alice\"", "name = \"frontdesk\"");
+    std::fs::write(&path, &by_hand).expect("the other admin's file");
+    click_testid(&app, "save-config");
+    let diff = app.text(&app.wait_for("[data-testid=changed-diff]")[0]);
+    assert!(
+        diff.contains("+name = \"alice\"") && !diff.contains("-name"),
+        "the diff adds alice and removes nothing: {diff}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("config text"),
+        by_hand,
+        "nothing was written over it"
+    );
+    app.screenshot("04a-changed-on-disk");
+    click_testid(&app, "preview-again");
+    app.wait_for_text("[data-testid=config-preview]", "frontdesk");
     click_testid(&app, "save-config");
     app.wait_for("[data-testid=saved]");
     app.screenshot("04-saved");
@@ -376,6 +395,10 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         .account("alice")
         .expect("the account is in the file");
     assert_eq!(account.mailbox, common::peers::ALICE.0);
+    assert!(
+        doc.config.account("frontdesk").is_some(),
+        "the other admin's account stays"
+    );
     let text = std::fs::read_to_string(&path).expect("config text");
     assert!(!text.contains("alice-pw"), "no secret in the config");
     let command = app.text(&app.wait_for("[data-testid=token-command]")[0]);
@@ -398,7 +421,8 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     let card = "[data-testid=home] [data-account=alice]";
     app.wait_for(card);
     app.screenshot("05-home");
-    click_testid(&app, "reauthorize");
+    // Every action goes through alice's own card (another saved account may come first).
+    app.click(&app.wait_for(&format!("{card} [data-testid=reauthorize]"))[0]);
     click_testid(&app, "start-sign-in");
     let link = app.wait_for("[data-testid=device-link]");
     let complete = app.attr(&link[0], "href").expect("the verification link");
@@ -410,10 +434,10 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     app.screenshot("07-home-test");
 
     // Start over, after a confirmation: tokens and history are gone, the settings stay.
-    click_testid(&app, "start-over");
-    app.wait_for("[data-testid=start-over-confirm]");
+    app.click(&app.wait_for(&format!("{card} [data-testid=start-over]"))[0]);
+    app.wait_for(&format!("{card} [data-testid=start-over-confirm]"));
     app.screenshot("08-start-over-confirm");
-    click_testid(&app, "start-over-yes");
+    app.click(&app.wait_for(&format!("{card} [data-testid=start-over-yes]"))[0]);
     app.wait_for("[data-testid=home] [data-account=alice][data-state=unused]");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config still loads");
     assert!(doc.config.account("alice").is_some(), "the settings stay");
@@ -462,7 +486,7 @@ fn play_browser(rt: &tokio::runtime::Runtime, url: &str, user: (&str, &str)) {
 #[test]
 fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reauthorized() {
     let peers = common::peers::peers();
-    let env_file = peers.env_file();
+    let env_file = peers.own_env_file("sandbox_loopback");
     let app = App::launch_with_env(
         &app_binary(),
         screenshots_dir("sandbox_loopback"),

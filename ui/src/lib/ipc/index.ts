@@ -17,6 +17,7 @@ import type { Sandbox } from './bindings/Sandbox';
 import type { AccountDraft } from './bindings/AccountDraft';
 import type { AccountSetup } from './bindings/AccountSetup';
 import type { SaveReport } from './bindings/SaveReport';
+import type { SaveMode } from './bindings/SaveMode';
 import type { HomeView } from './bindings/HomeView';
 import type { AuthorizeRequest } from './bindings/AuthorizeRequest';
 import type { OAuthAccountAuth as AccountAuth } from './bindings/OAuthAccountAuth';
@@ -48,6 +49,7 @@ export type {
   ProbeEvent,
   Sandbox,
   SaveReport,
+  SaveMode,
   HomeView,
   Checklist,
   ChecklistContext,
@@ -166,9 +168,12 @@ export function planAccount(draft: AccountDraft): Promise<AccountSetup> {
   return call<AccountSetup>('plan_account', { draft });
 }
 
-/** Adds the account to the config file: a preview when `dryRun`, else an atomic write. */
-export function saveSetup(draft: AccountDraft, name: string, dryRun: boolean, overwrite: boolean): Promise<SaveReport> {
-  return call<SaveReport>('save_setup', { draft, name, dryRun, overwrite });
+/**
+ * Adds the account to the config file: a preview, or an atomic write that refuses a file
+ * changed since the preview whose `base` it carries (unless `overwrite`).
+ */
+export function saveSetup(draft: AccountDraft, name: string, mode: SaveMode): Promise<SaveReport> {
+  return call<SaveReport>('save_setup', { draft, name, mode });
 }
 
 /** The config file's accounts with their status. */

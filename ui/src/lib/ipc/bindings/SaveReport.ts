@@ -19,4 +19,9 @@ saved: boolean,
 /**
  * When the file changed on disk since it was read: the difference, and nothing was written.
  */
-changedOnDisk: string | null, };
+changedOnDisk: string | null, 
+/**
+ * The file on disk this report was made from ([`crate::config::ConfigDocument::fingerprint`]):
+ * give it back with [`SaveMode::Write`] so the write refuses a file changed since.
+ */
+base: string, };
