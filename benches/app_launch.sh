@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Launch to content: the release app under Xvfb, from the moment the bench starts the process
-# to the moment the first screen (home or provider choice) shows content, as the app logs it
-# ("first content shown", written when the UI has rendered its first data). RUNS launches
+# to the moment the first screen (home or provider choice) is painted with its data in the
+# visible window, as the app logs it ("first content shown": the page's first frame after the
+# window, created hidden, is shown with the providers or accounts; a run whose screen had none
+# fails). RUNS launches
 # (default 10), median and spread. Usage: benches/app_launch.sh [path-to-release-binary] [RUNS]
 #   (build first: npm --prefix ui run build && cargo build --release -p mailoauth-app)
 set -euo pipefail
@@ -28,11 +30,13 @@ for i in $(seq 1 "$RUNS"); do
   kill "$app" 2>/dev/null; wait "$app" 2>/dev/null || true
   sleep 1 # let the previous instance's WebKit processes and D-Bus name go before the next launch
   [ -n "$line" ] || { echo "run $i: no content within 15 s" >&2; exit 1; }
+  items=$(echo "$line" | sed -n 's/.*items=\([0-9]*\).*/\1/p')
+  [ "${items:-0}" -gt 0 ] || { echo "run $i: the first screen had no providers or accounts when timed: $line" >&2; exit 1; }
   shown=$(date -d "$(echo "$line" | awk '{print $1}')" +%s.%N)
   inner=$(echo "$line" | sed -n 's/.*ms_since_start=\([0-9]*\).*/\1/p')
   ms=$(awk -v a="$shown" -v b="$start" 'BEGIN { printf "%d", (a - b) * 1000 }')
   results+=("$ms")
-  printf '  run %2d: %4d ms from launch (%d ms after main)\n' "$i" "$ms" "$inner"
+  printf '  run %2d: %4d ms from launch (%d ms after main), %d items on screen\n' "$i" "$ms" "$inner" "$items"
   rm -rf "$logs" "$cfg"
 done
 sorted=$(printf '%s\n' "${results[@]}" | sort -n)

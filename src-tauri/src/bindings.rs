@@ -35,6 +35,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::setup::SaveMode::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
     crate::flows::HomeView::export_all(&cfg)?;
+    crate::flows::StartView::export_all(&cfg)?;
     crate::files::ImportSource::export_all(&cfg)?;
     crate::files::ImportResult::export_all(&cfg)?;
     crate::files::LogFolder::export_all(&cfg)?;

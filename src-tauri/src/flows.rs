@@ -6,7 +6,7 @@ use mailoauth::oauth::{self, AccountAuth, CancellationToken, FlowEvent, FlowHook
 use mailoauth::probe::{self, CheckReport, CheckRequest, ProbeEvent};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::store;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tauri::ipc::Channel;
 use tauri_plugin_shell::ShellExt;
@@ -94,6 +94,10 @@ pub struct AuthorizeRequest {
 /// The local test servers, when the app runs in sandbox mode.
 #[tauri::command]
 pub async fn sandbox_info(state: tauri::State<'_, AppState>) -> CmdResult<Option<Sandbox>> {
+    sandbox_view(&state)
+}
+
+fn sandbox_view(state: &AppState) -> CmdResult<Option<Sandbox>> {
     match &state.sandbox {
         None => Ok(None),
         Some(Ok(s)) => Ok(Some(s.clone())),
@@ -244,7 +248,11 @@ pub struct HomeView {
 /// The accounts of the config file (none when there is no file yet).
 #[tauri::command]
 pub async fn home(state: tauri::State<'_, AppState>) -> CmdResult<HomeView> {
-    let path = config_path(&state);
+    home_view(&state)
+}
+
+fn home_view(state: &AppState) -> CmdResult<HomeView> {
+    let path = config_path(state);
     let shown = path.display().to_string();
     if !path.exists() {
         return Ok(HomeView {
@@ -260,6 +268,51 @@ pub async fn home(state: tauri::State<'_, AppState>) -> CmdResult<HomeView> {
         config_path: shown,
         accounts: mailoauth::status::overview(&doc.config, &recorded, today),
     })
+}
+
+/// What the first screen shows: computed before the window opens and handed to the page with
+/// it (`window.__MAILOAUTH_START__`), so the first screen needs no IPC round trip. Each part
+/// carries its own error, shown where the IPC call's would have been.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StartView {
+    /// Milliseconds since the Unix epoch when this was made: a page reloaded much later
+    /// ignores it and asks again.
+    pub made_at_ms: u64,
+    /// The sandbox, when the app runs in sandbox mode.
+    pub sandbox: Option<Sandbox>,
+    /// Why the sandbox could not be read.
+    pub sandbox_error: Option<String>,
+    /// The config file's accounts.
+    pub home: Option<HomeView>,
+    /// Why they could not be read.
+    pub home_error: Option<String>,
+    /// The providers to choose from.
+    pub providers: Vec<mailoauth::provider::ProviderSummary>,
+}
+
+/// The first screen's data, from the same functions as the `sandbox_info`, `home` and
+/// `list_providers` commands.
+pub fn start_view(state: &AppState) -> StartView {
+    let (sandbox, sandbox_error) = match sandbox_view(state) {
+        Ok(s) => (s, None),
+        Err(e) => (None, Some(e.message)),
+    };
+    let (home, home_error) = match home_view(state) {
+        Ok(h) => (Some(h), None),
+        Err(e) => (None, Some(e.message)),
+    };
+    StartView {
+        made_at_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        sandbox,
+        sandbox_error,
+        home,
+        home_error,
+        providers: mailoauth::provider::catalog().to_vec(),
+    }
 }
 
 /// Signs a saved account in again with every saved setting, checks identity and scopes, and

@@ -64,11 +64,21 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             }
         })
         .setup(|app| {
+            // Should the page never start loading (a broken web view), the window still
+            // appears, so the failure is seen rather than a silent process.
+            let handle = app.handle().clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_secs(3));
+                if let Some(window) = handle.get_webview_window("main") {
+                    show_main_window(&window.as_ref().window());
+                }
+            });
             // The config file chosen in an earlier run, from the app's per-user folder.
             if let Ok(dir) = app.path().app_config_dir() {
                 app.state::<flows::AppState>()
                     .load_prefs(dir.join("config-location.txt"));
             }
+            open_main_window(app.handle())?;
             Ok(())
         })
         .run(tauri::generate_context!())
@@ -76,6 +86,41 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             eprintln!("mailoauth: the app could not start: {e}");
             std::process::exit(1);
         });
+}
+
+/// Opens the main window (`tauri.conf.json`, created hidden) with the first screen's data in
+/// the page from the start (`window.__MAILOAUTH_START__`): the first screen draws without an
+/// IPC round trip, and the window is shown once it has (see [`files::content_shown`]).
+fn open_main_window<R: tauri::Runtime>(
+    app: &tauri::AppHandle<R>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .ok_or("tauri.conf.json has no main window")?;
+    let start = flows::start_view(&app.state::<flows::AppState>());
+    let script = format!(
+        "window.__MAILOAUTH_START__ = {};",
+        serde_json::to_string(&start)?
+    );
+    tauri::WebviewWindowBuilder::from_config(app, &config)?
+        .initialization_script(&script)
+        .build()?;
+    Ok(())
+}
+
+/// Shows the main window unless it is already visible (idempotent: the first screen and the
+/// fallback timer may both ask).
+pub(crate) fn show_main_window<R: tauri::Runtime>(window: &tauri::Window<R>) {
+    if !window.is_visible().unwrap_or(false) {
+        if let Err(e) = window.show() {
+            tracing::warn!(error = %e, "the window could not be shown");
+        }
+    }
 }
 
 /// Entry point of the desktop binary.
