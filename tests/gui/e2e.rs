@@ -546,17 +546,25 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     click_testid(&app, "continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
     // The consumer's own format, previewed from the same account (msmtp calls mailoauth token).
-    let select = app.wait_for("[data-testid=export-format]");
-    app.click(&select[0]);
-    app.click(&app.wait_for("[data-testid=export-format] option[value=msmtp]")[0]);
+    let msmtp = app.wait_for("[data-testid=export-format] input[value=msmtp]");
+    app.click(&msmtp[0]);
     let exported = app.text(&app.wait_for_secs("[data-testid=export-preview]", 10)[0]);
     assert!(
         exported.contains("passwordeval") && exported.contains("token"),
         "the msmtp account asks mailoauth for the token: {exported}"
     );
     assert!(!exported.contains(secret), "no secret in the export");
+    let command = app.text(&app.wait_for("[data-testid=export-command]")[0]);
     assert_eq!(
-        app.prop(&select[0], "value").as_deref(),
+        command,
+        format!("mailoauth export --config {path} msmtp bob"),
+        "the export command names the sandbox's file"
+    );
+    let checked = app.script(
+        "return document.querySelector('[data-testid=export-format] input:checked').value;",
+    );
+    assert_eq!(
+        checked.as_str(),
         Some("msmtp"),
         "the list shows the chosen format"
     );
