@@ -1,6 +1,8 @@
 //! The OS keyring store on Linux's kernel keyutils. The keyring lives in the session, so the
 //! test runs itself again inside a fresh session keyring (`keyctl session -`), as a service
-//! would run inside its own login session.
+//! would run inside its own login session. (Linux only: elsewhere the file is empty, rather
+//! than a file of unused imports.)
+#![cfg(target_os = "linux")]
 
 use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
@@ -9,7 +11,6 @@ use mailoauth::store::TokenStore;
 
 const INSIDE: &str = "MAILOAUTH_TEST_IN_KEYCTL_SESSION";
 
-#[cfg(target_os = "linux")]
 #[test]
 fn keyring_store_saves_loads_and_deletes_in_a_session_keyring() {
     if std::env::var_os(INSIDE).is_none() {

@@ -14,7 +14,6 @@
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The first line of a token file sealed with Windows DPAPI; the second is the blob in base64.
@@ -198,28 +197,11 @@ impl TokenStore for FileStore {
         self.ensure_dir()?;
         let path = self.path_of(account)?;
         let content = seal(&path, tokens.to_json())?;
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let write = || -> std::io::Result<()> {
-            let mut f = opts.open(&tmp)?;
-            f.write_all(content.as_bytes())?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            // The rename is durable only once the folder entry is on disk.
-            #[cfg(unix)]
-            fs::File::open(&self.dir)?.sync_all()?;
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            io_err(&path, e)
-        })
+        // The config's atomic writer: an owner-only temp file of this writer's own, synced and
+        // renamed over the old file, the folder synced; temp files of killed writers are
+        // removed once stale.
+        crate::config::atomic::write_atomic(&path, content.as_bytes(), false)
+            .map_err(|e| io_err(&path, e))
     }
 
     fn delete(&self, account: &str) -> Result<(), StoreError> {
@@ -303,6 +285,35 @@ mod tests {
         s.delete("alice@example.test").unwrap();
         s.delete("alice@example.test").unwrap();
         assert!(s.load("alice@example.test").unwrap().is_none());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_save_leaves_only_the_token_file_and_clears_a_killed_writers_leftover() {
+        let dir = tmpdir("leftover");
+        let s = FileStore::new(dir.clone());
+        s.save("carol@example.test", &sample()).unwrap();
+        let file = s.path_of("carol@example.test").unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        // A writer killed between creating its temp file and the rename, an hour ago.
+        let leftover = dir.join(format!(".{name}.tmp-4242-0"));
+        fs::write(&leftover, b"{\"access_token\": \"par").unwrap();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&leftover)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        s.save("carol@example.test", &sample()).unwrap();
+        assert!(!leftover.exists(), "the stale temp file is removed");
+        let names: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.ends_with(".lock"))
+            .collect();
+        assert_eq!(names, [name], "nothing but the token file");
         let _ = fs::remove_dir_all(dir);
     }
 
