@@ -487,15 +487,12 @@ fn play_browser(rt: &tokio::runtime::Runtime, url: &str, user: (&str, &str)) {
 fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reauthorized() {
     let peers = common::peers::peers();
     let env_file = peers.own_env_file("sandbox_loopback");
-    let app = App::launch_with_env(
-        &app_binary(),
-        screenshots_dir("sandbox_loopback"),
-        &[
-            ("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path")),
-            // No real browser: the test plays it from the link the app shows.
-            ("BROWSER", "true"),
-        ],
-    );
+    let envs = [
+        ("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path")),
+        // No real browser: the test plays it from the link the app shows.
+        ("BROWSER", "true"),
+    ];
+    let app = App::launch_with_env(&app_binary(), screenshots_dir("sandbox_loopback"), &envs);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (secret_client, secret) = mailoauth::sandbox::Sandbox::CONFIDENTIAL_CLIENT;
     app.wait_for("[data-testid=sandbox-badge]");
@@ -620,10 +617,16 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     ));
     assert!(failed.is_err(), "a revoked grant cannot be refreshed");
 
-    // Home says so, with the reason, and one action signs in again with the saved settings.
-    click_testid(&app, "open-home");
+    // The admin comes back later: the wizard opens on the home screen, which says so with the
+    // reason, and one action signs in again with the saved settings.
+    drop(app);
+    let app = App::launch_with_env(&app_binary(), screenshots_dir("sandbox_loopback"), &envs);
     let card = "[data-testid=home] [data-account=bob][data-state=needs_reauthorization]";
     let shown = app.text(&app.wait_for_secs(card, 30)[0]);
+    assert!(
+        app.find_all("[data-testid=provider-list]").is_empty(),
+        "the first screen is the home screen"
+    );
     assert!(
         shown.contains("invalid_grant") || shown.to_lowercase().contains("sign"),
         "the card says why: {shown}"
