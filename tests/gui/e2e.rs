@@ -115,6 +115,38 @@ fn provider_choice_comes_from_the_core_and_leads_to_the_next_screen() {
     app.screenshot("02-purpose");
 }
 
+/// The window follows the desktop's theme: a dark GTK theme gives the dark palette.
+#[test]
+fn a_dark_desktop_theme_gives_the_dark_palette() {
+    let light = App::launch(&app_binary(), screenshots_dir("theme_light"));
+    light.wait_for("[data-testid=provider-list] button[data-provider-id]");
+    let background = |app: &App| {
+        app.script("return getComputedStyle(document.documentElement).backgroundColor;")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let light_bg = background(&light);
+    drop(light);
+
+    let dark = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("theme_dark"),
+        &[("GTK_THEME", "Adwaita:dark")],
+    );
+    dark.wait_for("[data-testid=provider-list] button[data-provider-id]");
+    let prefers_dark = dark.script("return matchMedia('(prefers-color-scheme: dark)').matches;");
+    assert_eq!(
+        prefers_dark.as_bool(),
+        Some(true),
+        "WebKit reports the dark theme"
+    );
+    let dark_bg = background(&dark);
+    assert_eq!(dark_bg, "rgb(20, 23, 28)", "the dark palette's background");
+    assert_ne!(light_bg, dark_bg, "the light theme has its own background");
+    dark.screenshot("01-provider-dark");
+}
+
 #[test]
 fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     let app = App::launch(&app_binary(), screenshots_dir("microsoft_checklist"));
