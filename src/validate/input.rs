@@ -954,33 +954,50 @@ pub fn redirect_uri(
     redirect_uri_at(field::REDIRECT_URI, raw, provider, client_type)
 }
 
-pub(crate) fn redirect_uri_at(
+/// A URL field cleaned and parsed: the URL, the cleaned text, and what cleaning found.
+struct AbsoluteUrl {
+    url: Url,
+    value: String,
+    findings: Vec<Finding>,
+}
+
+/// The checks every URL field starts with: cleaned of pasted whitespace and quotes, not empty,
+/// no wildcard (`wildcard` names the rule that forbids it), an absolute URL. The report to
+/// return when one fails.
+fn absolute_url(
     f: &str,
     raw: &str,
-    provider: Option<&str>,
-    client_type: Option<ClientType>,
-) -> FieldReport {
+    fix: &str,
+    wildcard_code: FindingCode,
+    wildcard: &str,
+) -> Result<AbsoluteUrl, FieldReport> {
     let name = label(f);
     let Normalized {
         value,
         mut findings,
     } = normalize(f, raw, false);
-    let fix = "Use http://127.0.0.1:<port>/ or http://localhost (mailoauth's loopback listener), exactly as mailoauth shows it.";
-    if value.is_empty() {
-        findings.push(empty(f, fix));
-        return FieldReport::new(f, Some(value), findings);
-    }
-    if value.contains('*') {
-        findings.push(Finding::error(
+    let problem = if value.is_empty() {
+        Some(empty(f, fix))
+    } else if value.contains('*') {
+        Some(Finding::error(
             f,
-            FindingCode::RedirectWildcard,
-            format!("{name}: wildcards are not allowed in redirect URIs; providers compare them exactly."),
+            wildcard_code,
+            format!("{name}: {wildcard}"),
             fix,
-        ));
-        return FieldReport::new(f, Some(value), findings);
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        findings.push(problem);
+        return Err(FieldReport::new(f, Some(value), findings));
     }
-    let url = match Url::parse(&value) {
-        Ok(u) if u.host().is_some() => u,
+    match Url::parse(&value) {
+        Ok(url) if url.host().is_some() => Ok(AbsoluteUrl {
+            url,
+            value,
+            findings,
+        }),
         _ => {
             findings.push(Finding::error(
                 f,
@@ -988,8 +1005,32 @@ pub(crate) fn redirect_uri_at(
                 format!("{name}: this is not an absolute URL."),
                 fix,
             ));
-            return FieldReport::new(f, Some(value), findings);
+            Err(FieldReport::new(f, Some(value), findings))
         }
+    }
+}
+
+pub(crate) fn redirect_uri_at(
+    f: &str,
+    raw: &str,
+    provider: Option<&str>,
+    client_type: Option<ClientType>,
+) -> FieldReport {
+    let name = label(f);
+    let fix = "Use http://127.0.0.1:<port>/ or http://localhost (mailoauth's loopback listener), exactly as mailoauth shows it.";
+    let AbsoluteUrl {
+        url,
+        value,
+        mut findings,
+    } = match absolute_url(
+        f,
+        raw,
+        fix,
+        FindingCode::RedirectWildcard,
+        "wildcards are not allowed in redirect URIs; providers compare them exactly.",
+    ) {
+        Ok(parsed) => parsed,
+        Err(report) => return report,
     };
     if url.fragment().is_some() {
         let mut clean = url.clone();
@@ -1054,35 +1095,20 @@ pub fn javascript_origin(raw: &str, provider: Option<&str>) -> FieldReport {
 
 pub(crate) fn javascript_origin_at(f: &str, raw: &str, provider: Option<&str>) -> FieldReport {
     let name = label(f);
-    let Normalized {
+    let fix = "An origin is scheme, host and port only, like http://localhost:8400 or https://app.example.com.";
+    let AbsoluteUrl {
+        url,
         mut value,
         mut findings,
-    } = normalize(f, raw, false);
-    let fix = "An origin is scheme, host and port only, like http://localhost:8400 or https://app.example.com.";
-    if value.is_empty() {
-        findings.push(empty(f, fix));
-        return FieldReport::new(f, Some(value), findings);
-    }
-    if value.contains('*') {
-        findings.push(Finding::error(
-            f,
-            FindingCode::OriginWildcard,
-            format!("{name}: wildcards are not allowed in JavaScript origins."),
-            fix,
-        ));
-        return FieldReport::new(f, Some(value), findings);
-    }
-    let url = match Url::parse(&value) {
-        Ok(u) if u.host().is_some() => u,
-        _ => {
-            findings.push(Finding::error(
-                f,
-                FindingCode::UrlInvalid,
-                format!("{name}: this is not an absolute URL."),
-                fix,
-            ));
-            return FieldReport::new(f, Some(value), findings);
-        }
+    } = match absolute_url(
+        f,
+        raw,
+        fix,
+        FindingCode::OriginWildcard,
+        "wildcards are not allowed in JavaScript origins.",
+    ) {
+        Ok(parsed) => parsed,
+        Err(report) => return report,
     };
     let origin = url.origin().ascii_serialization();
     if url.path() != "/"
