@@ -345,12 +345,10 @@ async fn a_self_signed_token_endpoint_is_refused_with_the_certificate_named() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The CLI an admin runs shows the untrusted certificate and its diagnosis.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mailoauth_token_says_the_token_endpoint_certificate_is_untrusted() {
-    let dir = temp_dir("tls-token-cli");
-    let (cert, key, _) = self_signed(&dir);
-    let port = serve(Script::TokenOk, Some(acceptor(&cert, &key))).await;
+/// A config in `dir` whose account `alice` has an expired access token and a refresh token in
+/// a file store, and whose provider endpoints are at `base` (`scheme://host:port`): the next
+/// `mailoauth token alice` refreshes there.
+fn expired_account(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
     let tokens = dir.join("tokens");
     FileStore::new(tokens.clone())
         .save(
@@ -391,14 +389,24 @@ flow = "device_code"
 scopes = ["openid", "offline_access", "mail"]
 
 [account.auth.endpoints]
-authorization = "https://127.0.0.1:{port}/auth"
-token = "https://127.0.0.1:{port}/token"
-device_authorization = "https://127.0.0.1:{port}/device"
+authorization = "{base}/auth"
+token = "{base}/token"
+device_authorization = "{base}/device"
 "#,
             tokens = tokens.display()
         ),
     )
     .unwrap();
+    config
+}
+
+/// The CLI an admin runs shows the untrusted certificate and its diagnosis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mailoauth_token_says_the_token_endpoint_certificate_is_untrusted() {
+    let dir = temp_dir("tls-token-cli");
+    let (cert, key, _) = self_signed(&dir);
+    let port = serve(Script::TokenOk, Some(acceptor(&cert, &key))).await;
+    let config = expired_account(&dir, &format!("https://127.0.0.1:{port}"));
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_mailoauth"))
             .args(["token", "--config"])
@@ -523,54 +531,7 @@ async fn a_token_endpoint_that_breaks_off_stalls_or_answers_garbage_is_diagnosed
 async fn a_stalled_token_endpoint_times_out_with_a_diagnosis() {
     let port = serve(Script::TokenStall, None).await;
     let dir = temp_dir("fault-stall");
-    let tokens = dir.join("tokens");
-    FileStore::new(tokens.clone())
-        .save(
-            "alice@example.test",
-            &TokenSet {
-                access_token: Secret::new("at-old".into()),
-                refresh_token: Some(Secret::new("rt-old".into())),
-                expires_at: Some(1),
-                scopes: vec!["mail".into()],
-                account: Some("alice@example.test".into()),
-                obtained_at: 1,
-            },
-        )
-        .unwrap();
-    let config = dir.join("mailoauth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "send"
-mailbox = "alice@example.test"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = 465
-security = "tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "mailapp-public"
-client_auth = "none"
-flow = "device_code"
-scopes = ["openid", "offline_access", "mail"]
-
-[account.auth.endpoints]
-authorization = "http://127.0.0.1:{port}/auth"
-token = "http://127.0.0.1:{port}/token"
-device_authorization = "http://127.0.0.1:{port}/device"
-"#,
-            tokens = tokens.display()
-        ),
-    )
-    .unwrap();
+    let config = expired_account(&dir, &format!("http://127.0.0.1:{port}"));
     let started = Instant::now();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_mailoauth"))
