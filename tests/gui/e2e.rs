@@ -531,6 +531,9 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     click_provider(&app, "sandbox");
     app.click(&app.wait_for("input[name=purpose][value=both]")[0]);
     app.click(&app.wait_for("[data-flow=loopback] input")[0]);
+    // The service is msmtp: the save screen will show its entry without being asked again.
+    app.click(&app.wait_for("[data-testid=consumer] input[value=msmtp]")[0]);
+    app.screenshot("00-purpose-with-consumer");
     click_testid(&app, "continue");
     app.wait_for("[data-testid=sandbox-checklist]");
     click_testid(&app, "continue");
@@ -575,8 +578,6 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     click_testid(&app, "continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
     // The consumer's own format, previewed from the same account (msmtp calls mailoauth token).
-    let msmtp = app.wait_for("[data-testid=export-format] input[value=msmtp]");
-    app.click(&msmtp[0]);
     let exported = app.text(&app.wait_for_secs("[data-testid=export-preview]", 10)[0]);
     assert!(
         exported.contains("passwordeval") && exported.contains("token"),
@@ -595,7 +596,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     assert_eq!(
         checked.as_str(),
         Some("msmtp"),
-        "the list shows the chosen format"
+        "the consumer chosen with the purpose is pre-selected"
     );
     app.script("document.querySelector('[data-testid=export-preview]').scrollIntoView();");
     app.screenshot("03b-save-with-export");

@@ -7,6 +7,7 @@ import {
   canContinue,
   chooseCloud,
   chooseFlow,
+  chooseConsumer,
   chooseProvider,
   choosePurpose,
   initialState,
@@ -36,6 +37,7 @@ describe('wizard navigation', () => {
       signedIn: false,
       smtp: null,
       imap: null,
+      consumer: '',
     });
   });
 
@@ -84,6 +86,17 @@ describe('wizard navigation', () => {
     const s = back(toggleDone(chooseFlow(choosePurpose(chooseProvider(initialState(), 'google'), 'send'), 'loopback'), 'x'));
     const m = chooseProvider(s, 'microsoft');
     expect(m).toEqual({ ...initialState(), step: 'purpose', providerId: 'microsoft' });
+  });
+
+  it('the consumer only picks the export: a sign-in stays valid, and it is optional', () => {
+    let s: WizardState = markSignedIn({ ...initialState(), step: 'purpose', providerId: 'google', purpose: 'both', flow: 'loopback' });
+    expect(s.consumer).toBe('');
+    expect(canContinue(s)).toBe(true);
+    s = chooseConsumer(s, 'msmtp');
+    expect(s.consumer).toBe('msmtp');
+    expect(s.signedIn).toBe(true);
+    expect(chooseConsumer(s, 'msmtp')).toBe(s);
+    expect(chooseConsumer(s, '').consumer).toBe('');
   });
 
   it('the purpose screen needs a purpose and a flow before moving on', () => {

@@ -68,6 +68,8 @@ export interface WizardState {
   /** Mail servers the admin changed from the provider's defaults. */
   smtp: ProbeEndpoint | null;
   imap: ProbeEndpoint | null;
+  /** The consumer the setup is for: an export format's id, or '' for the mailoauth config only. */
+  consumer: string;
 }
 
 export function initialState(): WizardState {
@@ -86,6 +88,7 @@ export function initialState(): WizardState {
     signedIn: false,
     smtp: null,
     imap: null,
+    consumer: '',
   };
 }
 
@@ -97,6 +100,11 @@ export function chooseProvider(state: WizardState, providerId: string): WizardSt
 
 export function choosePurpose(state: WizardState, purpose: Purpose): WizardState {
   return purpose === state.purpose ? state : { ...state, purpose, signedIn: false };
+}
+
+/** The service the setup is for; it picks the export on the save screen, nothing else. */
+export function chooseConsumer(state: WizardState, consumer: string): WizardState {
+  return consumer === state.consumer ? state : { ...state, consumer };
 }
 
 /** Edits a detail; any change invalidates an earlier sign-in. */
