@@ -217,6 +217,41 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     );
     app.screenshot("02-checklist");
 
+    // One step at a time: it opens on the first step not ticked, and ticking moves on.
+    let n = expected.len();
+    click_testid(&app, "checklist-one");
+    app.wait_for_text(
+        "[data-testid=checklist-position]",
+        &format!("Step 2 of {n}"),
+    );
+    let shown = app.find_all("[data-testid=checklist-step] li[data-step-id]");
+    assert_eq!(shown.len(), 1, "one step on screen");
+    assert_eq!(
+        app.attr(&shown[0], "data-step-id"),
+        Some(expected[1].clone())
+    );
+    app.click(
+        &app.wait_for("[data-testid=checklist-step] li[data-step-id] input[type=checkbox]")[0],
+    );
+    app.wait_for_text(
+        "[data-testid=checklist-position]",
+        &format!("Step 3 of {n}"),
+    );
+    app.wait_for_text("[data-testid=checklist-progress]", &format!("2 of {n}"));
+    app.screenshot("02b-checklist-one-at-a-time");
+    click_testid(&app, "checklist-previous");
+    app.wait_for_text(
+        "[data-testid=checklist-position]",
+        &format!("Step 2 of {n}"),
+    );
+    click_testid(&app, "checklist-all");
+    assert_eq!(
+        app.find_all("[data-testid=checklist-step] li[data-step-id]")
+            .len(),
+        n,
+        "every step again"
+    );
+
     // Details: a Secret ID pasted as the client ID is caught as it is typed.
     app.click(&app.wait_for("[data-testid=continue]")[0]);
     let client_id = app.wait_for("#field-client_id");
