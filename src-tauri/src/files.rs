@@ -144,10 +144,24 @@ pub async fn choose_config_file(
     Ok(Some(path.display().to_string()))
 }
 
-/// The export formats (msmtp, mbsync, SafeQ MPS, env file), for the save screen's preview.
+/// The export formats (msmtp, mbsync, SafeQ MPS, env file); with a provider and purpose, only
+/// those such an account can use (the sandbox's account is a generic one).
 #[tauri::command]
-pub async fn export_formats() -> CmdResult<Vec<mailoauth::export::ExportFormat>> {
-    Ok(mailoauth::export::formats())
+pub async fn export_formats(
+    provider: Option<String>,
+    purpose: Option<mailoauth::provider::Purpose>,
+) -> CmdResult<Vec<mailoauth::export::ExportFormat>> {
+    Ok(match (provider, purpose) {
+        (Some(provider), Some(purpose)) => {
+            let profile = if provider == mailoauth::setup::SANDBOX_PROVIDER {
+                "generic"
+            } else {
+                provider.as_str()
+            };
+            mailoauth::export::formats_for(profile, purpose)
+        }
+        _ => mailoauth::export::formats(),
+    })
 }
 
 /// What `mailoauth export <format>` will write for the account being saved.

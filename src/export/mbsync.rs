@@ -21,6 +21,13 @@ impl Exporter for Mbsync {
         "An mbsync (isync) IMAPAccount and IMAPStore for ~/.mbsyncrc, signing in with a token from mailoauth token."
     }
 
+    fn fits(&self) -> super::Fit {
+        super::Fit {
+            receives: true,
+            ..super::Fit::default()
+        }
+    }
+
     fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
         let imap = account.imap.as_ref().ok_or(ExportError::MissingServer {
             account: account.name.clone(),

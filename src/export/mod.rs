@@ -115,6 +115,31 @@ pub trait Exporter: Sync {
     fn describe(&self) -> &'static str;
     /// The snippet for `account`.
     fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError>;
+    /// What an account needs for this format: the providers it supports (empty: any) and the
+    /// protocols it uses. The GUI offers a format only for setups that fit it.
+    fn fits(&self) -> Fit {
+        Fit::default()
+    }
+}
+
+/// What a format needs of an account ([`Exporter::fits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fit {
+    /// Provider ids it supports; empty for any.
+    pub providers: &'static [&'static str],
+    /// It sends mail, so the account must (SMTP).
+    pub sends: bool,
+    /// It reads mail, so the account must (IMAP).
+    pub receives: bool,
+}
+
+impl Fit {
+    /// Whether an account of `provider` for `purpose` can use the format.
+    pub fn accepts(&self, provider: &str, purpose: crate::provider::Purpose) -> bool {
+        (self.providers.is_empty() || self.providers.contains(&provider))
+            && (!self.sends || purpose.sends())
+            && (!self.receives || purpose.receives())
+    }
 }
 
 /// An exporter as the GUI lists it.
@@ -141,13 +166,25 @@ pub fn exporters() -> &'static [&'static dyn Exporter] {
 
 /// The formats, for a list in the GUI or `mailoauth export --list`.
 pub fn formats() -> Vec<ExportFormat> {
+    exporters().iter().map(|e| format_of(*e)).collect()
+}
+
+/// The formats an account of `provider` (a profile id: `google`, `microsoft`, `generic`) for
+/// `purpose` can use: msmtp only for sending, mbsync only for reading, SafeQ MPS only for a
+/// Microsoft 365 mailbox it reads.
+pub fn formats_for(provider: &str, purpose: crate::provider::Purpose) -> Vec<ExportFormat> {
     exporters()
         .iter()
-        .map(|e| ExportFormat {
-            id: e.id().into(),
-            description: e.describe().into(),
-        })
+        .filter(|e| e.fits().accepts(provider, purpose))
+        .map(|e| format_of(*e))
         .collect()
+}
+
+fn format_of(e: &dyn Exporter) -> ExportFormat {
+    ExportFormat {
+        id: e.id().into(),
+        description: e.describe().into(),
+    }
 }
 
 /// Exports `account` in format `id`.
@@ -203,6 +240,48 @@ pub(crate) mod tests {
         assert_eq!(
             ctx.token_command(&a),
             r"'/opt/mail oauth/mailoauth' token --config '/etc/it'\''s/m.toml' scanner"
+        );
+    }
+
+    #[test]
+    fn a_format_is_offered_exactly_when_its_export_works() {
+        use crate::provider::{Purpose, Security};
+        // Every provider and purpose, on an account with the provider's usual servers: the
+        // list the GUI offers and what the exporter then does must agree.
+        for provider in ["google", "microsoft", "generic"] {
+            for purpose in [Purpose::Send, Purpose::Receive, Purpose::Both] {
+                let mut a = sample("scanner");
+                a.auth.provider = provider.into();
+                a.purpose = purpose;
+                if !purpose.sends() {
+                    a.smtp = None;
+                }
+                if !purpose.receives() {
+                    a.imap = None;
+                }
+                if let Some(imap) = a.imap.as_mut() {
+                    imap.security = Security::Tls;
+                }
+                let offered: Vec<String> = formats_for(provider, purpose)
+                    .into_iter()
+                    .map(|f| f.id)
+                    .collect();
+                for e in exporters() {
+                    let works = e.export(&a, &ExportContext::default()).is_ok();
+                    assert_eq!(
+                        offered.contains(&e.id().to_string()),
+                        works,
+                        "{} for {provider} / {purpose:?}",
+                        e.id()
+                    );
+                }
+            }
+        }
+        let ids = |p, u| -> Vec<String> { formats_for(p, u).into_iter().map(|f| f.id).collect() };
+        assert_eq!(ids("google", Purpose::Send), ["msmtp", "env"]);
+        assert_eq!(
+            ids("microsoft", Purpose::Receive),
+            ["mbsync", "safeq-mps", "env"]
         );
     }
 

@@ -25,6 +25,13 @@ impl Exporter for Msmtp {
         "An msmtp account for /etc/msmtprc or ~/.msmtprc, sending with a token from mailoauth token."
     }
 
+    fn fits(&self) -> super::Fit {
+        super::Fit {
+            sends: true,
+            ..super::Fit::default()
+        }
+    }
+
     fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
         let smtp = account.smtp.as_ref().ok_or(ExportError::MissingServer {
             account: account.name.clone(),

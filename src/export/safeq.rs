@@ -31,6 +31,14 @@ impl Exporter for SafeqMps {
         "The emailSources entry for YSoft SafeQ Mobile Print Server's mps.config (Microsoft 365 IMAP; MPS signs in with its own OAuthClient.exe)."
     }
 
+    fn fits(&self) -> super::Fit {
+        super::Fit {
+            providers: &["microsoft"],
+            receives: true,
+            ..super::Fit::default()
+        }
+    }
+
     fn export(&self, account: &Account, _ctx: &ExportContext) -> Result<String, ExportError> {
         let unsupported = |reason: &str| ExportError::Unsupported {
             account: account.name.clone(),

@@ -178,6 +178,21 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     );
     let device = app.wait_for("[data-flow=device_code] input");
     app.click(&device[0]);
+    // The services offered are those the core says fit a Microsoft 365 mailbox that is read:
+    // mbsync and SafeQ MPS, not msmtp (it sends).
+    app.wait_for("[data-testid=consumer] input[value=safeq-mps]");
+    let offered: Vec<String> = app
+        .find_all("[data-testid=consumer] input")
+        .iter()
+        .filter_map(|i| app.attr(i, "value"))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let fitting: Vec<String> = mailoauth::export::formats_for("microsoft", Purpose::Receive)
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    assert_eq!(offered, fitting, "the services offered are the core's");
+    assert!(!offered.contains(&"msmtp".to_string()));
     app.screenshot("01-purpose-and-flow");
 
     app.click(&app.wait_for("[data-testid=continue]")[0]);

@@ -6,6 +6,7 @@ import type { IpcError } from './bindings/IpcError';
 import type { ProviderSummary } from './bindings/ProviderSummary';
 import type { ProfileView } from './bindings/ProfileView';
 import type { Cloud } from './bindings/Cloud';
+import type { Purpose } from './bindings/Purpose';
 import type { Checklist } from './bindings/Checklist';
 import type { ChecklistContext } from './bindings/ChecklistContext';
 import type { FieldKind } from './bindings/FieldKind';
@@ -217,9 +218,12 @@ export function chooseConfigFile(): Promise<string | null> {
   return call<string | null>('choose_config_file');
 }
 
-/** The formats other consumers read (msmtp, mbsync, SafeQ MPS, env file). */
-export function exportFormats(): Promise<ExportFormat[]> {
-  return call<ExportFormat[]>('export_formats');
+/**
+ * The formats other consumers read (msmtp, mbsync, SafeQ MPS, env file); with a provider and
+ * purpose, only those such an account can use.
+ */
+export function exportFormats(provider?: string, purpose?: Purpose | null): Promise<ExportFormat[]> {
+  return call<ExportFormat[]>('export_formats', { provider: provider ?? null, purpose: purpose ?? null });
 }
 
 /** What `mailoauth export <format>` will write for the account being saved. */
