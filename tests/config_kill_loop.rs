@@ -2,6 +2,10 @@
 //! killed at random moments, over and over; after every kill the file (and its backup) must
 //! parse as one of the two versions the writer alternates between, never as a torn mix.
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::{assert_matches_schema, jitter};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,29 +35,6 @@ client_auth = "none"
 flow = "device_code"
 scopes = ["https://outlook.office.com/SMTP.Send", "offline_access"]
 "#;
-
-/// A pseudo-random number, enough to spread the kills over the write cycle.
-fn jitter(i: usize, start: Instant, max: u64) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_usize(i);
-    h.write_u128(start.elapsed().as_nanos());
-    h.finish() % max
-}
-
-/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
-fn assert_matches_schema(text: &str) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
-    let value: toml::Value = toml::from_str(text).unwrap();
-    let json = serde_json::to_value(value).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "schema errors: {errors:?}");
-}
 
 fn mailbox_of(path: &Path) -> String {
     let doc = mailoauth::config::load(path)

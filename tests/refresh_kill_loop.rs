@@ -13,6 +13,9 @@
 //! refresh with rotation through the same binary closes the test instead.
 
 mod common;
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::jitter;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -34,15 +37,6 @@ use std::time::{Duration, Instant};
 const KILLS: usize = 100;
 /// Iterations at most, should many runs finish before their kill.
 const MAX_RUNS: usize = 400;
-
-/// A pseudo-random number below `max`, enough to spread the kills over the run.
-fn jitter(i: usize, start: Instant, max: u64) -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_usize(i);
-    h.write_u128(start.elapsed().as_nanos());
-    h.finish() % max.max(1)
-}
 
 /// The rotating token endpoint's grant.
 #[derive(Default)]

@@ -6,6 +6,10 @@
 //! The token endpoint is a listener of this test on loopback, which counts connections: no
 //! provider is reached.
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::assert_matches_schema;
+
 use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
 use std::io::{Read, Write};
@@ -47,20 +51,6 @@ fn refusing_token_endpoint() -> (u16, Arc<AtomicUsize>) {
         }
     });
     (port, hits)
-}
-
-/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
-fn assert_matches_schema(text: &str) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
-    let value: toml::Value = toml::from_str(text).unwrap();
-    let json = serde_json::to_value(value).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "schema errors: {errors:?}");
 }
 
 fn setup(name: &str, port: u16, expires_at: u64) -> (PathBuf, PathBuf) {

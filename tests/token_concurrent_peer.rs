@@ -4,6 +4,9 @@
 //! grant must survive, round after round.
 
 mod common;
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::assert_matches_schema;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -64,20 +67,6 @@ device_authorization = "{issuer}/device/auth"
             .collect::<Vec<_>>()
             .join(", "),
     )
-}
-
-/// Checks a config file's text against the committed JSON Schema, as for every file tests write.
-fn assert_matches_schema(text: &str) {
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../docs/config.schema.json")).unwrap();
-    let value: toml::Value = toml::from_str(text).unwrap();
-    let json = serde_json::to_value(value).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&json)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "schema errors: {errors:?}");
 }
 
 /// Signs alice in once with the device flow (the provider's 5 s poll interval, accepted once).
