@@ -98,8 +98,11 @@ PKJWT_KEY=$RUN/keys/client-pkjwt.key.pem
 ENV
 
 if [ -n "${PEERS_OWNER_PID:-}" ]; then
-  # Watchdog: when the owner (a test process) ends, however it ends, the peers go with it.
-  nohup bash -c "while kill -0 $PEERS_OWNER_PID 2>/dev/null && [ -f '$RUN/peers.env' ]; do sleep 0.5; done; '$SRC/stop.sh' '$RUN'" \
+  # Watchdog: when the owner (a test process, the sandboxed app) ends, however it ends, the
+  # peers go with it. It runs in a session of its own: Ctrl+C in the terminal, or `timeout`,
+  # signal the owner's whole process group, and the watchdog must outlive the owner to stop
+  # the servers (Dovecot and Postfix run as daemons and would stay).
+  setsid nohup bash -c "while kill -0 $PEERS_OWNER_PID 2>/dev/null && [ -f '$RUN/peers.env' ]; do sleep 0.5; done; '$SRC/stop.sh' '$RUN'" \
     </dev/null >/dev/null 2>&1 &
 fi
 echo "$RUN/peers.env"
