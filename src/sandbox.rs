@@ -145,7 +145,7 @@ impl Sandbox {
     pub fn account_auth(&self, mailbox: &str, flow: Flow, purpose: Purpose) -> AccountAuth {
         let at = |path: &str| Some(format!("{}{path}", self.issuer));
         AccountAuth {
-            provider: String::from("generic"),
+            provider: String::from(crate::setup::SANDBOX_PROFILE),
             cloud: Default::default(),
             tenant: None,
             client_id: self.client_id.clone(),

@@ -12,6 +12,19 @@ use ts_rs::TS;
 /// The provider id the wizard uses for the sandbox's local test server.
 pub const SANDBOX_PROVIDER: &str = "sandbox";
 
+/// The provider profile the sandbox's accounts use (its local provider is a generic OpenID one).
+pub const SANDBOX_PROFILE: &str = "generic";
+
+/// The provider profile of a wizard provider id: the sandbox's is [`SANDBOX_PROFILE`], the
+/// others are their own.
+pub fn profile_id(provider: &str) -> &str {
+    if provider == SANDBOX_PROVIDER {
+        SANDBOX_PROFILE
+    } else {
+        provider
+    }
+}
+
 /// What the wizard collected about one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -565,6 +578,9 @@ pub struct SaveReport {
     /// The file on disk this report was made from ([`crate::config::ConfigDocument::fingerprint`]):
     /// give it back with [`SaveMode::Write`] so the write refuses a file changed since.
     pub base: String,
+    /// The command the mail service runs for a fresh token (`--config` when the file is not at
+    /// the default location).
+    pub token_command: String,
 }
 
 /// What [`save_account`] does.
@@ -593,6 +609,7 @@ pub fn save_account(
 ) -> Result<SaveReport, crate::config::ConfigError> {
     let mut doc = crate::config::load_or_new(path)?;
     let base = doc.fingerprint();
+    let token_command = crate::export::ExportContext::for_config(path).token_command(&account);
     doc.set_account(account);
     let text = crate::config::render(&doc.config)?;
     let report = |saved: bool, changed_on_disk: Option<String>| SaveReport {
@@ -601,6 +618,7 @@ pub fn save_account(
         saved,
         changed_on_disk,
         base: base.clone(),
+        token_command: token_command.clone(),
     };
     match mode {
         SaveMode::Preview => Ok(report(false, None)),

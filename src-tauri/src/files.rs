@@ -153,15 +153,20 @@ pub async fn export_formats(
 ) -> CmdResult<Vec<mailoauth::export::ExportFormat>> {
     Ok(match (provider, purpose) {
         (Some(provider), Some(purpose)) => {
-            let profile = if provider == mailoauth::setup::SANDBOX_PROVIDER {
-                "generic"
-            } else {
-                provider.as_str()
-            };
-            mailoauth::export::formats_for(profile, purpose)
+            mailoauth::export::formats_for(mailoauth::setup::profile_id(&provider), purpose)
         }
         _ => mailoauth::export::formats(),
     })
+}
+
+/// What `mailoauth export <format>` will write for the account being saved, and the command.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportPreview {
+    /// The snippet.
+    pub text: String,
+    /// The command that writes it (`--config` when the file is not at the default location).
+    pub command: String,
 }
 
 /// What `mailoauth export <format>` will write for the account being saved.
@@ -171,18 +176,15 @@ pub async fn export_preview(
     draft: mailoauth::setup::AccountDraft,
     name: String,
     format: String,
-) -> CmdResult<String> {
-    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    let setup = mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
-    let ca = sandbox.map(|s| s.ca_file.as_path());
-    let account =
-        mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
-    let path = crate::flows::config_path(&state);
-    let ctx = mailoauth::export::ExportContext {
-        program: String::from("mailoauth"),
-        config: (path != mailoauth::config::default_path()).then_some(path),
-    };
-    mailoauth::export::export(&format, &account, &ctx).map_err(|e| IpcError::from_core(&e))
+) -> CmdResult<ExportPreview> {
+    let account = crate::flows::planned_account(&state, &draft, &name)?;
+    let ctx = mailoauth::export::ExportContext::for_config(&crate::flows::config_path(&state));
+    let text =
+        mailoauth::export::export(&format, &account, &ctx).map_err(|e| IpcError::from_core(&e))?;
+    Ok(ExportPreview {
+        command: ctx.command("export", &[&format, &name]),
+        text,
+    })
 }
 
 /// When the process started, for the launch-to-content figure (`benches/app_launch.sh`).

@@ -226,13 +226,22 @@ pub async fn save_setup(
     name: String,
     mode: mailoauth::setup::SaveMode,
 ) -> CmdResult<mailoauth::setup::SaveReport> {
-    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    let setup = mailoauth::setup::plan(&draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
-    let ca = sandbox.map(|s| s.ca_file.as_path());
-    let account =
-        mailoauth::setup::config_account(&name, &setup, ca).map_err(|e| IpcError::from_core(&e))?;
+    let account = planned_account(&state, &draft, &name)?;
     mailoauth::setup::save_account(&config_path(&state), account, mode)
         .map_err(|e| IpcError::from_core(&e))
+}
+
+/// The config account `name` the wizard's answers make (in the sandbox: its servers and CA),
+/// as the save and the export preview both write it.
+pub(crate) fn planned_account(
+    state: &AppState,
+    draft: &mailoauth::setup::AccountDraft,
+    name: &str,
+) -> CmdResult<mailoauth::config::Account> {
+    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
+    let setup = mailoauth::setup::plan(draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
+    let ca = sandbox.map(|s| s.ca_file.as_path());
+    mailoauth::setup::config_account(name, &setup, ca).map_err(|e| IpcError::from_core(&e))
 }
 
 /// The home screen: the config file and every account in it with its status.

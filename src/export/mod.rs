@@ -36,14 +36,27 @@ impl Default for ExportContext {
 }
 
 impl ExportContext {
+    /// The context for a config file at `path`: `--config` only when it is not the default one.
+    pub fn for_config(path: &std::path::Path) -> Self {
+        ExportContext {
+            config: (path != crate::config::default_path()).then(|| path.to_path_buf()),
+            ..Self::default()
+        }
+    }
+
     /// The command that prints a fresh access token for `account`, quoted for a POSIX shell.
     pub fn token_command(&self, account: &Account) -> String {
-        let mut parts = vec![shell_quote(&self.program), "token".into()];
+        self.command("token", &[&account.name])
+    }
+
+    /// `mailoauth <subcommand> [--config <file>] <args>`, quoted for a POSIX shell.
+    pub fn command(&self, subcommand: &str, args: &[&str]) -> String {
+        let mut parts = vec![shell_quote(&self.program), subcommand.into()];
         if let Some(c) = &self.config {
             parts.push("--config".into());
             parts.push(shell_quote(&c.display().to_string()));
         }
-        parts.push(shell_quote(&account.name));
+        parts.extend(args.iter().map(|a| shell_quote(a)));
         parts.join(" ")
     }
 }
@@ -282,6 +295,24 @@ pub(crate) mod tests {
         assert_eq!(
             ids("microsoft", Purpose::Receive),
             ["mbsync", "safeq-mps", "env"]
+        );
+    }
+
+    #[test]
+    fn commands_name_the_config_only_when_it_is_not_the_default() {
+        let at_default = ExportContext::for_config(&crate::config::default_path());
+        assert_eq!(
+            at_default.command("export", &["msmtp", "scanner"]),
+            "mailoauth export msmtp scanner"
+        );
+        let elsewhere = ExportContext::for_config(Path::new("/srv/print/mail oauth.toml"));
+        assert_eq!(
+            elsewhere.command("export", &["msmtp", "scanner"]),
+            "mailoauth export --config '/srv/print/mail oauth.toml' msmtp scanner"
+        );
+        assert_eq!(
+            elsewhere.token_command(&sample("scanner")),
+            "mailoauth token --config '/srv/print/mail oauth.toml' scanner"
         );
     }
 

@@ -123,3 +123,16 @@ fn count_marked(v: &Value) -> usize {
         _ => 0,
     }
 }
+
+/// One fuzz input of an importer target: any UTF-8 text gives a sound report under a context
+/// picked from `pick`, and when it is JSON, the secrets `mark` plants never reach the report.
+pub fn check(data: &[u8], pick: usize, mark: fn(&mut Value) -> bool) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let ctx = context(pick);
+    validate(text, &ctx);
+    if let Ok(root) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}')) {
+        secrets_stay_inside(&root, &ctx, mark);
+    }
+}

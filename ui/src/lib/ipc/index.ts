@@ -33,6 +33,7 @@ import type { ImportResult } from './bindings/ImportResult';
 import type { LogFolder } from './bindings/LogFolder';
 import type { FileContext } from './bindings/FileContext';
 import type { ExportFormat } from './bindings/ExportFormat';
+import type { ExportPreview } from './bindings/ExportPreview';
 
 export type {
   ExportFormat,
@@ -52,6 +53,7 @@ export type {
   Sandbox,
   SaveReport,
   SaveMode,
+  ExportPreview,
   HomeView,
   StartView,
   Checklist,
@@ -227,8 +229,8 @@ export function exportFormats(provider?: string, purpose?: Purpose | null): Prom
 }
 
 /** What `mailoauth export <format>` will write for the account being saved. */
-export function exportPreview(draft: AccountDraft, name: string, format: string): Promise<string> {
-  return call<string>('export_preview', { draft, name, format });
+export function exportPreview(draft: AccountDraft, name: string, format: string): Promise<ExportPreview> {
+  return call<ExportPreview>('export_preview', { draft, name, format });
 }
 
 /**

@@ -24,4 +24,9 @@ changedOnDisk: string | null,
  * The file on disk this report was made from ([`crate::config::ConfigDocument::fingerprint`]):
  * give it back with [`SaveMode::Write`] so the write refuses a file changed since.
  */
-base: string, };
+base: string, 
+/**
+ * The command the mail service runs for a fresh token (`--config` when the file is not at
+ * the default location).
+ */
+tokenCommand: string, };
