@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mailoauth needs to build, run and test on Debian/Ubuntu:
-# apt packages (only the missing ones), npm packages (ui/ and tests/peers/op), tauri-driver,
-# cargo-fuzz.
+# apt packages (only the missing ones), npm packages (ui/ and tests/peers/op), tauri-driver.
+# (cargo-fuzz is installed by scripts/fuzz.sh when exploring: the test command does not fuzz.)
 # Idempotent: a second run on a ready machine does nothing but check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,9 +57,5 @@ npm_ci() {
 # tauri-driver (WebDriver bridge for the GUI tests)
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
-fi
-# cargo-fuzz (scripts/fuzz.sh; run with RUSTC_BOOTSTRAP=1 on the stable toolchain)
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
-  cargo install cargo-fuzz --locked --quiet
 fi
 echo "mailoauth setup: ready" >&2

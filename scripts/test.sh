@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of mailoauth, after installing what is missing (scripts/setup.sh):
 #   UI type check + unit tests (Vitest) + build (once per run), cargo fmt, cargo clippy,
-#   Rust unit tests, a short run of every fuzz target (scripts/fuzz.sh), the integration tests
-#   against the real peers (started once, stopped at the end even on failure), and the GUI
+#   Rust unit tests, the fuzz targets built and their committed inputs replayed (no random
+#   exploration: the same commit gives the same verdict), the integration tests against the real
+#   peers (started once, stopped at the end even on failure), and the GUI
 #   end-to-end tests in a real window under Xvfb.
 # Ends with a count per kind and a line "N passed, N failed".
 set -euo pipefail
@@ -73,13 +74,12 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 section "Rust unit tests (core, CLI, app commands, bindings)"
 counted "Rust unit tests" cargo test --workspace --lib --bins
 
-section "fuzz targets (cargo fuzz, ${FUZZ_SECONDS:-8} s each; docs/FUZZING.md)"
-fst=0
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-8}" 2>&1 | tee "$LOG_DIR/fuzz.log" || fst=$?
-record "fuzz targets (one per target run)" \
-  "$(grep -c '^fuzz .*: ok' "$LOG_DIR/fuzz.log" || true)" \
-  "$(grep -c '^fuzz .*: CRASH' "$LOG_DIR/fuzz.log" || true)"
-[ $fst -eq 0 ] || exit $fst
+section "fuzz targets: they build (cargo check), and every committed input is replayed"
+# Deterministic: no random exploration here (that is scripts/fuzz.sh, run on purpose). The
+# committed corpora, seeds and regression-* inputs, go through each target's own check as cargo
+# tests (tests/fuzz_replay.rs, counted with the integration tests); this step only makes sure
+# the targets themselves still compile.
+cargo check --quiet --manifest-path fuzz/Cargo.toml --bins --target-dir "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/fuzz-check"
 
 section "real peers: OpenID provider, Dovecot IMAP + submission, Postfix"
 PEERS_ENV=$(tests/peers/start.sh)

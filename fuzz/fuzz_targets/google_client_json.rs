@@ -1,36 +1,12 @@
 //! The Google importers: the OAuth client JSON (`installed`/`web`) and the service account key.
 //! Any bytes give a report (sorted, deterministic, never empty) and the client secret or the
 //! private key of a file never reaches the report.
+//! The check is `checks/google_client_json.rs`, shared with the replay test (`tests/fuzz_replay.rs`).
 #![no_main]
 
-#[path = "common/importer.rs"]
+#[path = "checks/google_client_json.rs"]
+mod google_client_json;
+#[path = "checks/importer.rs"]
 mod importer;
 
-use importer::SENTINEL;
-use libfuzzer_sys::fuzz_target;
-use serde_json::Value;
-
-fn mark(root: &mut Value) -> bool {
-    let Some(obj) = root.as_object_mut() else {
-        return false;
-    };
-    let mut marked = false;
-    for key in ["installed", "web"] {
-        if let Some(client) = obj.get_mut(key).and_then(Value::as_object_mut) {
-            client.insert("client_secret".into(), SENTINEL.into());
-            marked = true;
-        }
-    }
-    if obj.contains_key("private_key")
-        || obj.get("type").and_then(Value::as_str) == Some("service_account")
-    {
-        obj.insert(
-            "private_key".into(),
-            format!("-----BEGIN PRIVATE KEY-----\n{SENTINEL}\n-----END PRIVATE KEY-----\n").into(),
-        );
-        marked = true;
-    }
-    marked
-}
-
-fuzz_target!(|data: &[u8]| importer::check(data, data.len(), mark));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| google_client_json::check(data));

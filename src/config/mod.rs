@@ -201,8 +201,13 @@ fn damaged(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     }
 }
 
-/// Parses config text; `path` is only used in errors.
+/// Parses config text; `path` is only used in errors, which never repeat a word of `text` that
+/// looks like a secret ([`ConfigError::without_secret_words_of`]).
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    parse_text(path, text).map_err(|e| e.without_secret_words_of(text))
+}
+
+fn parse_text(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // The version is checked before the structure, so a future format that changed keys is
     // reported as "newer version", not as a list of unknown fields.
@@ -244,6 +249,56 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let config: Config = toml::from_str(text).map_err(|e| damaged(path, text, &e))?;
     check(path, &config)?;
     Ok(config)
+}
+
+/// The words of `text` that a secret could be: runs of letters, digits and `-._~+/` (the
+/// characters of tokens, base64 and client secrets), at least 8 long.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && !"-._~+/".contains(c))
+        .filter(|w| w.len() >= 8)
+}
+
+impl ConfigError {
+    /// The error with every word of `text` that the scrubber takes for a secret *on its own* cut
+    /// out of its key, account name and message.
+    ///
+    /// Scrubbing the message alone is not enough: the scrubber judges a word in its context, and
+    /// the same characters inside a key path (`account[1].auth.dXNlcj_secret`) or after a
+    /// backtick may look harmless while, standing alone in the file, they look like a token. A
+    /// key that looks like a secret is most likely a secret pasted where a key belongs (a value
+    /// on a line of its own reads as a key), so its path is not repeated; the line and column
+    /// still point at it. Only the error path pays for this, and only for words the error holds.
+    fn without_secret_words_of(mut self, text: &str) -> Self {
+        let mut fields: Vec<&mut String> = match &mut self {
+            ConfigError::Damaged { key, message, .. } => {
+                let mut f = vec![message];
+                f.extend(key.as_mut());
+                f
+            }
+            ConfigError::Invalid {
+                account,
+                key,
+                message,
+                ..
+            } => vec![account, key, message],
+            _ => return self,
+        };
+        let mut secret: Vec<&str> = words(text)
+            .filter(|w| fields.iter().any(|f| f.contains(w)))
+            .filter(|w| crate::diagnosis::scrub(w) != *w)
+            .collect();
+        // Longest first, so a secret that holds another is cut whole.
+        secret.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        secret.dedup();
+        for w in secret {
+            for f in fields.iter_mut() {
+                if f.contains(w) {
+                    **f = f.replace(w, crate::secret::REDACTED);
+                }
+            }
+        }
+        self
+    }
 }
 
 /// Checks what the structure cannot: names, purposes against servers, providers, dates, pins.
