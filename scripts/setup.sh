@@ -58,4 +58,9 @@ npm_ci() {
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
 fi
+# check-jsonschema (PyPI) validates .github/workflows/*.yml against the GitHub workflow schema it
+# ships (scripts/test.sh): the workflows cannot run here, so they are at least linted.
+if ! python3 -c "import check_jsonschema" >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check check-jsonschema==0.39.0
+fi
 echo "mailoauth setup: ready" >&2

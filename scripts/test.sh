@@ -65,6 +65,18 @@ record "UI unit tests (Vitest)" "${vp:-0}" "${vf:-0}"
 [ $vst -eq 0 ] || exit $vst
 (cd ui && npm run --silent build)
 
+section "GitHub workflows: valid against the workflow schema (they cannot run here)"
+wp=0; wf=0
+for w in .github/workflows/*.yml; do
+  if python3 -m check_jsonschema --builtin-schema vendor.github-workflows "$w"; then
+    wp=$((wp + 1))
+  else
+    wf=$((wf + 1)); echo "invalid workflow: $w"
+  fi
+done
+record "GitHub workflows (schema)" "$wp" "$wf"
+[ $wf -eq 0 ]
+
 section "cargo fmt --check"
 cargo fmt --all --check
 
