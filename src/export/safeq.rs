@@ -39,7 +39,7 @@ impl Exporter for SafeqMps {
         }
     }
 
-    fn export(&self, account: &Account, _ctx: &ExportContext) -> Result<String, ExportError> {
+    fn render(&self, account: &Account, _ctx: &ExportContext) -> Result<String, ExportError> {
         let unsupported = |reason: &str| ExportError::Unsupported {
             account: account.name.clone(),
             format: "safeq-mps",
@@ -76,12 +76,12 @@ impl Exporter for SafeqMps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::tests::sample;
+    use crate::export::tests::{ctx, sample};
 
     #[test]
     fn microsoft_imap_entry() {
         let out = SafeqMps
-            .export(&sample("scanner"), &ExportContext::default())
+            .export(&sample("scanner"), &ctx())
             .unwrap();
         assert_eq!(
             out,
@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn google_and_starttls_are_refused_with_the_reason() {
         let err = SafeqMps
-            .export(&sample("alerts"), &ExportContext::default())
+            .render(&sample("alerts"), &ctx())
             .unwrap_err();
         assert!(err.to_string().contains("only for Microsoft 365"), "{err}");
         let mut a = sample("scanner");
@@ -102,7 +102,7 @@ mod tests {
             i.security = crate::provider::Security::StartTls;
         }
         assert!(matches!(
-            SafeqMps.export(&a, &ExportContext::default()),
+            SafeqMps.export(&a, &ctx()),
             Err(ExportError::Unsupported { .. })
         ));
     }
