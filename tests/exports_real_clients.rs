@@ -19,7 +19,9 @@ use mailoauth::oauth::{store_key, unix_now, TokenSet};
 use mailoauth::provider::{Cloud, Flow, Purpose, SaslMechanism, Security};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER};
+use mailoauth::setup::{
+    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -168,7 +170,11 @@ fn subject(kind: &str) -> String {
 }
 
 /// Polls `check` until it gives a value, for at most [`PATIENCE`].
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>, last_words: impl Fn() -> String) -> T {
+fn wait_for<T>(
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+    last_words: impl Fn() -> String,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = check() {
@@ -186,9 +192,9 @@ fn maildir_has(dir: &Path, subject: &str) -> bool {
     let needle = format!("Subject: {subject}");
     ["new", "cur"].iter().any(|sub| {
         std::fs::read_dir(dir.join(sub)).is_ok_and(|entries| {
-            entries.flatten().any(|e| {
-                std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&needle))
-            })
+            entries
+                .flatten()
+                .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(&needle)))
         })
     })
 }
@@ -244,8 +250,18 @@ fn msmtp_send(rc: &Path, subject: &str, user: Option<&str>, home: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn msmtp_sends_with_both_mechanisms_over_starttls_and_implicit_tls() {
     let variants = [
-        ("starttls-xoauth2", peers().submission_port(), Security::StartTls, SaslMechanism::Xoauth2),
-        ("tls-oauthbearer", peers().submissions_port(), Security::Tls, SaslMechanism::Oauthbearer),
+        (
+            "starttls-xoauth2",
+            peers().submission_port(),
+            Security::StartTls,
+            SaslMechanism::Xoauth2,
+        ),
+        (
+            "tls-oauthbearer",
+            peers().submissions_port(),
+            Security::Tls,
+            SaslMechanism::Oauthbearer,
+        ),
     ];
     for (kind, port, security, sasl) in variants {
         let p = place(
@@ -256,7 +272,10 @@ async fn msmtp_sends_with_both_mechanisms_over_starttls_and_implicit_tls() {
         )
         .await;
         let text = export(&p, &["msmtp", "alice"]);
-        assert!(text.contains(&format!("--config {}", p.config.display())), "{text}");
+        assert!(
+            text.contains(&format!("--config {}", p.config.display())),
+            "{text}"
+        );
         let rc = p.dir.join("msmtprc");
         write_private(&rc, &text);
         let s = subject(&format!("msmtp-{kind}"));
@@ -280,13 +299,23 @@ fn mbsync(rc: &Path, channel: &str, home: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
-    let smtp = server(host(), peers().submission_port(), Security::StartTls, SaslMechanism::Xoauth2);
+    let smtp = server(
+        host(),
+        peers().submission_port(),
+        Security::StartTls,
+        SaslMechanism::Xoauth2,
+    );
     // The plain export (IMAP with STARTTLS) and a minimal store and channel of the test's own.
     let p = place(
         "mbsync-plain",
         None,
         Some(smtp.clone()),
-        Some(server(host(), peers().imap_port(), Security::StartTls, SaslMechanism::Xoauth2)),
+        Some(server(
+            host(),
+            peers().imap_port(),
+            Security::StartTls,
+            SaslMechanism::Xoauth2,
+        )),
     )
     .await;
     let s = subject("mbsync-plain");
@@ -308,7 +337,10 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
     );
     std::fs::create_dir_all(&local).unwrap();
     mbsync(&mbsyncrc, "t", &p.home);
-    assert!(maildir_has(&local.join("INBOX"), &s), "mbsync did not fetch {s}");
+    assert!(
+        maildir_has(&local.join("INBOX"), &s),
+        "mbsync did not fetch {s}"
+    );
     let _ = std::fs::remove_dir_all(&p.dir);
 
     // --complete (implicit TLS), used exactly as exported: `mbsync alice` with the export's
@@ -317,7 +349,12 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
         "mbsync-complete",
         None,
         Some(smtp),
-        Some(server(host(), peers().imaps_port(), Security::Tls, SaslMechanism::Xoauth2)),
+        Some(server(
+            host(),
+            peers().imaps_port(),
+            Security::Tls,
+            SaslMechanism::Xoauth2,
+        )),
     )
     .await;
     let s = subject("mbsync-complete");
@@ -330,7 +367,10 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
     write_private(&mbsyncrc, &text);
     mbsync(&mbsyncrc, "alice", &p.home);
     let inbox = p.home.join("Mail/alice/INBOX");
-    assert!(maildir_has(&inbox, &s), "mbsync --complete did not fetch {s}:\n{text}");
+    assert!(
+        maildir_has(&inbox, &s),
+        "mbsync --complete did not fetch {s}:\n{text}"
+    );
     let _ = std::fs::remove_dir_all(&p.dir);
 }
 
@@ -366,8 +406,18 @@ async fn neomutt_sends_one_and_reads_it_under_a_pseudo_terminal() {
     let p = place(
         "neomutt",
         None,
-        Some(server(host(), peers().submissions_port(), Security::Tls, SaslMechanism::Xoauth2)),
-        Some(server(host(), peers().imap_port(), Security::StartTls, SaslMechanism::Oauthbearer)),
+        Some(server(
+            host(),
+            peers().submissions_port(),
+            Security::Tls,
+            SaslMechanism::Xoauth2,
+        )),
+        Some(server(
+            host(),
+            peers().imap_port(),
+            Security::StartTls,
+            SaslMechanism::Oauthbearer,
+        )),
     )
     .await;
     let text = export(&p, &["neomutt", "alice"]);
@@ -438,7 +488,14 @@ async fn the_exported_command_reads_the_same_config_for_root_and_nobody() {
         eprintln!("skipped: needs root to run msmtp as nobody");
         return;
     }
-    let smtp = || Some(server(host(), peers().submission_port(), Security::StartTls, SaslMechanism::Xoauth2));
+    let smtp = || {
+        Some(server(
+            host(),
+            peers().submission_port(),
+            Security::StartTls,
+            SaslMechanism::Xoauth2,
+        ))
+    };
 
     // Root exports the file MAILOAUTH_CONFIG points to; nobody's msmtp, started without that
     // variable (as cron or systemd would), still reads it.
@@ -450,7 +507,10 @@ async fn the_exported_command_reads_the_same_config_for_root_and_nobody() {
         .output()
         .unwrap();
     let text = ok(out, "export with MAILOAUTH_CONFIG");
-    assert!(text.contains(&format!("--config {}", p.config.display())), "{text}");
+    assert!(
+        text.contains(&format!("--config {}", p.config.display())),
+        "{text}"
+    );
     let rc = p.dir.join("msmtprc");
     write_private(&rc, &text);
     chown_nobody(&p.dir);
@@ -461,24 +521,31 @@ async fn the_exported_command_reads_the_same_config_for_root_and_nobody() {
 
     // nobody exports its own default file (under its ~/.config); root's msmtp, whose default is
     // /etc/mailoauth, reads nobody's file because the command names it.
-    let dir = std::env::temp_dir().join(format!("mailoauth-exports-nobody-home-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "mailoauth-exports-nobody-home-{}",
+        std::process::id()
+    ));
     let nobody_home = dir.join("home");
     let default = nobody_home.join(".config/mailoauth/mailoauth.toml");
     let p = place("as-nobody", Some(default.clone()), smtp(), None).await;
     chown_nobody(&dir);
     chown_nobody(&p.dir);
+    // runuser sets HOME to nobody's passwd entry; env gives it the home holding its config.
     let out = Command::new("runuser")
         .env_clear()
         .env("PATH", "/usr/bin:/bin:/usr/sbin:/sbin")
-        .env("HOME", &nobody_home)
-        .args(["-u", "nobody", "--"])
+        .args(["-u", "nobody", "--", "env"])
+        .arg(format!("HOME={}", nobody_home.display()))
         .arg(&p.bin)
         .args(["export", "msmtp", "alice", "--program"])
         .arg(&p.bin)
         .output()
         .unwrap();
     let text = ok(out, "export as nobody with its default config");
-    assert!(text.contains(&format!("--config {}", default.display())), "{text}");
+    assert!(
+        text.contains(&format!("--config {}", default.display())),
+        "{text}"
+    );
     let rc = p.dir.join("msmtprc-root");
     write_private(&rc, &text);
     let s = subject("as-root");

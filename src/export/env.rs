@@ -70,9 +70,7 @@ mod tests {
 
     #[test]
     fn both_servers_and_the_token_command() {
-        let out = EnvFile
-            .export(&sample("scanner"), &ctx())
-            .unwrap();
+        let out = EnvFile.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "# mailoauth account scanner: exported by mailoauth; MAILOAUTH_TOKEN_COMMAND prints a fresh access token.\n\

@@ -21,7 +21,11 @@ fn quoted(text: &str) -> String {
 
 /// A value mbsync reads as one word: bare when it has no blank or quote.
 fn word(text: &str) -> String {
-    if !text.is_empty() && !text.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\') {
+    if !text.is_empty()
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\')
+    {
         text.to_string()
     } else {
         quoted(text)
@@ -113,30 +117,25 @@ impl Exporter for Mbsync {
                 Some(d) => format!("{d}/"),
                 None => format!("~/Mail/{}/", account.name),
             };
-            // Gmail shows every message again under [Gmail]/All Mail (and Important, Starred).
-            let patterns = if crate::setup::profile_id(&account.auth.provider) == "google" {
-                "* !\"[Gmail]/All Mail\" !\"[Gmail]/Important\" !\"[Gmail]/Starred\""
-            } else {
-                "*"
-            };
+            // Only the inbox, which is what a service reads. A MaildirStore with a Path needs
+            // that folder to exist before the first sync ("cannot open store"); the inbox alone
+            // is created by mbsync itself (Create Near), so the file works as exported.
             out.push_str(&format!(
-                "\n# The local copy: a Maildir, one folder per IMAP folder.\n\
+                "\n# The local copy: a Maildir that mbsync creates on the first sync.\n\
+                 # For every folder instead of only the inbox: create {dir}, add \"Path {dir}\"\n\
+                 # here and set \"Patterns *\" in the channel (Gmail: also !\"[Gmail]/All Mail\").\n\
                  MaildirStore {name}-local\n\
-                 Path {path}\n\
                  Inbox {inbox}\n\
-                 SubFolders Verbatim\n\
                  \n\
-                 # mbsync {name}: every folder, created here as needed; nothing is deleted\n\
-                 # (Expunge None), flags go both ways.\n\
+                 # mbsync {name}: the inbox, new mail and flags both ways, nothing deleted.\n\
                  Channel {name}\n\
                  Far :{name}-remote:\n\
                  Near :{name}-local:\n\
-                 Patterns {patterns}\n\
+                 Patterns INBOX\n\
                  Create Near\n\
                  Expunge None\n\
                  SyncState *\n",
                 name = account.name,
-                path = word(&dir),
                 inbox = word(&format!("{dir}INBOX")),
             ));
         }
@@ -198,16 +197,13 @@ mod tests {
         assert!(
             out.ends_with(
                 "MaildirStore scanner-local\n\
-                 Path ~/Mail/scanner/\n\
                  Inbox ~/Mail/scanner/INBOX\n\
-                 SubFolders Verbatim\n\
                  \n\
-                 # mbsync scanner: every folder, created here as needed; nothing is deleted\n\
-                 # (Expunge None), flags go both ways.\n\
+                 # mbsync scanner: the inbox, new mail and flags both ways, nothing deleted.\n\
                  Channel scanner\n\
                  Far :scanner-remote:\n\
                  Near :scanner-local:\n\
-                 Patterns *\n\
+                 Patterns INBOX\n\
                  Create Near\n\
                  Expunge None\n\
                  SyncState *\n"
@@ -220,14 +216,7 @@ mod tests {
             ..ctx()
         };
         let out = Mbsync.export(&sample("scanner"), &c).unwrap();
-        assert!(
-            out.contains("Path \"/srv/mail box/\"\nInbox \"/srv/mail box/INBOX\"\n"),
-            "{out}"
-        );
-        let mut google = sample("scanner");
-        google.auth.provider = "google".into();
-        let out = Mbsync.export(&google, &c).unwrap();
-        assert!(out.contains("Patterns * !\"[Gmail]/All Mail\""), "{out}");
+        assert!(out.contains("\nInbox \"/srv/mail box/INBOX\"\n"), "{out}");
     }
 
     #[test]

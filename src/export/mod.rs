@@ -487,7 +487,10 @@ pub(crate) mod tests {
         // cmd's characters outside quotes, a variable that must not expand, a trailing backslash.
         assert_eq!(windows_quote(r"D:\a&b (x)\"), r#""D:\a&b (x)\\""#);
         assert_eq!(windows_quote("100%PATH%x"), "100^%PATH^%x");
-        assert_eq!(windows_quote(r"C:\50% off\m.toml"), r#"C:\50^%" "off\m.toml"#);
+        assert_eq!(
+            windows_quote(r"C:\50% off\m.toml"),
+            r#"C:\50^%" "off\m.toml"#
+        );
         assert_eq!(windows_quote(r#"say "hi"\"#), r#"say" "\^"hi\^"\"#);
         assert_eq!(windows_quote(""), r#""""#);
     }
@@ -514,7 +517,10 @@ pub(crate) mod tests {
             expanded.push_str(&rest[..start]);
             let after = &rest[start + 1..];
             match after.find('%') {
-                Some(end) => match vars.iter().find(|(k, _)| k.eq_ignore_ascii_case(&after[..end])) {
+                Some(end) => match vars
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&after[..end]))
+                {
                     Some((_, v)) => {
                         expanded.push_str(v);
                         rest = &after[end + 1..];
@@ -677,10 +683,19 @@ pub(crate) mod tests {
         receive_only.purpose = Purpose::Receive;
         let err = export("msmtp", &receive_only, &ctx()).unwrap_err();
         assert!(
-            matches!(err, ExportError::DoesNotFit { format: "msmtp", .. }),
+            matches!(
+                err,
+                ExportError::DoesNotFit {
+                    format: "msmtp",
+                    ..
+                }
+            ),
             "{err}"
         );
-        assert!(err.to_string().contains("set purpose to send or both"), "{err}");
+        assert!(
+            err.to_string().contains("set purpose to send or both"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -97,9 +97,7 @@ mod tests {
 
     #[test]
     fn starttls_account_with_extra_ca() {
-        let out = Msmtp
-            .export(&sample("scanner"), &ctx())
-            .unwrap();
+        let out = Msmtp.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "# mailoauth account scanner: exported by mailoauth, re-export after changing it there.\n\

@@ -102,14 +102,19 @@ impl Exporter for Neomutt {
                 "# mailoauth account {}: exported by mailoauth, re-export after changing it there.",
                 account.name
             ),
-            "# NeoMutt runs the refresh command at each sign-in; it prints a fresh access token.".into(),
+            "# NeoMutt runs the refresh command at each sign-in; it prints a fresh access token."
+                .into(),
             format!("set from = {}", value(&account.mailbox)),
             format!("set imap_user = {}", value(&account.mailbox)),
             format!(
                 "set folder = {}",
                 value(&format!(
                     "{}://{}/",
-                    if imap.security == Security::Tls { "imaps" } else { "imap" },
+                    if imap.security == Security::Tls {
+                        "imaps"
+                    } else {
+                        "imap"
+                    },
                     authority(imap)
                 ))
             ),
@@ -122,13 +127,23 @@ impl Exporter for Neomutt {
                 "set smtp_url = {}",
                 value(&format!(
                     "{}://{}@{}/",
-                    if smtp.security == Security::Tls { "smtps" } else { "smtp" },
+                    if smtp.security == Security::Tls {
+                        "smtps"
+                    } else {
+                        "smtp"
+                    },
                     url_user(&account.mailbox),
                     authority(smtp)
                 ))
             ));
-            lines.push(format!("set smtp_authenticators = {}", value(mechanism(smtp))));
-            lines.push(format!("set smtp_oauth_refresh_command = {}", value(&command)));
+            lines.push(format!(
+                "set smtp_authenticators = {}",
+                value(mechanism(smtp))
+            ));
+            lines.push(format!(
+                "set smtp_oauth_refresh_command = {}",
+                value(&command)
+            ));
         }
         // STARTTLS on the plain ports, and never a sign-in without TLS unless the account
         // itself has a server without it.
@@ -194,8 +209,14 @@ mod tests {
             ..ctx()
         };
         let out = Neomutt.export(&a, &c).unwrap();
-        assert!(out.contains("set folder = 'imap://outlook.office365.com:143/'\n"), "{out}");
-        assert!(out.contains("set imap_authenticators = 'oauthbearer'\n"), "{out}");
+        assert!(
+            out.contains("set folder = 'imap://outlook.office365.com:143/'\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("set imap_authenticators = 'oauthbearer'\n"),
+            "{out}"
+        );
         assert!(!out.contains("smtp_url"), "{out}");
         // POSIX quoting inside (sh runs it), then NeoMutt's double quotes around it.
         assert!(

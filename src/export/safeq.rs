@@ -80,9 +80,7 @@ mod tests {
 
     #[test]
     fn microsoft_imap_entry() {
-        let out = SafeqMps
-            .export(&sample("scanner"), &ctx())
-            .unwrap();
+        let out = SafeqMps.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "{\n  \"type\": \"ImapOAuthMicrosoft\",\n  \"host\": \"outlook.office365.com\",\n  \"port\": 993,\n  \"username\": \"scanner@contoso.com\"\n}\n"
@@ -93,9 +91,7 @@ mod tests {
 
     #[test]
     fn google_and_starttls_are_refused_with_the_reason() {
-        let err = SafeqMps
-            .render(&sample("alerts"), &ctx())
-            .unwrap_err();
+        let err = SafeqMps.render(&sample("alerts"), &ctx()).unwrap_err();
         assert!(err.to_string().contains("only for Microsoft 365"), "{err}");
         let mut a = sample("scanner");
         if let Some(i) = a.imap.as_mut() {
