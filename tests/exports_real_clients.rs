@@ -306,6 +306,8 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
         SaslMechanism::Xoauth2,
     );
     // The plain export (IMAP with STARTTLS) and a minimal store and channel of the test's own.
+    // The account names OAUTHBEARER for IMAP, which Dovecot offers but no Cyrus SASL plugin of
+    // Debian's does: the export must still give mbsync XOAUTH2.
     let p = place(
         "mbsync-plain",
         None,
@@ -314,7 +316,7 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
             host(),
             peers().imap_port(),
             Security::StartTls,
-            SaslMechanism::Xoauth2,
+            SaslMechanism::Oauthbearer,
         )),
     )
     .await;
@@ -324,8 +326,6 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
     msmtp_send(&rc, &s, None, &p.home);
     delivered(&s);
     let text = export(&p, &["mbsync", "alice"]);
-    assert!(text.contains("AuthMechs XOAUTH2\n"), "{text}");
-    assert!(!text.contains("MaildirStore"), "{text}");
     let local = p.dir.join("local");
     let mbsyncrc = p.dir.join("mbsyncrc");
     write_private(
@@ -341,6 +341,8 @@ async fn mbsync_syncs_with_the_plain_export_and_with_the_complete_one() {
         maildir_has(&local.join("INBOX"), &s),
         "mbsync did not fetch {s}"
     );
+    assert!(text.contains("AuthMechs XOAUTH2\n"), "{text}");
+    assert!(!text.contains("MaildirStore"), "{text}");
     let _ = std::fs::remove_dir_all(&p.dir);
 
     // --complete (implicit TLS), used exactly as exported: `mbsync alice` with the export's
@@ -507,16 +509,16 @@ async fn the_exported_command_reads_the_same_config_for_root_and_nobody() {
         .output()
         .unwrap();
     let text = ok(out, "export with MAILOAUTH_CONFIG");
-    assert!(
-        text.contains(&format!("--config {}", p.config.display())),
-        "{text}"
-    );
     let rc = p.dir.join("msmtprc");
     write_private(&rc, &text);
     chown_nobody(&p.dir);
     let s = subject("as-nobody");
     msmtp_send(&rc, &s, Some("nobody"), &p.home);
     delivered(&s);
+    assert!(
+        text.contains(&format!("--config {}", p.config.display())),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&p.dir);
 
     // nobody exports its own default file (under its ~/.config); root's msmtp, whose default is
@@ -542,15 +544,15 @@ async fn the_exported_command_reads_the_same_config_for_root_and_nobody() {
         .output()
         .unwrap();
     let text = ok(out, "export as nobody with its default config");
-    assert!(
-        text.contains(&format!("--config {}", default.display())),
-        "{text}"
-    );
     let rc = p.dir.join("msmtprc-root");
     write_private(&rc, &text);
     let s = subject("as-root");
     msmtp_send(&rc, &s, None, Path::new("/root"));
     delivered(&s);
+    assert!(
+        text.contains(&format!("--config {}", default.display())),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&p.dir);
     let _ = std::fs::remove_dir_all(&dir);
 }

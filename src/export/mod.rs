@@ -501,8 +501,8 @@ pub(crate) mod tests {
     /// is off (cmd's default), and no variable is defined whose name ends with `^`.
     fn cmd_c_then_argv(line: &str, vars: &[(&str, &str)]) -> Vec<String> {
         // /c: more than two quotes, so the first and the last one go.
-        let line = if line.starts_with('"') {
-            let mut l = line[1..].to_string();
+        let line = if let Some(rest) = line.strip_prefix('"') {
+            let mut l = rest.to_string();
             if let Some(last) = l.rfind('"') {
                 l.remove(last);
             }
