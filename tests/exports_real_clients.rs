@@ -561,3 +561,34 @@ fn nix_is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
+
+/// fetchmail 6.x has no OAuth: `export --help` says so and what to use instead, and asking for
+/// a fetchmail export gets that answer (not "no such format"), before any config is read.
+#[test]
+fn fetchmail_is_named_as_without_oauth_with_what_to_do_instead() {
+    let bin = env!("CARGO_BIN_EXE_mailoauth");
+    let help = Command::new(bin)
+        .args(["export", "--help"])
+        .output()
+        .unwrap();
+    let help = ok(help, "mailoauth export --help");
+    assert!(
+        help.contains("fetchmail 6.4.x (Debian 12: 6.4.37)"),
+        "{help}"
+    );
+    assert!(help.contains("export mbsync --complete"), "{help}");
+    let out = Command::new(bin)
+        .args([
+            "export",
+            "fetchmail",
+            "alice",
+            "--config",
+            "/nonexistent/m.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot sign in with OAuth2"), "{err}");
+    assert!(err.contains("mailoauth export neomutt"), "{err}");
+}

@@ -37,7 +37,7 @@ pub struct Args {
     /// The config file, named in every exported command [default: $MAILOAUTH_CONFIG, else the platform's default location]
     #[arg(long)]
     config: Option<PathBuf>,
-    /// How the consumer runs mailoauth, e.g. a full path [default: mailoauth]
+    /// How the consumer runs mailoauth, e.g. a full path
     #[arg(long, default_value = "mailoauth")]
     program: String,
     /// The shell that runs the exported command: posix (sh) or windows (cmd.exe, e.g. msmtp on
@@ -67,9 +67,9 @@ pub fn run(args: Args) -> ExitCode {
         for f in export::formats() {
             println!("{:10} {}", f.id, f.description);
         }
-        println!();
+        // On stderr: stdout stays the list of formats, one per line, for scripts.
         for (client, advice) in export::WITHOUT_OAUTH {
-            println!("{client:10} no export: {advice}.");
+            eprintln!("\n{client}: no export: {advice}.");
         }
         return ExitCode::SUCCESS;
     }
@@ -77,6 +77,10 @@ pub fn run(args: Args) -> ExitCode {
         eprintln!("mailoauth: give the format and the account, or --list");
         return ExitCode::from(2);
     };
+    if let Some(e) = export::without_oauth(&format) {
+        eprintln!("mailoauth: {e}");
+        return ExitCode::FAILURE;
+    }
     let path = args.config.unwrap_or_else(config::default_path);
     let doc = match config::load(&path) {
         Ok(d) => d,

@@ -397,12 +397,21 @@ fn format_of(e: &dyn Exporter) -> ExportFormat {
     }
 }
 
+/// The refusal for a client in [`WITHOUT_OAUTH`] (`fetchmail`), before any account is read.
+pub fn without_oauth(id: &str) -> Option<ExportError> {
+    let wanted = id.trim().to_ascii_lowercase();
+    WITHOUT_OAUTH
+        .iter()
+        .find(|(c, _)| *c == wanted)
+        .map(|(client, advice)| ExportError::ClientWithoutOAuth { client, advice })
+}
+
 /// Exports `account` in format `id`.
 pub fn export(id: &str, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
-    let wanted = id.trim().to_ascii_lowercase();
-    if let Some((client, advice)) = WITHOUT_OAUTH.iter().find(|(c, _)| *c == wanted) {
-        return Err(ExportError::ClientWithoutOAuth { client, advice });
+    if let Some(err) = without_oauth(id) {
+        return Err(err);
     }
+    let wanted = id.trim().to_ascii_lowercase();
     let exporter = exporters()
         .iter()
         .find(|e| e.id() == wanted)
