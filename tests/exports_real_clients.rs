@@ -22,7 +22,7 @@ use mailoauth::secret::Secret;
 use mailoauth::setup::{
     config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
 };
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -112,6 +112,49 @@ async fn place(
         config,
         bin,
         home,
+    }
+}
+
+/// Runs `cmd` with `input` on its stdin and returns what it printed; a client that has not ended
+/// after [`PATIENCE`] (a prompt nobody answers, a hung connection) is killed and the test fails.
+fn run(cmd: &mut Command, input: &[u8]) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = pipe.read_to_end(&mut v);
+            v
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the client") {
+            break status;
+        }
+        if start.elapsed() > PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not end within {PATIENCE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = writer.join();
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 
@@ -233,18 +276,8 @@ fn msmtp_send(rc: &Path, subject: &str, user: Option<&str>, home: &Path) {
         .env("HOME", home)
         .arg("-C")
         .arg(rc)
-        .args(["-a", "alice", ALICE.0])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run msmtp");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(message(subject).as_bytes())
-        .unwrap();
-    ok(child.wait_with_output().unwrap(), "msmtp");
+        .args(["-a", "alice", ALICE.0]);
+    ok(run(&mut cmd, message(subject).as_bytes()), "msmtp");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -286,14 +319,15 @@ async fn msmtp_sends_with_both_mechanisms_over_starttls_and_implicit_tls() {
 }
 
 fn mbsync(rc: &Path, channel: &str, home: &Path) -> String {
-    let out = Command::new("mbsync")
-        .env("HOME", home)
-        .env_remove("MAILOAUTH_CONFIG")
-        .arg("-c")
-        .arg(rc)
-        .arg(channel)
-        .output()
-        .expect("run mbsync");
+    let out = run(
+        Command::new("mbsync")
+            .env("HOME", home)
+            .env_remove("MAILOAUTH_CONFIG")
+            .arg("-c")
+            .arg(rc)
+            .arg(channel),
+        b"",
+    );
     ok(out, "mbsync")
 }
 
@@ -429,25 +463,17 @@ async fn neomutt_sends_one_and_reads_it_under_a_pseudo_terminal() {
     let s = subject("neomutt");
 
     // Sending: NeoMutt's batch mode, through smtp_url and smtp_oauth_refresh_command.
-    let mut child = Command::new("neomutt")
-        .env("HOME", &p.home)
-        .env_remove("MAILOAUTH_CONFIG")
-        .arg("-n")
-        .arg("-F")
-        .arg(&rc)
-        .args(["-s", &s, ALICE.0])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run neomutt");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"Sent by NeoMutt in the exports test.\n")
-        .unwrap();
-    ok(child.wait_with_output().unwrap(), "neomutt (sending)");
+    let sent = run(
+        Command::new("neomutt")
+            .env("HOME", &p.home)
+            .env_remove("MAILOAUTH_CONFIG")
+            .arg("-n")
+            .arg("-F")
+            .arg(&rc)
+            .args(["-s", &s, ALICE.0]),
+        b"Sent by NeoMutt in the exports test.\n",
+    );
+    ok(sent, "neomutt (sending)");
     delivered(&s);
 
     // Reading: NeoMutt in a terminal opens the IMAP INBOX; its index lists the subject.
