@@ -16,6 +16,9 @@ APT_PKGS=(
   keyutils
   # real peers for the tests: IMAP/submission/LMTP + relay, and the test CA
   dovecot-imapd dovecot-submissiond dovecot-lmtpd postfix openssl ca-certificates
+  # the real clients that use the exports unchanged (tests/exports_real_clients.rs): msmtp,
+  # mbsync with Cyrus SASL XOAUTH2, NeoMutt, driven in a pseudo-terminal by tmux
+  msmtp isync libsasl2-modules-kdexoauth2 neomutt tmux
   # screenshots, JSON in scripts; ip for the loopback test's private network namespace
   imagemagick python3 iproute2
 )

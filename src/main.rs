@@ -31,7 +31,7 @@ enum Command {
     Authorize(Box<cli::authorize::Args>),
     /// Show every account of the config: OK, failing (and why), needs re-authorization, secret expiry.
     Status(cli::status::Args),
-    /// Write an account in another consumer's format: msmtp, mbsync, SafeQ MPS, env file.
+    /// Write an account in another consumer's format: msmtp, mbsync, NeoMutt, SafeQ MPS, env file.
     Export(cli::export::Args),
     /// Where the config file is, and whether it is valid.
     Config(cli::config::Args),

@@ -27,7 +27,9 @@ impl Exporter for EnvFile {
         "An environment file (MAILOAUTH_*) for systemd EnvironmentFile=, docker --env-file or a shell script."
     }
 
-    fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
+    fn render(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
+        // systemd, Docker and sh read this file: POSIX quoting on every platform.
+        let ctx = &ctx.posix();
         let mut lines = vec![
             format!(
                 "# mailoauth account {}: exported by mailoauth; MAILOAUTH_TOKEN_COMMAND prints a fresh access token.",
@@ -64,13 +66,11 @@ impl Exporter for EnvFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::tests::sample;
+    use crate::export::tests::{ctx, sample};
 
     #[test]
     fn both_servers_and_the_token_command() {
-        let out = EnvFile
-            .export(&sample("scanner"), &ExportContext::default())
-            .unwrap();
+        let out = EnvFile.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "# mailoauth account scanner: exported by mailoauth; MAILOAUTH_TOKEN_COMMAND prints a fresh access token.\n\
@@ -87,7 +87,7 @@ mod tests {
              MAILOAUTH_IMAP_SECURITY=tls\n\
              MAILOAUTH_IMAP_SASL=XOAUTH2\n\
              MAILOAUTH_CA_FILE=/etc/ssl/proxy-ca.pem\n\
-             MAILOAUTH_TOKEN_COMMAND='mailoauth token scanner'\n"
+             MAILOAUTH_TOKEN_COMMAND='mailoauth token --config /etc/mailoauth/mailoauth.toml scanner'\n"
         );
     }
 
@@ -95,7 +95,8 @@ mod tests {
     fn the_file_is_valid_shell_that_yields_the_values() {
         let ctx = ExportContext {
             program: "/opt/mail oauth/mailoauth".into(),
-            config: None,
+            shell: crate::export::Shell::Windows,
+            ..ctx()
         };
         let out = EnvFile.export(&sample("alerts"), &ctx).unwrap();
         assert!(!out.contains("IMAP"), "{out}");
@@ -110,7 +111,7 @@ mod tests {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
             assert_eq!(
                 String::from_utf8_lossy(&o.stdout),
-                "'/opt/mail oauth/mailoauth' token alerts"
+                "'/opt/mail oauth/mailoauth' token --config /etc/mailoauth/mailoauth.toml alerts"
             );
         }
     }

@@ -1,6 +1,6 @@
 //! An msmtp account (`~/.msmtprc`, `/etc/msmtprc`) that gets its token from `mailoauth token`.
 
-use super::{ExportContext, ExportError, Exporter};
+use super::{ExportContext, ExportError, Exporter, Shell};
 use crate::config::Account;
 use crate::provider::{SaslMechanism, Security};
 
@@ -14,6 +14,17 @@ fn colon_hex(hex: &str) -> String {
         .map(|p| String::from_utf8_lossy(p).to_ascii_uppercase())
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// The `passwordeval` value. msmtp runs it with `popen`: `/bin/sh -c` on POSIX systems and, in
+/// its MinGW build for Windows, `_popen`, i.e. `cmd.exe /c`. msmtp's config reader drops one pair
+/// of double quotes around a whole value, so a Windows line gets its `cmd /c` quotes twice.
+fn passwordeval(ctx: &ExportContext, account: &Account) -> String {
+    let command = ctx.token_command(account);
+    match ctx.shell {
+        Shell::Posix => command,
+        Shell::Windows => format!("\"{}\"", super::for_cmd_c(&command)),
+    }
 }
 
 impl Exporter for Msmtp {
@@ -32,7 +43,7 @@ impl Exporter for Msmtp {
         }
     }
 
-    fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
+    fn render(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
         let smtp = account.smtp.as_ref().ok_or(ExportError::MissingServer {
             account: account.name.clone(),
             format: "msmtp",
@@ -73,7 +84,7 @@ impl Exporter for Msmtp {
              from {mailbox}\n\
              passwordeval {cmd}\n",
             mailbox = account.mailbox,
-            cmd = ctx.token_command(account),
+            cmd = passwordeval(ctx, account),
         ));
         Ok(out)
     }
@@ -82,13 +93,11 @@ impl Exporter for Msmtp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::tests::sample;
+    use crate::export::tests::{ctx, sample};
 
     #[test]
     fn starttls_account_with_extra_ca() {
-        let out = Msmtp
-            .export(&sample("scanner"), &ExportContext::default())
-            .unwrap();
+        let out = Msmtp.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "# mailoauth account scanner: exported by mailoauth, re-export after changing it there.\n\
@@ -101,7 +110,7 @@ mod tests {
              auth xoauth2\n\
              user scanner@contoso.com\n\
              from scanner@contoso.com\n\
-             passwordeval mailoauth token scanner\n"
+             passwordeval mailoauth token --config /etc/mailoauth/mailoauth.toml scanner\n"
         );
     }
 
@@ -117,7 +126,8 @@ mod tests {
         }
         let ctx = ExportContext {
             program: "/usr/local/bin/mailoauth".into(),
-            config: Some("/etc/mailoauth/alt.toml".into()),
+            config: "/etc/mailoauth/alt.toml".into(),
+            ..ctx()
         };
         let out = Msmtp.export(&a, &ctx).unwrap();
         assert!(
@@ -139,8 +149,25 @@ mod tests {
         let mut a = sample("scanner");
         a.smtp = None;
         assert!(matches!(
-            Msmtp.export(&a, &ExportContext::default()),
+            Msmtp.render(&a, &ctx()),
             Err(ExportError::MissingServer { key: "smtp", .. })
         ));
+    }
+
+    #[test]
+    fn windows_passwordeval_is_quoted_for_msmtp_then_cmd() {
+        let win = ExportContext {
+            program: r"C:\Program Files\mailoauth\mailoauth.exe".into(),
+            config: r"C:\ProgramData\mailoauth\mailoauth.toml".into(),
+            shell: Shell::Windows,
+            ..ctx()
+        };
+        let out = Msmtp.export(&sample("scanner"), &win).unwrap();
+        assert!(
+            out.ends_with(
+                "passwordeval \"\"\"C:\\Program Files\\mailoauth\\mailoauth.exe\" token --config C:\\ProgramData\\mailoauth\\mailoauth.toml scanner\"\"\n"
+            ),
+            "{out}"
+        );
     }
 }

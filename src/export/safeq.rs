@@ -39,7 +39,7 @@ impl Exporter for SafeqMps {
         }
     }
 
-    fn export(&self, account: &Account, _ctx: &ExportContext) -> Result<String, ExportError> {
+    fn render(&self, account: &Account, _ctx: &ExportContext) -> Result<String, ExportError> {
         let unsupported = |reason: &str| ExportError::Unsupported {
             account: account.name.clone(),
             format: "safeq-mps",
@@ -76,13 +76,11 @@ impl Exporter for SafeqMps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::tests::sample;
+    use crate::export::tests::{ctx, sample};
 
     #[test]
     fn microsoft_imap_entry() {
-        let out = SafeqMps
-            .export(&sample("scanner"), &ExportContext::default())
-            .unwrap();
+        let out = SafeqMps.export(&sample("scanner"), &ctx()).unwrap();
         assert_eq!(
             out,
             "{\n  \"type\": \"ImapOAuthMicrosoft\",\n  \"host\": \"outlook.office365.com\",\n  \"port\": 993,\n  \"username\": \"scanner@contoso.com\"\n}\n"
@@ -93,16 +91,14 @@ mod tests {
 
     #[test]
     fn google_and_starttls_are_refused_with_the_reason() {
-        let err = SafeqMps
-            .export(&sample("alerts"), &ExportContext::default())
-            .unwrap_err();
+        let err = SafeqMps.render(&sample("alerts"), &ctx()).unwrap_err();
         assert!(err.to_string().contains("only for Microsoft 365"), "{err}");
         let mut a = sample("scanner");
         if let Some(i) = a.imap.as_mut() {
             i.security = crate::provider::Security::StartTls;
         }
         assert!(matches!(
-            SafeqMps.export(&a, &ExportContext::default()),
+            SafeqMps.export(&a, &ctx()),
             Err(ExportError::Unsupported { .. })
         ));
     }
