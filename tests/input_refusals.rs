@@ -32,10 +32,8 @@ fn text(b: &[u8]) -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "mailoauth-refusals-{name}-{}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("mailoauth-refusals-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -150,7 +148,12 @@ fn a_cleartext_server_elsewhere_is_refused_by_check_loader_and_export() {
             .unwrap();
         let err = text(&checked.stderr);
         assert_eq!(checked.status.code(), Some(EX_CONFIG), "{host}: {err}");
-        for needle in ["account \"svc\"", "key smtp.security", "clear text", "start_tls"] {
+        for needle in [
+            "account \"svc\"",
+            "key smtp.security",
+            "clear text",
+            "start_tls",
+        ] {
             assert!(err.contains(needle), "{host}: no {needle:?} in {err}");
         }
 
@@ -184,9 +187,17 @@ fn a_cleartext_server_elsewhere_is_refused_by_check_loader_and_export() {
             .arg(&path)
             .output()
             .unwrap();
-        assert!(checked.status.success(), "{host}: {}", text(&checked.stderr));
+        assert!(
+            checked.status.success(),
+            "{host}: {}",
+            text(&checked.stderr)
+        );
         let exported = cli(&["export", "msmtp", "svc"], &path);
-        assert!(exported.status.success(), "{host}: {}", text(&exported.stderr));
+        assert!(
+            exported.status.success(),
+            "{host}: {}",
+            text(&exported.stderr)
+        );
         assert!(text(&exported.stdout).contains("tls off"));
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -203,23 +214,35 @@ async fn cleartext_to_another_address_never_reaches_the_real_servers() {
     let token = common::tokens::device_token(ALICE).await;
     let run = |host: &str| {
         let mut cmd = mailoauth();
-        cmd.args(["check", "--mailbox", ALICE.0, "--token-env", "REFUSALS_TOKEN"])
-            .arg("--smtp")
-            .arg(format!("{host}:{}:none", p.submission_port()))
-            .arg("--imap")
-            .arg(format!("{host}:{}:none", p.imap_port()))
-            .env("REFUSALS_TOKEN", &token);
+        cmd.args([
+            "check",
+            "--mailbox",
+            ALICE.0,
+            "--token-env",
+            "REFUSALS_TOKEN",
+        ])
+        .arg("--smtp")
+        .arg(format!("{host}:{}:none", p.submission_port()))
+        .arg("--imap")
+        .arg(format!("{host}:{}:none", p.imap_port()))
+        .env("REFUSALS_TOKEN", &token);
         tokio::task::block_in_place(|| cmd.output().expect("run mailoauth check"))
     };
 
     let refused = run("0.0.0.0");
     let (out, err) = (text(&refused.stdout), text(&refused.stderr));
     assert_eq!(refused.status.code(), Some(EX_USAGE), "{out}\n{err}");
-    assert!(err.contains("--smtp") && err.contains("clear text"), "{err}");
+    assert!(
+        err.contains("--smtp") && err.contains("clear text"),
+        "{err}"
+    );
     assert!(err.contains("TLS or STARTTLS"), "{err}");
     // No step ran: nothing was resolved, connected or sent.
     for step in ["connect", "greeting", "login", "answered"] {
-        assert!(!out.contains(step) && !err.contains(step), "{step}: {out}\n{err}");
+        assert!(
+            !out.contains(step) && !err.contains(step),
+            "{step}: {out}\n{err}"
+        );
     }
     assert!(!out.contains(&token) && !err.contains(&token));
 
@@ -257,10 +280,17 @@ async fn cleartext_to_another_address_never_reaches_the_real_servers() {
     )
     .await;
     assert!(!report.ok);
-    assert!(report.smtp.is_none() && report.imap.is_none(), "{report:#?}");
+    assert!(
+        report.smtp.is_none() && report.imap.is_none(),
+        "{report:#?}"
+    );
     let failure = report.failure.expect("refused before the tests");
     assert_eq!(failure.kind, FailureKind::InvalidRequest);
-    assert!(failure.message.contains("SMTP server"), "{}", failure.message);
+    assert!(
+        failure.message.contains("SMTP server"),
+        "{}",
+        failure.message
+    );
     assert!(steps.lock().unwrap().is_empty(), "no step may start");
 }
 
@@ -272,7 +302,13 @@ async fn cleartext_to_another_address_never_reaches_the_real_servers() {
 #[test]
 fn config_check_refuses_what_the_loader_refuses() {
     let dir = scratch("agree");
-    let good = config(&dir, "smtp.example.com", 587, "start_tls", "http://127.0.0.1:9/token");
+    let good = config(
+        &dir,
+        "smtp.example.com",
+        587,
+        "start_tls",
+        "http://127.0.0.1:9/token",
+    );
     let sample = std::fs::read(&good).unwrap();
     let ok = mailoauth()
         .args(["config", "check"])
@@ -310,7 +346,11 @@ fn config_check_refuses_what_the_loader_refuses() {
         assert!(err.contains(needle), "{name}: {err}");
         let token = cli(&["token", "svc"], &path);
         assert!(!token.status.success(), "{name}");
-        assert!(text(&token.stderr).contains(needle), "{name}: {}", text(&token.stderr));
+        assert!(
+            text(&token.stderr).contains(needle),
+            "{name}: {}",
+            text(&token.stderr)
+        );
         let _ = std::fs::remove_file(&path);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -378,22 +418,48 @@ fn authorize_refuses_invalid_values_before_the_sign_in_starts() {
         run_bounded(cmd, Duration::from_secs(120))
     };
     let cases = [
-        ("../../etc/x@y", PUBLIC_CLIENT, "Mailbox: this is not a mailbox address."),
-        ("alice", PUBLIC_CLIENT, "Mailbox: this is not a mailbox address."),
+        (
+            "../../etc/x@y",
+            PUBLIC_CLIENT,
+            "Mailbox: this is not a mailbox address.",
+        ),
+        (
+            "alice",
+            PUBLIC_CLIENT,
+            "Mailbox: this is not a mailbox address.",
+        ),
         ("", PUBLIC_CLIENT, "Mailbox is empty."),
-        ("a@b@c", PUBLIC_CLIENT, "Mailbox: this is not a mailbox address."),
-        (long.as_str(), PUBLIC_CLIENT, "Mailbox: this is not a mailbox address."),
+        (
+            "a@b@c",
+            PUBLIC_CLIENT,
+            "Mailbox: this is not a mailbox address.",
+        ),
+        (
+            long.as_str(),
+            PUBLIC_CLIENT,
+            "Mailbox: this is not a mailbox address.",
+        ),
         (ALICE.0, "mailapp public", "Client ID: it contains spaces."),
     ];
     for (mailbox, client_id, message) in cases {
         let shown = &mailbox[..mailbox.len().min(40)];
         let (status, _, err) = run(mailbox, client_id);
         let status = status.expect("authorize hung");
-        assert_eq!(status.code(), Some(EX_USAGE), "{shown} / {client_id}: {err}");
+        assert_eq!(
+            status.code(),
+            Some(EX_USAGE),
+            "{shown} / {client_id}: {err}"
+        );
         assert!(err.contains(message), "{shown}: {err}");
-        assert!(err.contains("Enter") || err.contains("Copy"), "the fix: {err}");
+        assert!(
+            err.contains("Enter") || err.contains("Copy"),
+            "the fix: {err}"
+        );
         for started in ["Waiting for the browser", "Open this URL", "timed out"] {
-            assert!(!err.contains(started), "{shown}: the sign-in started: {err}");
+            assert!(
+                !err.contains(started),
+                "{shown}: the sign-in started: {err}"
+            );
         }
     }
     assert!(!dir.join("tokens").exists(), "nothing was stored");
@@ -417,7 +483,13 @@ fn check_refuses_a_url_in_place_of_a_server() {
         ("--imap", "imaps://mail.example.invalid:993"),
     ] {
         let out = mailoauth()
-            .args(["check", "--mailbox", ALICE.0, "--token-env", "REFUSALS_URL_TOKEN"])
+            .args([
+                "check",
+                "--mailbox",
+                ALICE.0,
+                "--token-env",
+                "REFUSALS_URL_TOKEN",
+            ])
             .args([flag, value])
             .env("REFUSALS_URL_TOKEN", "not-a-real-token")
             .output()
@@ -430,7 +502,13 @@ fn check_refuses_a_url_in_place_of_a_server() {
     }
     // The short form takes the port's usual security; a non-standard port needs it written.
     let out = mailoauth()
-        .args(["check", "--mailbox", ALICE.0, "--token-env", "REFUSALS_URL_TOKEN"])
+        .args([
+            "check",
+            "--mailbox",
+            ALICE.0,
+            "--token-env",
+            "REFUSALS_URL_TOKEN",
+        ])
         .args(["--smtp", "mail.example.invalid:2525"])
         .env("REFUSALS_URL_TOKEN", "not-a-real-token")
         .output()

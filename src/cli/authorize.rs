@@ -187,7 +187,11 @@ struct Checked {
 
 /// Checks every value before anything starts (no discovery, no listener, no browser URL), with
 /// the validators and messages of the wizard's fields; every problem is listed at once.
-fn check_input(args: &Args, profile: &provider::Profile, flow: Flow) -> Result<Checked, Vec<String>> {
+fn check_input(
+    args: &Args,
+    profile: &provider::Profile,
+    flow: Flow,
+) -> Result<Checked, Vec<String>> {
     use mailoauth::validate::input::{self, FieldContext, FieldKind, FieldReport};
     let mut errors = Vec::new();
     let ctx = FieldContext {
@@ -206,7 +210,10 @@ fn check_input(args: &Args, profile: &provider::Profile, flow: Flow) -> Result<C
                     errors.push(format!("--{flag}: {} {}", f.message, f.fix))
                 }
                 mailoauth::validate::Severity::Warning => {
-                    eprintln!("mailoauth authorize: warning: --{flag}: {} {}", f.message, f.fix)
+                    eprintln!(
+                        "mailoauth authorize: warning: --{flag}: {} {}",
+                        f.message, f.fix
+                    )
                 }
                 _ => {}
             }
@@ -229,7 +236,9 @@ fn check_input(args: &Args, profile: &provider::Profile, flow: Flow) -> Result<C
         )
     };
     let tenant = match &args.tenant {
-        Some(t) if profile.id() == "microsoft" => take(&mut errors, "tenant", input::azure_tenant(t, Some(flow))),
+        Some(t) if profile.id() == "microsoft" => {
+            take(&mut errors, "tenant", input::azure_tenant(t, Some(flow)))
+        }
         Some(t) => {
             if t.trim().is_empty() || t.chars().any(char::is_whitespace) {
                 errors.push(String::from(

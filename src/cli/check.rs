@@ -99,9 +99,9 @@ fn parse_server(flag: &str, protocol: MailProtocol, text: &str) -> Result<Endpoi
             "--{flag} {shown:?}: {scheme}:// makes this a URL, not a server; {form}"
         ));
     }
-    let security_given = text.rsplit_once(':').is_some_and(|(_, last)| {
-        !last.is_empty() && !last.chars().all(|c| c.is_ascii_digit())
-    });
+    let security_given = text
+        .rsplit_once(':')
+        .is_some_and(|(_, last)| !last.is_empty() && !last.chars().all(|c| c.is_ascii_digit()));
     let full = if security_given {
         text.to_string()
     } else {

@@ -62,7 +62,11 @@ pub fn check_text(path: &Path, text: &str, json: bool) -> ExitCode {
 }
 
 /// Prints the verdict on a config file and turns it into the exit status.
-fn verdict(path: &Path, result: Result<config::Config, config::ConfigError>, json: bool) -> ExitCode {
+fn verdict(
+    path: &Path,
+    result: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
     if json {
         let value = match &result {
             Ok(c) => serde_json::json!({

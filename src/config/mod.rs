@@ -354,7 +354,12 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 cloud: a.auth.cloud,
                 tenant: a.auth.tenant.clone(),
                 flow: Some(a.auth.flow),
-                overrides: a.auth.endpoints.as_ref().map(Into::into).unwrap_or_default(),
+                overrides: a
+                    .auth
+                    .endpoints
+                    .as_ref()
+                    .map(Into::into)
+                    .unwrap_or_default(),
             };
             if let Err(e) = profile.endpoints(&ctx) {
                 return Err(invalid(

@@ -422,14 +422,23 @@ fn accounts_are_added_replaced_and_removed_by_name() {
 fn cleartext_logins_are_refused_except_to_this_machine() {
     let plain = |host: &str| {
         SAMPLE
-            .replacen("host = \"smtp.gmail.com\"", &format!("host = \"{host}\""), 1)
+            .replacen(
+                "host = \"smtp.gmail.com\"",
+                &format!("host = \"{host}\""),
+                1,
+            )
             .replacen(
                 "port = 465\nsecurity = \"tls\"",
                 "port = 25\nsecurity = \"none\"",
                 1,
             )
     };
-    for host in ["smtp.example.com", "10.0.0.5", "0.0.0.0", "localhost.example.com"] {
+    for host in [
+        "smtp.example.com",
+        "10.0.0.5",
+        "0.0.0.0",
+        "localhost.example.com",
+    ] {
         match err_of(&plain(host)) {
             ConfigError::Invalid {
                 account,
@@ -437,7 +446,10 @@ fn cleartext_logins_are_refused_except_to_this_machine() {
                 message,
                 ..
             } => {
-                assert_eq!((account.as_str(), key.as_str()), ("alerts", "smtp.security"));
+                assert_eq!(
+                    (account.as_str(), key.as_str()),
+                    ("alerts", "smtp.security")
+                );
                 assert!(message.contains("clear text"), "{message}");
                 assert!(message.contains("start_tls"), "{message}");
             }
@@ -464,7 +476,9 @@ fn endpoints_are_checked_as_when_they_are_used() {
         other => panic!("{other:?}"),
     }
     let fragment = SAMPLE.replacen("/token\"", "/token#x\"", 1);
-    assert!(matches!(err_of(&fragment), ConfigError::Invalid { key, .. } if key == "auth.endpoints.token"));
+    assert!(
+        matches!(err_of(&fragment), ConfigError::Invalid { key, .. } if key == "auth.endpoints.token")
+    );
 }
 
 #[test]
@@ -474,13 +488,19 @@ fn the_loader_reads_at_most_the_bound_and_only_regular_files() {
     let mut text = SAMPLE.to_string();
     text.push_str(&"#".repeat(MAX_BYTES as usize));
     fs::write(&big, &text).unwrap();
-    assert!(matches!(load(&big), Err(ConfigError::Damaged { message, .. }) if message.contains("too big")));
-    assert!(matches!(load(&dir), Err(ConfigError::Damaged { message, .. }) if message.contains("folder")));
+    assert!(
+        matches!(load(&big), Err(ConfigError::Damaged { message, .. }) if message.contains("too big"))
+    );
+    assert!(
+        matches!(load(&dir), Err(ConfigError::Damaged { message, .. }) if message.contains("folder"))
+    );
     let not_utf8 = dir.join("latin1.toml");
     let mut bytes = SAMPLE.as_bytes().to_vec();
     bytes.extend_from_slice(b"# caf\xe9\n");
     fs::write(&not_utf8, bytes).unwrap();
-    assert!(matches!(load(&not_utf8), Err(ConfigError::Damaged { message, .. }) if message.contains("UTF-8")));
+    assert!(
+        matches!(load(&not_utf8), Err(ConfigError::Damaged { message, .. }) if message.contains("UTF-8"))
+    );
     #[cfg(unix)]
     assert!(
         matches!(load(Path::new("/dev/zero")), Err(ConfigError::Damaged { message, .. }) if message.contains("not a regular file"))

@@ -803,7 +803,10 @@ pub(crate) async fn resolve_and_connect(
                 // not looked up, so a hosts file or resolver cannot send a login allowed only
                 // for loopback (no encryption) elsewhere.
                 let resolved: Vec<SocketAddr> = if host.eq_ignore_ascii_case("localhost") {
-                    LOCALHOST.iter().map(|ip| SocketAddr::new(*ip, port)).collect()
+                    LOCALHOST
+                        .iter()
+                        .map(|ip| SocketAddr::new(*ip, port))
+                        .collect()
                 } else {
                     tokio::net::lookup_host((host.as_str(), port))
                         .await

@@ -845,7 +845,14 @@ fn validate_field_dispatches_by_provider_and_hides_secrets() {
 
 #[test]
 fn cleartext_is_allowed_only_to_a_loopback_host() {
-    for host in ["127.0.0.1", "127.255.0.9", "::1", "[::1]", "localhost", "LocalHost"] {
+    for host in [
+        "127.0.0.1",
+        "127.255.0.9",
+        "::1",
+        "[::1]",
+        "localhost",
+        "LocalHost",
+    ] {
         assert!(cleartext_allowed(host, Security::None), "{host}");
         assert!(check_cleartext(MailProtocol::Smtp, host, 25, Security::None).is_ok());
     }
@@ -862,7 +869,12 @@ fn cleartext_is_allowed_only_to_a_loopback_host() {
         assert!(!cleartext_allowed(host, Security::None), "{host}");
         let refused = check_cleartext(MailProtocol::Imap, host, 143, Security::None).unwrap_err();
         assert!(refused.problem.contains("clear text"), "{refused}");
-        assert!(refused.fix.contains("IMAP on port 143 normally uses STARTTLS"), "{refused}");
+        assert!(
+            refused
+                .fix
+                .contains("IMAP on port 143 normally uses STARTTLS"),
+            "{refused}"
+        );
         // Encrypted logins go anywhere.
         assert!(cleartext_allowed(host, Security::Tls));
         assert!(cleartext_allowed(host, Security::StartTls));
