@@ -362,11 +362,8 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                     .unwrap_or_default(),
             };
             if let Err(e) = profile.endpoints(&ctx) {
-                return Err(invalid(
-                    a,
-                    endpoint_key(&e),
-                    crate::diagnosis::scrub(&e.to_string()),
-                ));
+                let (key, message) = endpoint_problem(&e);
+                return Err(invalid(a, key, message));
             }
         }
         if let Some(pin) = a.tls.as_ref().and_then(|t| t.pinned_sha256.as_ref()) {
@@ -401,21 +398,12 @@ pub fn cleartext_problem(
     })
 }
 
-/// The config key of an endpoint the profile refused.
-fn endpoint_key(e: &crate::provider::ProfileError) -> &'static str {
+/// The config key and the message for what the profile refused when resolving the account's
+/// endpoints. The message repeats no value of the file (a URL or a tenant may carry a pasted
+/// secret): the key says which value it is.
+fn endpoint_problem(e: &crate::provider::ProfileError) -> (&'static str, String) {
     use crate::provider::ProfileError;
-    let field = match e {
-        ProfileError::InsecureEndpoint { field, .. }
-        | ProfileError::InvalidEndpoint { field, .. }
-        | ProfileError::MissingEndpoint { field } => *field,
-        ProfileError::UnsupportedFlow { .. } => return "auth.flow",
-        ProfileError::UnsupportedCloud { .. } => return "auth.cloud",
-        ProfileError::InvalidTenant { .. } | ProfileError::TenantNotSpecific { .. } => {
-            return "auth.tenant"
-        }
-        _ => return "auth",
-    };
-    match field {
+    let key = |field: &str| match field {
         "authority" => "auth.endpoints.authority",
         "authorization" => "auth.endpoints.authorization",
         "token" => "auth.endpoints.token",
@@ -424,6 +412,28 @@ fn endpoint_key(e: &crate::provider::ProfileError) -> &'static str {
         "userinfo" => "auth.endpoints.userinfo",
         "issuer" => "auth.endpoints.issuer",
         _ => "auth.endpoints",
+    };
+    match e {
+        ProfileError::InsecureEndpoint { field, .. } => (
+            key(field),
+            format!("the {field} endpoint uses http:// to another machine, which would send codes and tokens unencrypted: use https://; http:// is accepted only for 127.0.0.1, ::1 or localhost"),
+        ),
+        ProfileError::InvalidEndpoint { field, .. } => (
+            key(field),
+            format!("the {field} endpoint is not usable: enter an absolute https:// URL (http:// only to 127.0.0.1, ::1 or localhost) without a #fragment"),
+        ),
+        ProfileError::MissingEndpoint { field } => (key(field), e.to_string()),
+        ProfileError::UnsupportedFlow { .. } => ("auth.flow", e.to_string()),
+        ProfileError::UnsupportedCloud { .. } => ("auth.cloud", e.to_string()),
+        ProfileError::InvalidTenant { .. } => (
+            "auth.tenant",
+            String::from("not a tenant ID (GUID), a verified domain, organizations, common or consumers: copy the Directory (tenant) ID from the app registration's Overview page"),
+        ),
+        ProfileError::TenantNotSpecific { flow, .. } => (
+            "auth.tenant",
+            format!("organizations, common and consumers cannot be used with the {flow} flow: without a signed-in user Microsoft needs your own tenant; enter the Directory (tenant) ID or your verified domain"),
+        ),
+        other => ("auth", crate::diagnosis::scrub(&other.to_string())),
     }
 }
 

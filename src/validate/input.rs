@@ -855,10 +855,20 @@ pub fn check_cleartext(
         },
         |s| format!("{proto} on port {port} normally uses {}", s.label()),
     );
+    // The host is named when it is a plain address or host name the scrubber leaves alone: a
+    // config or command line may hold anything there, and a message never repeats a secret.
+    let host = host.trim();
+    let named = (host.parse::<std::net::IpAddr>().is_ok()
+        || net::is_dns_name(host.trim_end_matches('.'), false))
+        && crate::diagnosis::scrub(host) == host;
+    let target = if named {
+        host.to_string()
+    } else {
+        String::from("this host")
+    };
     Err(CleartextRefused {
         problem: format!(
-            "no encryption would send the access token in clear text to {}, which is not this machine, and anyone on the network could use it",
-            crate::diagnosis::scrub(host.trim())
+            "no encryption would send the access token in clear text to {target}, which is not this machine, and anyone on the network could use it"
         ),
         fix: format!(
             "choose TLS or STARTTLS ({usual}); no encryption is accepted only for a server on this machine (127.0.0.1, ::1 or localhost)"
