@@ -24,7 +24,7 @@ const CONFIG: u8 = 78;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nSecurity is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
+    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
 )]
 pub struct Args {
     /// An account of the config file: test it with its saved servers and a fresh token.
@@ -36,11 +36,11 @@ pub struct Args {
     /// The mailbox the token belongs to (the login's user name).
     #[arg(long, required_unless_present = "account")]
     mailbox: Option<String>,
-    /// SMTP server to test as host:port:security, e.g. smtp.office365.com:587:starttls.
-    #[arg(long, value_name = "HOST:PORT:SECURITY")]
+    /// SMTP server to test as host:port[:security], e.g. smtp.office365.com:587:starttls.
+    #[arg(long, value_name = "HOST:PORT[:SECURITY]")]
     smtp: Option<String>,
-    /// IMAP server to test as host:port:security, e.g. outlook.office365.com:993:tls.
-    #[arg(long, value_name = "HOST:PORT:SECURITY")]
+    /// IMAP server to test as host:port[:security], e.g. outlook.office365.com:993:tls.
+    #[arg(long, value_name = "HOST:PORT[:SECURITY]")]
     imap: Option<String>,
     /// Name of the environment variable that holds the access token.
     #[arg(long, value_name = "VAR", conflicts_with = "token_file")]

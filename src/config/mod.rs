@@ -66,6 +66,14 @@ pub enum ConfigError {
         /// What is wrong, with secrets scrubbed.
         message: String,
     },
+    /// The path is not a config file at all: not a regular file, or far over the size bound.
+    #[error("{path}: {message}")]
+    NotAConfig {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead, and what to give.
+        message: String,
+    },
     /// The file's `version` is not one this build knows; nothing was overwritten.
     #[error("{path}, line {line}, key version: format version {found} is not supported by this mailoauth, which reads version {supported}; use the mailoauth that wrote the file or a newer one. The file was left untouched")]
     UnknownVersion {
@@ -114,6 +122,7 @@ impl Coded for ConfigError {
             ConfigError::Missing { .. } | ConfigError::UnknownAccount { .. } => ErrorCode::NotFound,
             ConfigError::Io { .. } => ErrorCode::Internal,
             ConfigError::Damaged { .. }
+            | ConfigError::NotAConfig { .. }
             | ConfigError::UnknownVersion { .. }
             | ConfigError::Invalid { .. } => ErrorCode::InvalidInput,
         }
@@ -492,11 +501,8 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
         action: "reading",
         source,
     };
-    let refuse = |message: String| ConfigError::Damaged {
+    let refuse = |message: String| ConfigError::NotAConfig {
         path: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        key: None,
         message,
     };
     let file = match open_for_reading(path) {
@@ -512,7 +518,7 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
             "not a regular file (a device, a pipe or a socket)"
         };
         return Err(refuse(format!(
-            "this is {what}, not a config file; give the path of the mailoauth config file itself"
+            "this is {what}, not a config file: give the path of the mailoauth config file itself"
         )));
     }
     let mut bytes = Vec::new();
@@ -521,7 +527,7 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
         .map_err(io_err)?;
     if bytes.len() as u64 > MAX_BYTES {
         return Err(refuse(format!(
-            "the file is larger than {} MiB, far too big for a mailoauth config; choose the right file",
+            "the file is larger than {} MiB, far too big for a mailoauth config: choose the right file",
             MAX_BYTES / (1024 * 1024)
         )));
     }

@@ -489,10 +489,10 @@ fn the_loader_reads_at_most_the_bound_and_only_regular_files() {
     text.push_str(&"#".repeat(MAX_BYTES as usize));
     fs::write(&big, &text).unwrap();
     assert!(
-        matches!(load(&big), Err(ConfigError::Damaged { message, .. }) if message.contains("too big"))
+        matches!(load(&big), Err(ConfigError::NotAConfig { message, .. }) if message.contains("too big"))
     );
     assert!(
-        matches!(load(&dir), Err(ConfigError::Damaged { message, .. }) if message.contains("folder"))
+        matches!(load(&dir), Err(ConfigError::NotAConfig { message, .. }) if message.contains("folder"))
     );
     let not_utf8 = dir.join("latin1.toml");
     let mut bytes = SAMPLE.as_bytes().to_vec();
@@ -503,7 +503,7 @@ fn the_loader_reads_at_most_the_bound_and_only_regular_files() {
     );
     #[cfg(unix)]
     assert!(
-        matches!(load(Path::new("/dev/zero")), Err(ConfigError::Damaged { message, .. }) if message.contains("not a regular file"))
+        matches!(load(Path::new("/dev/zero")), Err(ConfigError::NotAConfig { message, .. }) if message.contains("not a regular file"))
     );
     let _ = fs::remove_dir_all(&dir);
 }
