@@ -175,12 +175,174 @@ pub fn run(args: Args) -> ExitCode {
     rt.block_on(run_async(args))
 }
 
+/// Exit status for values that cannot be used (sysexits.h `EX_USAGE`).
+const EX_USAGE: u8 = 64;
+
+/// The values of the command line after the wizard's checks, cleaned as the wizard cleans them.
+struct Checked {
+    mailbox: String,
+    client_id: String,
+    tenant: Option<String>,
+}
+
+/// Checks every value before anything starts (no discovery, no listener, no browser URL), with
+/// the validators and messages of the wizard's fields; every problem is listed at once.
+fn check_input(
+    args: &Args,
+    profile: &provider::Profile,
+    flow: Flow,
+) -> Result<Checked, Vec<String>> {
+    use mailoauth::validate::input::{self, FieldContext, FieldKind, FieldReport};
+    let mut errors = Vec::new();
+    let ctx = FieldContext {
+        provider: Some(profile.id().to_string()),
+        flow: Some(flow),
+        client_type: None,
+        purpose: Some(args.purpose),
+        cloud: args.cloud,
+    };
+    // Errors refuse the command; warnings are shown as the wizard shows them, and the cleaned
+    // value (spaces, quotes, `mailto:` removed) is the one used.
+    let take = |errors: &mut Vec<String>, flag: &str, report: FieldReport| -> Option<String> {
+        for f in &report.findings {
+            match f.severity {
+                mailoauth::validate::Severity::Error => {
+                    errors.push(format!("--{flag}: {} {}", f.message, f.fix))
+                }
+                mailoauth::validate::Severity::Warning => {
+                    eprintln!(
+                        "mailoauth authorize: warning: --{flag}: {} {}",
+                        f.message, f.fix
+                    )
+                }
+                _ => {}
+            }
+        }
+        report.normalized
+    };
+    let mailbox = take(
+        &mut errors,
+        "mailbox",
+        input::mailbox(&args.mailbox, Some(profile.id())),
+    );
+    // A service account signs its own grant: its client ID is optional.
+    let client_id = if flow == Flow::ServiceAccount && args.client_id.trim().is_empty() {
+        Some(String::new())
+    } else {
+        take(
+            &mut errors,
+            "client-id",
+            input::validate_field(FieldKind::ClientId, &args.client_id, &ctx),
+        )
+    };
+    let tenant = match &args.tenant {
+        Some(t) if profile.id() == "microsoft" => {
+            take(&mut errors, "tenant", input::azure_tenant(t, Some(flow)))
+        }
+        Some(t) => {
+            if t.trim().is_empty() || t.chars().any(char::is_whitespace) {
+                errors.push(String::from(
+                    "--tenant: Tenant: give the tenant without spaces, or leave --tenant out.",
+                ));
+            }
+            Some(t.trim().to_string())
+        }
+        None => None,
+    };
+    if !args.scopes.is_empty() {
+        take(
+            &mut errors,
+            "scope",
+            input::scopes(
+                &args.scopes.join(" "),
+                Some(profile),
+                Some(flow),
+                Some(args.purpose),
+                args.cloud,
+            ),
+        );
+    }
+    if let Some(issuer) = &args.issuer {
+        if let Err(e) = discovery::discovery_url(issuer) {
+            errors.push(format!("--issuer: {e}"));
+        }
+    }
+    if !args.redirect_path.starts_with('/')
+        || args
+            .redirect_path
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'))
+    {
+        errors.push(String::from(
+            "--redirect-path: write the path of the registered redirect URI, starting with / and without spaces, ? or #, e.g. / or /callback.",
+        ));
+    }
+    if args.timeout == 0 {
+        errors.push(String::from(
+            "--timeout: give the seconds to wait for the browser, at least 1 (default 300).",
+        ));
+    }
+    if args.ports.contains(&0) {
+        errors.push(String::from(
+            "--port: give the port of the registered redirect URI (1-65535), or leave --port out for any free port.",
+        ));
+    }
+    for (flag, var) in [
+        ("client-secret-env", &args.client_secret_env),
+        ("password-env", &args.password_env),
+    ] {
+        if let Some(var) = var {
+            if std::env::var(var).map_or(true, |v| v.trim().is_empty()) {
+                errors.push(format!(
+                    "--{flag}: the environment variable {var:?} is not set, empty or not UTF-8; set it before running mailoauth authorize."
+                ));
+            }
+        }
+    }
+    for (flag, file) in [
+        ("client-secret-file", &args.client_secret_file),
+        ("private-key", &args.private_key),
+        ("certificate", &args.certificate),
+        ("key-file", &args.key_file),
+    ] {
+        if let Some(file) = file {
+            if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
+                errors.push(format!(
+                    "--{flag}: {} is not a readable file; give the path of the file itself.",
+                    file.display()
+                ));
+            }
+        }
+    }
+    match (mailbox, client_id) {
+        (Some(mailbox), Some(client_id)) if errors.is_empty() => Ok(Checked {
+            mailbox,
+            client_id,
+            tenant,
+        }),
+        _ => Err(errors),
+    }
+}
+
 async fn run_async(args: Args) -> ExitCode {
     let profile = match provider::require_profile(&args.provider) {
         Ok(p) => p,
-        Err(e) => return fail(&e, None),
+        Err(e) => {
+            eprintln!("mailoauth authorize: --provider: {e}");
+            return ExitCode::from(EX_USAGE);
+        }
     };
     let flow = args.flow.unwrap_or_else(|| profile.recommended_flow());
+    let checked = match check_input(&args, profile, flow) {
+        Ok(c) => c,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("mailoauth authorize: {e}");
+            }
+            eprintln!("mailoauth authorize: nothing was started; correct the values above and run the command again.");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
     let mut endpoints = EndpointOverrides::default();
     if let Some(issuer) = &args.issuer {
         match discover(issuer).await {
@@ -210,8 +372,8 @@ async fn run_async(args: Args) -> ExitCode {
     let auth = AccountAuth {
         provider: profile.id().to_string(),
         cloud: args.cloud,
-        tenant: args.tenant.clone(),
-        client_id: args.client_id.clone(),
+        tenant: checked.tenant,
+        client_id: checked.client_id,
         client_auth,
         client_secret,
         key_id: args.key_id.clone(),
@@ -220,7 +382,7 @@ async fn run_async(args: Args) -> ExitCode {
         purpose: args.purpose,
         scopes: args.scopes.clone(),
         endpoints,
-        mailbox: args.mailbox.clone(),
+        mailbox: checked.mailbox,
         // --port goes to the listener directly (it may list several ports).
         redirect_port: None,
     };

@@ -8,19 +8,23 @@ use mailoauth::probe::{
     self, CheckReport, CheckRequest, Endpoint, MechanismChoice, ProbeEvent, ProtocolReport,
     StepStatus, Timeouts, TlsTrust,
 };
+use mailoauth::provider::{Cloud, MailProtocol};
 use mailoauth::secret::Secret;
+use mailoauth::validate;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Exit code when a test failed.
 const FAILED: u8 = 1;
-/// Exit code for unusable arguments.
-const USAGE: u8 = 2;
+/// Exit code for unusable arguments (sysexits.h `EX_USAGE`).
+const USAGE: u8 = 64;
+/// Exit code for a config file that cannot be used (sysexits.h `EX_CONFIG`).
+const CONFIG: u8 = 78;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nSecurity is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
+    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
 )]
 pub struct Args {
     /// An account of the config file: test it with its saved servers and a fresh token.
@@ -32,11 +36,11 @@ pub struct Args {
     /// The mailbox the token belongs to (the login's user name).
     #[arg(long, required_unless_present = "account")]
     mailbox: Option<String>,
-    /// SMTP server to test as host:port:security, e.g. smtp.office365.com:587:starttls.
-    #[arg(long, value_name = "HOST:PORT:SECURITY")]
+    /// SMTP server to test as host:port[:security], e.g. smtp.office365.com:587:starttls.
+    #[arg(long, value_name = "HOST:PORT[:SECURITY]")]
     smtp: Option<String>,
-    /// IMAP server to test as host:port:security, e.g. outlook.office365.com:993:tls.
-    #[arg(long, value_name = "HOST:PORT:SECURITY")]
+    /// IMAP server to test as host:port[:security], e.g. outlook.office365.com:993:tls.
+    #[arg(long, value_name = "HOST:PORT[:SECURITY]")]
     imap: Option<String>,
     /// Name of the environment variable that holds the access token.
     #[arg(long, value_name = "VAR", conflicts_with = "token_file")]
@@ -76,6 +80,57 @@ fn parse_mechanism(s: &str) -> Result<MechanismChoice, String> {
     }
 }
 
+/// A server flag as `host:port[:security]`, checked before anything is looked up: the host as
+/// the wizard's server field checks it (a URL such as `smtp://host` is refused, not sent to DNS
+/// with its scheme), the security given or the port's usual one, and never a login in clear text
+/// to another machine.
+fn parse_server(flag: &str, protocol: MailProtocol, text: &str) -> Result<Endpoint, String> {
+    let example = match protocol {
+        MailProtocol::Smtp => "smtp.office365.com:587:starttls",
+        MailProtocol::Imap => "outlook.office365.com:993:tls",
+    };
+    let form = format!(
+        "write host:port[:security], e.g. {example}; security is tls, starttls or none, and may be left out for the standard ports (993 and 465 tls; 143, 587 and 25 starttls)"
+    );
+    let shown = mailoauth::diagnosis::scrub(text.trim());
+    let text = text.trim();
+    if let Some((scheme, _)) = text.split_once("://") {
+        return Err(format!(
+            "--{flag} {shown:?}: {scheme}:// makes this a URL, not a server; {form}"
+        ));
+    }
+    let security_given = text
+        .rsplit_once(':')
+        .is_some_and(|(_, last)| !last.is_empty() && !last.chars().all(|c| c.is_ascii_digit()));
+    let full = if security_given {
+        text.to_string()
+    } else {
+        let port = text
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .ok_or_else(|| format!("--{flag} {shown:?}: no port; {form}"))?;
+        let security = validate::input::usual_security(protocol, port).ok_or_else(|| {
+            format!(
+                "--{flag} {shown:?}: {port} is not a standard {} port, so the security must be given; {form}",
+                protocol.label()
+            )
+        })?;
+        format!("{text}:{}", security.as_str())
+    };
+    let ep = Endpoint::parse(&full).map_err(|_| format!("--{flag} {shown:?}: {form}"))?;
+    let field = match protocol {
+        MailProtocol::Smtp => validate::input::field::SMTP_HOST,
+        MailProtocol::Imap => validate::input::field::IMAP_HOST,
+    };
+    let host = validate::input::host(field, &ep.host, protocol, None, Cloud::Worldwide);
+    if let Some(f) = host.findings.iter().find(|f| f.is_error()) {
+        return Err(format!("--{flag} {shown:?}: {} {}", f.message, f.fix));
+    }
+    validate::input::check_cleartext(protocol, &ep.host, ep.port, ep.security)
+        .map_err(|refused| format!("--{flag} {shown:?}: {refused}"))?;
+    Ok(ep)
+}
+
 fn usage(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("mailoauth check: {msg}");
     ExitCode::from(USAGE)
@@ -104,17 +159,25 @@ fn from_account(
     args: &Args,
     name: &str,
     runtime: &tokio::runtime::Runtime,
-) -> Result<(CheckRequest, Secret<String>), String> {
+) -> Result<(CheckRequest, Secret<String>), (u8, String)> {
     let path = args
         .config
         .clone()
         .unwrap_or_else(mailoauth::config::default_path);
-    let doc = mailoauth::config::load(&path).map_err(|e| e.to_string())?;
+    let doc = mailoauth::config::load(&path).map_err(|e| {
+        // A file that exists but cannot be used (damaged, unknown version, a value refused) is
+        // a config error; a missing file or account stays a plain failure.
+        let code = match mailoauth::error::Coded::code(&e) {
+            mailoauth::error::ErrorCode::InvalidInput => CONFIG,
+            _ => FAILED,
+        };
+        (code, e.to_string())
+    })?;
     let (mut req, token) = runtime
         .block_on(mailoauth::setup::saved_account_check(&doc, name, &|w| {
             eprintln!("mailoauth check: {w}")
         }))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| (FAILED, e.to_string()))?;
     req.mechanism = args.mechanism;
     req.send_test_to = args.send_test_to.clone();
     req.source_address = args.source_address.clone();
@@ -141,11 +204,11 @@ pub fn run(args: Args) -> ExitCode {
     if let Some(name) = args.account.clone() {
         return match from_account(&args, &name, &runtime) {
             Ok((req, token)) => run_check(&args, &runtime, &req, &token),
-            Err(msg) => {
+            Err((code, msg)) => {
                 // Not a usage error: the account exists in the admin's mind but not in a usable
                 // form (missing, no token, needs re-authorization) — say why and fail.
                 eprintln!("mailoauth check: {msg}");
-                ExitCode::from(FAILED)
+                ExitCode::from(code)
             }
         };
     }
@@ -153,12 +216,15 @@ pub fn run(args: Args) -> ExitCode {
         Ok(t) => t,
         Err(msg) => return usage(msg),
     };
-    let parse = |flag: &str, v: &Option<String>| -> Result<Option<Endpoint>, String> {
+    let parse = |flag: &str, protocol: MailProtocol, v: &Option<String>| {
         v.as_deref()
-            .map(|s| Endpoint::parse(s).map_err(|e| format!("--{flag}: {e}")))
+            .map(|s| parse_server(flag, protocol, s))
             .transpose()
     };
-    let (smtp, imap) = match (parse("smtp", &args.smtp), parse("imap", &args.imap)) {
+    let (smtp, imap) = match (
+        parse("smtp", MailProtocol::Smtp, &args.smtp),
+        parse("imap", MailProtocol::Imap, &args.imap),
+    ) {
         (Ok(s), Ok(i)) => (s, i),
         (Err(m), _) | (_, Err(m)) => return usage(m),
     };

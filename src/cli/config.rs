@@ -41,21 +41,32 @@ pub fn run(args: Args) -> ExitCode {
         }
         Command::Check { file, json } => {
             let path = file.unwrap_or_else(config::default_path);
-            match std::fs::read(&path) {
-                Ok(bytes) => check_text(&path, &String::from_utf8_lossy(&bytes), json),
-                Err(e) => {
-                    eprintln!("mailoauth: {}: {e}", path.display());
-                    ExitCode::from(2)
-                }
-            }
+            // The loader `token`, `check` and `export` use: the same size bound, the same refusal
+            // of what is not a regular file or not UTF-8, the same checks of every value.
+            verdict(&path, config::load(&path).map(|doc| doc.config), json)
         }
         Command::WriteLoop { file } => write_loop(&file),
     }
 }
 
-/// Checks config text and prints the verdict; also used by `mailoauth validate` for TOML files.
+/// Exit status of a config file that cannot be used (sysexits.h `EX_CONFIG`).
+const EX_CONFIG: u8 = 78;
+/// Exit status of a config file that does not exist (sysexits.h `EX_NOINPUT`).
+const EX_NOINPUT: u8 = 66;
+/// Exit status of a config file that could not be read (sysexits.h `EX_IOERR`).
+const EX_IOERR: u8 = 74;
+
+/// Checks config text and prints the verdict; used by `mailoauth validate` for TOML files.
 pub fn check_text(path: &Path, text: &str, json: bool) -> ExitCode {
-    let result = config::parse(path, text);
+    verdict(path, config::parse(path, text), json)
+}
+
+/// Prints the verdict on a config file and turns it into the exit status.
+fn verdict(
+    path: &Path,
+    result: Result<config::Config, config::ConfigError>,
+    json: bool,
+) -> ExitCode {
     if json {
         let value = match &result {
             Ok(c) => serde_json::json!({
@@ -88,10 +99,11 @@ pub fn check_text(path: &Path, text: &str, json: bool) -> ExitCode {
             Err(e) => eprintln!("mailoauth: {e}"),
         }
     }
-    if result.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match &result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(config::ConfigError::Missing { .. }) => ExitCode::from(EX_NOINPUT),
+        Err(config::ConfigError::Io { .. }) => ExitCode::from(EX_IOERR),
+        Err(_) => ExitCode::from(EX_CONFIG),
     }
 }
 

@@ -66,6 +66,14 @@ pub enum ConfigError {
         /// What is wrong, with secrets scrubbed.
         message: String,
     },
+    /// The path is not a config file at all: not a regular file, or far over the size bound.
+    #[error("{path}: {message}")]
+    NotAConfig {
+        /// The path given.
+        path: PathBuf,
+        /// What it is instead, and what to give.
+        message: String,
+    },
     /// The file's `version` is not one this build knows; nothing was overwritten.
     #[error("{path}, line {line}, key version: format version {found} is not supported by this mailoauth, which reads version {supported}; use the mailoauth that wrote the file or a newer one. The file was left untouched")]
     UnknownVersion {
@@ -114,6 +122,7 @@ impl Coded for ConfigError {
             ConfigError::Missing { .. } | ConfigError::UnknownAccount { .. } => ErrorCode::NotFound,
             ConfigError::Io { .. } => ErrorCode::Internal,
             ConfigError::Damaged { .. }
+            | ConfigError::NotAConfig { .. }
             | ConfigError::UnknownVersion { .. }
             | ConfigError::Invalid { .. } => ErrorCode::InvalidInput,
         }
@@ -356,6 +365,16 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 }
             }
         }
+        if let Some((key, refused)) = cleartext_problem(a) {
+            return Err(invalid(
+                a,
+                key,
+                format!(
+                    "security = \"none\": {}. Write security = \"start_tls\" or \"tls\"",
+                    refused
+                ),
+            ));
+        }
         if crate::provider::profile(&a.auth.provider).is_none() {
             let known: Vec<&str> = crate::provider::catalog()
                 .iter()
@@ -391,6 +410,26 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 ));
             }
         }
+        // The endpoints as the OAuth engine resolves them when the account is used: an
+        // `http://` endpoint on another host, a broken URL or a missing endpoint is refused here
+        // already, not at the first refresh.
+        if let Some(profile) = crate::provider::profile(&a.auth.provider) {
+            let ctx = crate::provider::EndpointContext {
+                cloud: a.auth.cloud,
+                tenant: a.auth.tenant.clone(),
+                flow: Some(a.auth.flow),
+                overrides: a
+                    .auth
+                    .endpoints
+                    .as_ref()
+                    .map(Into::into)
+                    .unwrap_or_default(),
+            };
+            if let Err(e) = profile.endpoints(&ctx) {
+                let (key, message) = endpoint_problem(&e);
+                return Err(invalid(a, key, message));
+            }
+        }
         if let Some(pin) = a.tls.as_ref().and_then(|t| t.pinned_sha256.as_ref()) {
             if pin.len() != 64 || !pin.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(invalid(
@@ -402,6 +441,64 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// The first of `account`'s mail servers whose login would send the token in clear text to
+/// another machine ([`crate::validate::input::cleartext_allowed`]), with its key.
+pub fn cleartext_problem(
+    account: &Account,
+) -> Option<(&'static str, crate::validate::input::CleartextRefused)> {
+    use crate::provider::MailProtocol;
+    [
+        ("smtp.security", MailProtocol::Smtp, &account.smtp),
+        ("imap.security", MailProtocol::Imap, &account.imap),
+    ]
+    .into_iter()
+    .find_map(|(key, protocol, server)| {
+        let s = server.as_ref()?;
+        crate::validate::input::check_cleartext(protocol, &s.host, s.port, s.security)
+            .err()
+            .map(|refused| (key, refused))
+    })
+}
+
+/// The config key and the message for what the profile refused when resolving the account's
+/// endpoints. The message repeats no value of the file (a URL or a tenant may carry a pasted
+/// secret): the key says which value it is.
+fn endpoint_problem(e: &crate::provider::ProfileError) -> (&'static str, String) {
+    use crate::provider::ProfileError;
+    let key = |field: &str| match field {
+        "authority" => "auth.endpoints.authority",
+        "authorization" => "auth.endpoints.authorization",
+        "token" => "auth.endpoints.token",
+        "device authorization" => "auth.endpoints.device_authorization",
+        "revocation" => "auth.endpoints.revocation",
+        "userinfo" => "auth.endpoints.userinfo",
+        "issuer" => "auth.endpoints.issuer",
+        _ => "auth.endpoints",
+    };
+    match e {
+        ProfileError::InsecureEndpoint { field, .. } => (
+            key(field),
+            format!("the {field} endpoint uses http:// to another machine, which would send codes and tokens unencrypted: use https://; http:// is accepted only for 127.0.0.1, ::1 or localhost"),
+        ),
+        ProfileError::InvalidEndpoint { field, .. } => (
+            key(field),
+            format!("the {field} endpoint is not usable: enter an absolute https:// URL (http:// only to 127.0.0.1, ::1 or localhost) without a #fragment"),
+        ),
+        ProfileError::MissingEndpoint { field } => (key(field), e.to_string()),
+        ProfileError::UnsupportedFlow { .. } => ("auth.flow", e.to_string()),
+        ProfileError::UnsupportedCloud { .. } => ("auth.cloud", e.to_string()),
+        ProfileError::InvalidTenant { .. } => (
+            "auth.tenant",
+            String::from("not a tenant ID (GUID), a verified domain, organizations, common or consumers: copy the Directory (tenant) ID from the app registration's Overview page"),
+        ),
+        ProfileError::TenantNotSpecific { flow, .. } => (
+            "auth.tenant",
+            format!("organizations, common and consumers cannot be used with the {flow} flow: without a signed-in user Microsoft needs your own tenant; enter the Directory (tenant) ID or your verified domain"),
+        ),
+        other => ("auth", crate::diagnosis::scrub(&other.to_string())),
+    }
 }
 
 /// The text mailoauth writes for `config`: a header comment and the TOML.
@@ -447,31 +544,67 @@ pub enum SaveOutcome {
     },
 }
 
+/// Reads the file at `path` the one way every command does (`token`, `check`, `export`, the
+/// app, `config check`): at most [`MAX_BYTES`] (and one byte more, to tell a file that is too big),
+/// and only from a regular file. The type is checked on the opened file (`fstat`), not on the
+/// path before opening, so a file swapped for a pipe or a device in between is still refused;
+/// the open itself does not block on a FIFO. `Ok(None)`: there is no such file.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
-    match fs::metadata(path) {
-        Ok(m) if m.len() > MAX_BYTES => {
-            return Err(ConfigError::Damaged {
-                path: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                key: None,
-                message: format!(
-                "the file is {} bytes, far too big for a mailoauth config; choose the right file",
-                m.len()
-            ),
-            })
-        }
-        _ => {}
+    use std::io::Read;
+    let io_err = |source| ConfigError::Io {
+        path: path.to_path_buf(),
+        action: "reading",
+        source,
+    };
+    let refuse = |message: String| ConfigError::NotAConfig {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = match open_for_reading(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io_err(source)),
+    };
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a device, a pipe or a socket)"
+        };
+        return Err(refuse(format!(
+            "this is {what}, not a config file: give the path of the mailoauth config file itself"
+        )));
     }
-    match fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Io {
-            path: path.to_path_buf(),
-            action: "reading",
-            source,
-        }),
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(refuse(format!(
+            "the file is larger than {} MiB, far too big for a mailoauth config: choose the right file",
+            MAX_BYTES / (1024 * 1024)
+        )));
     }
+    Ok(Some(bytes))
+}
+
+/// Opens `path` for reading without waiting: on Unix with `O_NONBLOCK`, because opening a FIFO
+/// for reading would otherwise block until some writer opens it (the flag changes nothing for a
+/// regular file, which is all [`read_bytes`] then accepts).
+#[cfg(unix)]
+fn open_for_reading(path: &Path) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Opens `path` for reading (no FIFOs at a path to block on outside Unix).
+#[cfg(not(unix))]
+fn open_for_reading(path: &Path) -> io::Result<fs::File> {
+    fs::File::open(path)
 }
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {

@@ -417,3 +417,93 @@ fn accounts_are_added_replaced_and_removed_by_name() {
     assert_eq!(load(&path).unwrap().config.accounts.len(), 1);
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn cleartext_logins_are_refused_except_to_this_machine() {
+    let plain = |host: &str| {
+        SAMPLE
+            .replacen(
+                "host = \"smtp.gmail.com\"",
+                &format!("host = \"{host}\""),
+                1,
+            )
+            .replacen(
+                "port = 465\nsecurity = \"tls\"",
+                "port = 25\nsecurity = \"none\"",
+                1,
+            )
+    };
+    for host in [
+        "smtp.example.com",
+        "10.0.0.5",
+        "0.0.0.0",
+        "localhost.example.com",
+    ] {
+        match err_of(&plain(host)) {
+            ConfigError::Invalid {
+                account,
+                key,
+                message,
+                ..
+            } => {
+                assert_eq!(
+                    (account.as_str(), key.as_str()),
+                    ("alerts", "smtp.security")
+                );
+                assert!(message.contains("clear text"), "{message}");
+                assert!(message.contains("start_tls"), "{message}");
+            }
+            other => panic!("{host}: {other:?}"),
+        }
+    }
+    for host in ["127.0.0.1", "127.3.2.1", "::1", "localhost"] {
+        parse(Path::new("m.toml"), &plain(host)).unwrap_or_else(|e| panic!("{host}: {e}"));
+    }
+}
+
+#[test]
+fn endpoints_are_checked_as_when_they_are_used() {
+    let to = SAMPLE.replacen(
+        "token = \"http://127.0.0.1:9090/token\"",
+        "token = \"http://idp.example.com/token\"",
+        1,
+    );
+    match err_of(&to) {
+        ConfigError::Invalid { key, message, .. } => {
+            assert_eq!(key, "auth.endpoints.token");
+            assert!(message.contains("http://"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let fragment = SAMPLE.replacen("/token\"", "/token#x\"", 1);
+    assert!(
+        matches!(err_of(&fragment), ConfigError::Invalid { key, .. } if key == "auth.endpoints.token")
+    );
+}
+
+#[test]
+fn the_loader_reads_at_most_the_bound_and_only_regular_files() {
+    let dir = scratch("bounded");
+    let big = dir.join("big.toml");
+    let mut text = SAMPLE.to_string();
+    text.push_str(&"#".repeat(MAX_BYTES as usize));
+    fs::write(&big, &text).unwrap();
+    assert!(
+        matches!(load(&big), Err(ConfigError::NotAConfig { message, .. }) if message.contains("too big"))
+    );
+    assert!(
+        matches!(load(&dir), Err(ConfigError::NotAConfig { message, .. }) if message.contains("folder"))
+    );
+    let not_utf8 = dir.join("latin1.toml");
+    let mut bytes = SAMPLE.as_bytes().to_vec();
+    bytes.extend_from_slice(b"# caf\xe9\n");
+    fs::write(&not_utf8, bytes).unwrap();
+    assert!(
+        matches!(load(&not_utf8), Err(ConfigError::Damaged { message, .. }) if message.contains("UTF-8"))
+    );
+    #[cfg(unix)]
+    assert!(
+        matches!(load(Path::new("/dev/zero")), Err(ConfigError::NotAConfig { message, .. }) if message.contains("not a regular file"))
+    );
+    let _ = fs::remove_dir_all(&dir);
+}

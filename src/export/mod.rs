@@ -423,6 +423,15 @@ pub fn export(id: &str, account: &Account, ctx: &ExportContext) -> Result<String
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
+    // An account not read through the config loader (the wizard's preview) meets the same
+    // cleartext rule: no export may tell a client to send the token unencrypted elsewhere.
+    if let Some((key, refused)) = crate::config::cleartext_problem(account) {
+        return Err(ExportError::Unsupported {
+            account: account.name.clone(),
+            format: exporter.id(),
+            reason: format!("{key}: {refused}"),
+        });
+    }
     exporter.export(account, ctx)
 }
 

@@ -18,7 +18,7 @@ mod tls;
 
 use crate::diagnosis::{self, DecodedChallenge, Diagnosis};
 use crate::error::{Coded, ErrorCode};
-use crate::provider::{SaslMechanism, Security};
+use crate::provider::{MailProtocol, SaslMechanism, Security};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -431,6 +431,14 @@ pub enum ProbeError {
         /// What a valid value looks like.
         fix: &'static str,
     },
+    /// `security` none to a host that is not this machine: the token would travel in clear text.
+    #[error("the {field} cannot be used: {refused}")]
+    Cleartext {
+        /// The field, as the admin knows it (`SMTP server`, `IMAP server`).
+        field: &'static str,
+        /// What is wrong and what to choose instead.
+        refused: crate::validate::input::CleartextRefused,
+    },
     /// The check was cancelled.
     #[error("the check was cancelled")]
     Cancelled,
@@ -564,7 +572,9 @@ impl ProbeError {
     /// The kind a front end switches on.
     pub fn kind(&self) -> FailureKind {
         match self {
-            ProbeError::InvalidRequest { .. } => FailureKind::InvalidRequest,
+            ProbeError::InvalidRequest { .. } | ProbeError::Cleartext { .. } => {
+                FailureKind::InvalidRequest
+            }
             ProbeError::Cancelled => FailureKind::Cancelled,
             ProbeError::Resolve { .. } => FailureKind::Resolve,
             ProbeError::Connect { .. } => FailureKind::Connect,
@@ -764,6 +774,12 @@ impl Job<'_> {
     }
 }
 
+/// The addresses `localhost` stands for, IPv4 first (where local servers usually listen).
+const LOCALHOST: [IpAddr; 2] = [
+    IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+];
+
 /// Resolves the host and connects to the first address that answers.
 pub(crate) async fn resolve_and_connect(
     ep: &Endpoint,
@@ -783,12 +799,25 @@ pub(crate) async fn resolve_and_connect(
                 after_ms: limit,
             },
             async {
-                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-                    .await
-                    .map_err(|e| ProbeError::Resolve {
-                        host: host.clone(),
-                        message: e.to_string(),
-                    })?
+                // `localhost` is this machine's loopback and nothing else (RFC 6761): it is
+                // not looked up, so a hosts file or resolver cannot send a login allowed only
+                // for loopback (no encryption) elsewhere.
+                let resolved: Vec<SocketAddr> = if host.eq_ignore_ascii_case("localhost") {
+                    LOCALHOST
+                        .iter()
+                        .map(|ip| SocketAddr::new(*ip, port))
+                        .collect()
+                } else {
+                    tokio::net::lookup_host((host.as_str(), port))
+                        .await
+                        .map_err(|e| ProbeError::Resolve {
+                            host: host.clone(),
+                            message: e.to_string(),
+                        })?
+                        .collect()
+                };
+                let addrs: Vec<SocketAddr> = resolved
+                    .into_iter()
                     // With a source address only its family can connect.
                     .filter(|a| job.source.is_none_or(|s| s.is_ipv4() == a.is_ipv4()))
                     .collect();
@@ -1205,6 +1234,17 @@ fn validate(req: &CheckRequest) -> Result<(), ProbeError> {
                 field: "server",
                 fix: "give a host name without spaces and a port between 1 and 65535",
             });
+        }
+    }
+    // The token must never travel in clear text to another machine: refused before anything
+    // resolves or connects, whatever the front end let through.
+    for (field, protocol, ep) in [
+        ("SMTP server", MailProtocol::Smtp, &req.smtp),
+        ("IMAP server", MailProtocol::Imap, &req.imap),
+    ] {
+        if let Some(ep) = ep {
+            crate::validate::input::check_cleartext(protocol, &ep.host, ep.port, ep.security)
+                .map_err(|refused| ProbeError::Cleartext { field, refused })?;
         }
     }
     let t = req.timeouts;

@@ -842,3 +842,60 @@ fn validate_field_dispatches_by_provider_and_hides_secrets() {
     assert_eq!(json["field"], "imapPort");
     assert_eq!(json["findings"][0]["code"], "provider_port_security");
 }
+
+#[test]
+fn cleartext_is_allowed_only_to_a_loopback_host() {
+    for host in [
+        "127.0.0.1",
+        "127.255.0.9",
+        "::1",
+        "[::1]",
+        "localhost",
+        "LocalHost",
+    ] {
+        assert!(cleartext_allowed(host, Security::None), "{host}");
+        assert!(check_cleartext(MailProtocol::Smtp, host, 25, Security::None).is_ok());
+    }
+    for host in [
+        "smtp.example.com",
+        "0.0.0.0",
+        "::",
+        "10.0.0.5",
+        "::ffff:127.0.0.1",
+        "localhost.example.com",
+        "127.0.0.1.example.com",
+        "",
+    ] {
+        assert!(!cleartext_allowed(host, Security::None), "{host}");
+        let refused = check_cleartext(MailProtocol::Imap, host, 143, Security::None).unwrap_err();
+        assert!(refused.problem.contains("clear text"), "{refused}");
+        assert!(
+            refused
+                .fix
+                .contains("IMAP on port 143 normally uses STARTTLS"),
+            "{refused}"
+        );
+        // Encrypted logins go anywhere.
+        assert!(cleartext_allowed(host, Security::Tls));
+        assert!(cleartext_allowed(host, Security::StartTls));
+    }
+    // The wizard's port field applies the same rule.
+    let report = port_security(
+        MailProtocol::Smtp,
+        25,
+        Security::None,
+        Some("0.0.0.0"),
+        None,
+        Cloud::Worldwide,
+    );
+    assert!(!report.is_ok());
+    let report = port_security(
+        MailProtocol::Smtp,
+        25,
+        Security::None,
+        Some("127.0.0.1"),
+        None,
+        Cloud::Worldwide,
+    );
+    assert!(report.is_ok(), "{report:?}");
+}
