@@ -19,6 +19,9 @@ APT_PKGS=(
   # the real clients that use the exports unchanged (tests/exports_real_clients.rs): msmtp,
   # mbsync with Cyrus SASL XOAUTH2, NeoMutt, driven in a pseudo-terminal by tmux
   msmtp isync libsasl2-modules-kdexoauth2 neomutt tmux
+  # the Windows build, checked from Linux (scripts/windows-tests.sh): mingw-w64 links it, Wine
+  # runs its tests
+  gcc-mingw-w64-x86-64-win32 wine64
   # screenshots, JSON in scripts; ip for the loopback test's private network namespace
   imagemagick python3 iproute2
 )
@@ -60,6 +63,10 @@ npm_ci() {
 # tauri-driver (WebDriver bridge for the GUI tests)
 if ! command -v tauri-driver >/dev/null 2>&1; then
   cargo install tauri-driver --locked --quiet
+fi
+# Rust's Windows (GNU) target for the cross-build (rustup is how the machine's toolchain came).
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  rustup target add x86_64-pc-windows-gnu
 fi
 # check-jsonschema (PyPI) validates .github/workflows/*.yml against the GitHub workflow schema it
 # ships (scripts/test.sh): the workflows cannot run here, so they are at least linted.

@@ -560,21 +560,27 @@ fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
         path: path.to_path_buf(),
         message,
     };
+    let not_a_file = |what: &str| {
+        refuse(format!(
+            "this is {what}, not a config file: give the path of the mailoauth config file itself"
+        ))
+    };
     let file = match open_for_reading(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // Windows does not open a folder as a file at all (access denied): say what it is.
+        Err(_) if fs::metadata(path).is_ok_and(|m| m.is_dir()) => {
+            return Err(not_a_file("a folder"))
+        }
         Err(source) => return Err(io_err(source)),
     };
     let meta = file.metadata().map_err(io_err)?;
     if !meta.is_file() {
-        let what = if meta.is_dir() {
+        return Err(not_a_file(if meta.is_dir() {
             "a folder"
         } else {
             "not a regular file (a device, a pipe or a socket)"
-        };
-        return Err(refuse(format!(
-            "this is {what}, not a config file: give the path of the mailoauth config file itself"
-        )));
+        }));
     }
     let mut bytes = Vec::new();
     file.take(MAX_BYTES + 1)

@@ -727,17 +727,23 @@ pub(crate) mod tests {
                 Shell::current().quote(&default.display().to_string())
             )
         );
+        // An absolute path of the platform the test runs on (`for_config` makes paths absolute).
+        let file = if cfg!(windows) {
+            r"C:\srv\print\mail oauth.toml"
+        } else {
+            "/srv/print/mail oauth.toml"
+        };
         let elsewhere = ExportContext {
             shell: Shell::Posix,
-            ..ExportContext::for_config(Path::new("/srv/print/mail oauth.toml"))
+            ..ExportContext::for_config(Path::new(file))
         };
         assert_eq!(
             elsewhere.command("export", &["msmtp", "scanner"]),
-            "mailoauth export --config '/srv/print/mail oauth.toml' msmtp scanner"
+            format!("mailoauth export --config '{file}' msmtp scanner")
         );
         assert_eq!(
             elsewhere.token_command(&sample("scanner")),
-            "mailoauth token --config '/srv/print/mail oauth.toml' scanner"
+            format!("mailoauth token --config '{file}' scanner")
         );
         // A relative file is named absolutely: the service runs from another folder.
         let relative = ExportContext::for_config(Path::new("m.toml"));

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The Windows build of mailoauth, checked from Linux: cross-builds the core library's and the
+# CLI's unit tests for x86_64-pc-windows-gnu (Debian's mingw-w64 as the linker) and runs them
+# under Wine (Debian's wine64), each executable bounded in time. Prints the libtest output, so
+# scripts/test.sh counts the results like any cargo test. scripts/setup.sh installs the packages
+# and the Rust target.
+#
+# What Wine does not check (docs/SECURITY.md): it runs every process as one Unix user, and
+# enforces neither ACLs nor DPAPI scopes nor UAC; it implements DPAPI itself, so the store's
+# tests check the FFI, not Windows' key handling. The release workflow runs the same tests on a
+# real Windows runner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET=x86_64-pc-windows-gnu
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')
+WINE=${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}
+# A prefix of the tests' own, so a developer's ~/.wine is never touched; no Wine debug chatter.
+export WINEPREFIX="$TARGET_DIR/wine-prefix" WINEDEBUG=-all
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+
+stub="$TARGET_DIR/wine-stub/bcryptprimitives.dll"
+mkdir -p "$(dirname "$stub")"
+if [ ! -e "$stub" ] || [ scripts/wine/bcryptprimitives.c -nt "$stub" ]; then
+  x86_64-w64-mingw32-gcc -O2 -shared -o "$stub" scripts/wine/bcryptprimitives.c -ladvapi32
+fi
+
+# The test executables, as cargo names them.
+mapfile -t exes < <(cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run \
+    --message-format=json 2>/dev/null |
+  python3 -c 'import json,sys
+for line in sys.stdin:
+    try: m = json.loads(line)
+    except ValueError: continue
+    if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
+        print(m["executable"])')
+if [ ${#exes[@]} -eq 0 ]; then
+  # Show the compiler's own errors.
+  cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run
+  echo "windows-tests: no test executable was built" >&2
+  exit 1
+fi
+
+if [ ! -d "$WINEPREFIX" ]; then
+  echo "windows-tests: creating the Wine prefix $WINEPREFIX"
+  timeout 300 "$WINE" wineboot --init >/dev/null 2>&1 || true
+fi
+
+status=0
+for exe in "${exes[@]}"; do
+  cp "$stub" "$(dirname "$exe")/"
+  echo "windows-tests: $(basename "$exe") under Wine"
+  # --test-threads=1: Wine serialises much of its server work anyway, and one thread keeps the
+  # output in order. The bound only stops a hang.
+  timeout 900 "$WINE" "$exe" --test-threads=1 || status=$?
+done
+exit $status
