@@ -277,13 +277,13 @@ pub fn redirect_outcome<'a>(
         IssuerCheck::Required(i) => (Some(i), true),
     };
     match (expected, get("iss")) {
-        (Some(expected), Some(got)) => {
-            if expected.trim_end_matches('/') != got.trim_end_matches('/') {
-                return RedirectOutcome::Failed(OAuthError::IssuerMismatch {
-                    expected: expected.into(),
-                    got: got.into(),
-                });
-            }
+        (Some(expected), Some(got))
+            if expected.trim_end_matches('/') != got.trim_end_matches('/') =>
+        {
+            return RedirectOutcome::Failed(OAuthError::IssuerMismatch {
+                expected: expected.into(),
+                got: got.into(),
+            });
         }
         (Some(expected), None) if required => {
             return RedirectOutcome::Failed(OAuthError::IssuerMissing {
