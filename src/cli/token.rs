@@ -11,9 +11,9 @@ use std::process::ExitCode;
 /// What `--help` says about signals; the time-out is the token request's own
 /// ([`oauth::HTTP_TIMEOUT_SECS`], checked by a test below).
 const SIGNALS_HELP: &str =
-    "Signals: from sending a refresh request until the new tokens are saved, \
-SIGTERM, SIGINT and SIGHUP are held (at most the token request's time-out, 30 seconds, or \
-MAILOAUTH_HTTP_TIMEOUT_SECS), then acted on before anything is printed: a provider that rotates \
+    "Signals (Unix): from sending a refresh request until the new tokens are saved, \
+SIGTERM, SIGINT and SIGHUP are held (for at most the token request's time-out: 30 seconds, or \
+MAILOAUTH_HTTP_TIMEOUT_SECS when set), then acted on before anything is printed: a provider that rotates \
 refresh tokens may already have revoked the old one. SIGKILL cannot be held.";
 
 #[derive(clap::Args)]

@@ -8,6 +8,9 @@ use serde::Deserialize;
 
 /// The most of a metadata document read; real ones are a few KiB.
 const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
+/// The longest the sign-in waits for one metadata document before the browser opens (the
+/// request's own time-out may be longer).
+const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Deserialize)]
 struct Document {
@@ -43,7 +46,8 @@ pub(crate) async fn issuer_check<'a>(
 /// `iss` (state and PKCE still bind the answer to this sign-in).
 async fn says_iss_is_sent(issuer: &str, http: &Http) -> bool {
     for url in metadata_urls(issuer) {
-        match fetch(http, &url).await {
+        let fetched = tokio::time::timeout(FETCH_TIMEOUT, fetch(http, &url)).await;
+        match fetched.ok().flatten() {
             Some(doc) if same_issuer(&doc.issuer, issuer) => {
                 tracing::debug!(%url, iss = doc.authorization_response_iss_parameter_supported, "RFC 9207 support from the provider's metadata");
                 return doc.authorization_response_iss_parameter_supported;
