@@ -13,6 +13,8 @@
 //!   refresh tokens rotate strictly: a replayed token revokes the grant. `mailoauth token` holds
 //!   SIGTERM from sending the refresh request until the new tokens are saved, so no SIGTERM may
 //!   lose the grant there.
+//! - SIGTERM, SIGINT and SIGHUP sent while the provider's reply is held back (it has rotated
+//!   already): the run saves the new tokens, then ends by the signal (deterministic).
 //! - `measure_strict_rotation_loss_rates` (ignored: run on purpose, it signs in again after each
 //!   lost grant) measures both signals against the strict provider for docs/SECURITY.md.
 
@@ -72,8 +74,23 @@ impl Grant {
     }
 }
 
+/// Holds the token endpoint's reply: it says when a refresh request has arrived (the grant is
+/// already rotated) and replies once told to.
+struct ReplyGate {
+    arrived: std::sync::mpsc::Sender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+}
+
 /// A token endpoint on 127.0.0.1 that rotates refresh tokens; returns its URL and its grant.
 fn rotating_token_endpoint(first: &str) -> (String, Arc<Mutex<Grant>>) {
+    rotating_token_endpoint_gated(first, None)
+}
+
+/// [`rotating_token_endpoint`], with each reply held by `gate` when given.
+fn rotating_token_endpoint_gated(
+    first: &str,
+    gate: Option<ReplyGate>,
+) -> (String, Arc<Mutex<Grant>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/token", listener.local_addr().unwrap());
     let grant = Arc::new(Mutex::new(Grant {
@@ -138,6 +155,10 @@ fn rotating_token_endpoint(first: &str) -> (String, Arc<Mutex<Grant>>) {
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
+            if let Some(gate) = &gate {
+                let _ = gate.arrived.send(());
+                let _ = gate.go.recv_timeout(Duration::from_secs(120));
+            }
             let _ = s.write_all(reply.as_bytes());
         }
     });
@@ -319,6 +340,97 @@ fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
     );
     let s = status_file(&config, "after the last run").expect("status recorded");
     assert!(s.accounts["alice"].last_success.is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGTERM, SIGINT or SIGHUP while the provider is answering a refresh (it has already rotated
+/// the refresh token): `mailoauth token` saves the new tokens first, then ends by the signal,
+/// printing nothing. Without the signal hold it died with the new refresh token only in memory.
+#[test]
+fn a_signal_while_the_provider_answers_is_acted_on_after_the_save() {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        signal_while_the_provider_answers(signal, false);
+    }
+    // Started with SIGHUP ignored (`nohup`, a service manager): it stays ignored, the run
+    // finishes and prints its token.
+    signal_while_the_provider_answers(libc::SIGHUP, true);
+}
+
+fn signal_while_the_provider_answers(signal: i32, ignored: bool) {
+    let dir = temp_dir(&format!("refresh-held-{signal}"));
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let gate = ReplyGate {
+        arrived: arrived_tx,
+        go: go_rx,
+    };
+    let (token_url, grant) = rotating_token_endpoint_gated("rt-0", Some(gate));
+    let issuer = token_url.trim_end_matches("/token").to_string();
+    let tokens = dir.join("tokens");
+    let config = dir.join("mailoauth.toml");
+    std::fs::write(&config, config_text(&tokens, &issuer, &token_url)).unwrap();
+    let store = FileStore::new(tokens.clone());
+    store
+        .save(
+            ALICE.0,
+            &TokenSet {
+                access_token: Secret::new("at-0".into()),
+                refresh_token: Some(Secret::new("rt-0".into())),
+                expires_at: Some(1),
+                scopes: MAIL_SCOPES.iter().map(|s| s.to_string()).collect(),
+                account: Some(ALICE.0.into()),
+                obtained_at: 1,
+            },
+        )
+        .unwrap();
+    let mut command = token_command(&config);
+    command.stdout(Stdio::piped());
+    if ignored {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(move || {
+                libc::signal(signal, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    arrived
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the refresh request arrived");
+    // The provider has rotated: rt-0 is spent, the new token is only in the reply on its way.
+    // SAFETY: kill(2) on our own child's pid, which we have not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    go.send(()).unwrap();
+    let when = format!("signal {signal}, ignored at start: {ignored}");
+    let status = wait_bounded(&mut child, &when);
+    let mut printed = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    let g = grant.lock().unwrap();
+    let now = stored(&store, &when);
+    assert_eq!(
+        now.refresh_token.as_ref().map(|r| r.expose().as_str()),
+        Some(g.current.as_str()),
+        "{when}: the rotated refresh token was saved before the signal was acted on"
+    );
+    assert_eq!(now.access_token.expose(), &format!("at-{}", g.issued));
+    if ignored {
+        assert!(status.success(), "{when}: {status:?}");
+        assert_eq!(printed.trim(), now.access_token.expose(), "{when}");
+    } else {
+        assert_eq!(status.signal(), Some(signal), "{when}: {status:?}");
+        assert_eq!(
+            printed, "",
+            "{when}: nothing is printed after a held signal"
+        );
+    }
+    drop(g);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
