@@ -11,7 +11,7 @@
 //! tokens are saved. A signal that arrives inside is remembered and its default action runs when
 //! the hold ends, so the process still ends by that signal (exit status and all), only after the
 //! save, and before it prints anything. The hold lasts at most the token request's own time-out
-//! ([`super::client::http_timeout`]) plus the save. SIGKILL cannot be held: see docs/SECURITY.md.
+//! (30 s, `MAILOAUTH_HTTP_TIMEOUT_SECS`) plus the save. SIGKILL cannot be held: see docs/SECURITY.md.
 //!
 //! The library never installs anything by itself: the app and the tests keep their own signal
 //! handling. Signals ignored when the program started (`nohup`, a service manager's setting) stay
