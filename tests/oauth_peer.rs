@@ -65,6 +65,18 @@ enum User {
     SignIn((&'static str, &'static str), bool),
     /// Clicks "Cancel" on the login page, which makes the provider answer `access_denied`.
     Abort,
+    /// Signs in as this user, and checks (or takes out) the redirect's `iss` (RFC 9207).
+    Iss((&'static str, &'static str), IssPlay),
+}
+
+/// What the test browser does with the `iss` of the provider's redirect.
+#[derive(Clone, Copy)]
+enum IssPlay {
+    /// The redirect carries `iss` (true) or not (false); it is delivered as it is.
+    Expect(bool),
+    /// The redirect carries `iss`; it is taken out before the redirect is delivered, as an
+    /// attacker's answer from another provider (a mix-up) would lack it.
+    Strip,
 }
 
 /// Plays the user for one loopback sign-in: returns the page the listener showed at the end.
@@ -91,6 +103,25 @@ async fn play(url: String, user: User) -> String {
                 assert_eq!(wrong.status(), 400, "a wrong state is refused");
             }
             browser.login(&interaction, who, is_app).await.0
+        }
+        User::Iss(who, play) => {
+            let mut landing = browser.login(&interaction, who, is_app).await.0;
+            let has_iss = landing.query_pairs().any(|(k, _)| k == "iss");
+            match play {
+                IssPlay::Expect(sent) => {
+                    assert_eq!(has_iss, sent, "iss in the provider's redirect: {landing}")
+                }
+                IssPlay::Strip => {
+                    assert!(has_iss, "the provider sent no iss to take out: {landing}");
+                    let kept: Vec<(String, String)> = landing
+                        .query_pairs()
+                        .filter(|(k, _)| k != "iss")
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect();
+                    landing.query_pairs_mut().clear().extend_pairs(kept);
+                }
+            }
+            landing
         }
         User::Abort => {
             let abort = Url::parse(&format!(
@@ -288,6 +319,127 @@ async fn client_secret_post_and_private_key_jwt_clients_authorize() {
     refresh_if_needed(&auth, &store2, unix_now() + 24 * 3600)
         .await
         .expect("refresh with private_key_jwt");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(dir2);
+}
+
+/// A provider of the test's own, from the same `tests/peers/op` with other settings (the shared
+/// one keeps its own), on a free port of 127.0.0.1; stopped when dropped.
+struct OwnProvider {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl OwnProvider {
+    fn start(env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // The shared run's keys: the signing key exists, the private_key_jwt client's key too.
+        let keys = peers().env_file().parent().unwrap().join("keys");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/op/op.mjs");
+        let mut child = std::process::Command::new("node")
+            .arg(script)
+            .env("OP_PORT", port.to_string())
+            .env("OP_KEYS_DIR", keys)
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs the test provider (scripts/setup.sh installs it)");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if line.contains(" ready ") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        // Generous: only stops a hang.
+        if rx.recv_timeout(Duration::from_secs(120)).is_err() {
+            let _ = child.kill();
+            panic!("the test's own provider did not start");
+        }
+        OwnProvider {
+            child,
+            issuer: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn overrides(&self) -> EndpointOverrides {
+        let issuer = &self.issuer;
+        EndpointOverrides {
+            authorization: Some(format!("{issuer}/auth")),
+            token: Some(format!("{issuer}/token")),
+            device_authorization: Some(format!("{issuer}/device/auth")),
+            issuer: Some(issuer.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+impl Drop for OwnProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// RFC 9207 (issue 13): the provider's metadata says `authorization_response_iss_parameter_supported`
+/// (oidc-provider does), so an answer without `iss` is refused: it may be another provider's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_without_iss_is_refused_when_the_provider_says_it_sends_iss() {
+    let (store, dir) = temp_store("iss-stripped");
+    let auth = account(PUBLIC_CLIENT, ALICE.0, Flow::Loopback);
+    let (result, page, _) = loopback_run(&auth, &store, User::Iss(ALICE, IssPlay::Strip)).await;
+    let e = result.expect_err("an answer without iss is refused");
+    assert!(
+        matches!(&e, OAuthError::IssuerMissing { expected } if expected == peers().issuer()),
+        "{e}"
+    );
+    assert!(page.contains("no issuer"), "the browser is told: {page}");
+    assert!(store.load(ALICE.0).unwrap().is_none(), "nothing is saved");
+
+    // The same provider's answer as it sent it (with iss) signs in.
+    let (result, _, _) = loopback_run(&auth, &store, User::Iss(ALICE, IssPlay::Expect(true))).await;
+    result.expect("an answer with the right iss signs in");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// RFC 9207 the other way: a provider that neither sends `iss` nor says it does (OP_ISS=0) still
+/// signs in through the generic profile, whose setting comes from the metadata; the Google
+/// profile, which says Google always sends `iss`, refuses the same answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_without_iss_signs_in_unless_its_profile_says_it_sends_iss() {
+    let op = OwnProvider::start(&[("OP_ISS", "0")]);
+    let (store, dir) = temp_store("iss-not-sent");
+    let mut auth = account(PUBLIC_CLIENT, ALICE.0, Flow::Loopback);
+    auth.endpoints = op.overrides();
+    let (result, page, _) =
+        loopback_run(&auth, &store, User::Iss(ALICE, IssPlay::Expect(false))).await;
+    result.expect("a provider that sends no iss signs in");
+    assert!(page.contains("Signed in as alice@example.test"), "{page}");
+
+    let (store2, dir2) = temp_store("iss-google-profile");
+    let secret_file = dir2.join("secret");
+    std::fs::create_dir_all(&dir2).unwrap();
+    std::fs::write(&secret_file, "mailapp-secret-value\n").unwrap();
+    let mut google = account("mailapp-secret", ALICE.0, Flow::Loopback);
+    google.provider = "google".into();
+    google.client_auth = ClientAuth::ClientSecretPost;
+    google.client_secret = Some(SecretSource::File(secret_file));
+    google.endpoints = op.overrides();
+    let (result, _, _) =
+        loopback_run(&google, &store2, User::Iss(ALICE, IssPlay::Expect(false))).await;
+    let e = result.expect_err("the Google profile requires iss");
+    assert!(matches!(e, OAuthError::IssuerMissing { .. }), "{e}");
+    assert!(store2.load(ALICE.0).unwrap().is_none(), "nothing is saved");
+    drop(op);
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_dir_all(dir2);
 }

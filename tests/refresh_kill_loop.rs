@@ -1,16 +1,22 @@
-//! Crash safety of a token refresh with rotation and of a status update (issue #9): the
-//! `mailoauth` binary is killed at random points, over and over; after every kill the stored
-//! token set and the status file must parse, and the stored refresh token must still be
-//! accepted (no grant lost).
+//! Crash safety of a token refresh with rotation and of a status update (issues #9, #13): the
+//! `mailoauth` binary is killed at pseudo-random points, over and over; after every kill the
+//! stored token set and the status file must parse, and the stored refresh token must still be
+//! accepted (no grant lost). The kill offsets come from a fixed seed (printed; override with
+//! `MAILOAUTH_TEST_SEED`); where a kill lands still depends on timing, so the tests assert what
+//! happened after each kill, never how the kills spread.
 //!
-//! The refresh loop runs against a local token endpoint that rotates the refresh token on every
-//! use and accepts only the newest one and the one just replaced: the grace Microsoft Entra and
-//! Okta give a rotated token, and the only way any client can survive being killed after the
-//! provider rotated but before the new token reached the disk (no client can close that window:
-//! the new token exists only in the reply). The real provider in `tests/peers/` is stricter
-//! (a replayed token revokes the grant), so 100+ random kills there would lose the grant on the
-//! kills that land in that window, and each sign-in takes a 5 s device-flow poll; one real-peer
-//! refresh with rotation through the same binary closes the test instead.
+//! - `kill -9` against a local token endpoint that rotates the refresh token on every use and
+//!   accepts the newest one and the one just replaced: the grace Microsoft Entra and Okta give a
+//!   rotated token, and the only way a client survives SIGKILL after the provider rotated but
+//!   before the new token reached the disk (nothing can hold SIGKILL).
+//! - SIGTERM against the real provider in `tests/peers/` (oidc-provider), whose public-client
+//!   refresh tokens rotate strictly: a replayed token revokes the grant. `mailoauth token` holds
+//!   SIGTERM from sending the refresh request until the new tokens are saved, so no SIGTERM may
+//!   lose the grant there.
+//! - SIGTERM, SIGINT and SIGHUP sent while the provider's reply is held back (it has rotated
+//!   already): the run saves the new tokens, then ends by the signal (deterministic).
+//! - `measure_strict_rotation_loss_rates` (ignored: run on purpose, it signs in again after each
+//!   lost grant) measures both signals against the strict provider for docs/SECURITY.md.
 
 mod common;
 #[path = "common/fixtures.rs"]
@@ -33,10 +39,25 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Kills that must land while the refresh or status writer runs.
+/// Runs killed at a pseudo-random offset, per loop.
 const KILLS: usize = 100;
-/// Iterations at most, should many runs finish before their kill.
-const MAX_RUNS: usize = 400;
+
+/// How long an uninterrupted refresh takes here (the median of three, and a quarter more), so
+/// the kills' offsets cover the whole run on a fast or a busy machine. Only where the kills land
+/// depends on it; nothing is asserted about it.
+fn refresh_span_us(config: &Path, store: &FileStore) -> u64 {
+    let mut spans: Vec<Duration> = (0..3)
+        .map(|_| {
+            expire(store);
+            let t = Instant::now();
+            let status = token_command(config).status().unwrap();
+            assert!(status.success(), "an uninterrupted refresh: {status:?}");
+            t.elapsed()
+        })
+        .collect();
+    spans.sort();
+    (spans[1].as_micros() as u64).max(1000) * 5 / 4
+}
 
 /// The rotating token endpoint's grant.
 #[derive(Default)]
@@ -53,8 +74,23 @@ impl Grant {
     }
 }
 
+/// Holds the token endpoint's reply: it says when a refresh request has arrived (the grant is
+/// already rotated) and replies once told to.
+struct ReplyGate {
+    arrived: std::sync::mpsc::Sender<()>,
+    go: std::sync::mpsc::Receiver<()>,
+}
+
 /// A token endpoint on 127.0.0.1 that rotates refresh tokens; returns its URL and its grant.
 fn rotating_token_endpoint(first: &str) -> (String, Arc<Mutex<Grant>>) {
+    rotating_token_endpoint_gated(first, None)
+}
+
+/// [`rotating_token_endpoint`], with each reply held by `gate` when given.
+fn rotating_token_endpoint_gated(
+    first: &str,
+    gate: Option<ReplyGate>,
+) -> (String, Arc<Mutex<Grant>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/token", listener.local_addr().unwrap());
     let grant = Arc::new(Mutex::new(Grant {
@@ -119,6 +155,10 @@ fn rotating_token_endpoint(first: &str) -> (String, Arc<Mutex<Grant>>) {
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
+            if let Some(gate) = &gate {
+                let _ = gate.arrived.send(());
+                let _ = gate.go.recv_timeout(Duration::from_secs(120));
+            }
             let _ = s.write_all(reply.as_bytes());
         }
     });
@@ -237,28 +277,17 @@ fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
         )
         .unwrap();
 
-    // How long one refresh takes here, to spread the kills over it (and a little past it).
-    let started = Instant::now();
-    let mut span = Duration::ZERO;
-    for _ in 0..3 {
-        expire(&store);
-        let t = Instant::now();
-        assert!(token_command(&config).status().unwrap().success());
-        span = span.max(t.elapsed());
-    }
-    let max_us = (span.as_micros() as u64).max(1000) * 5 / 4;
-
-    let (mut kills, mut runs, mut finished) = (0, 0, 0);
+    let span_us = refresh_span_us(&config, &store);
+    let (mut kills, mut finished) = (0, 0);
     let (mut before_rotation, mut saved, mut in_window) = (0, 0, 0);
-    while kills < KILLS && runs < MAX_RUNS {
-        runs += 1;
+    for run in 0..KILLS {
         expire(&store);
         let refreshes = grant.lock().unwrap().refreshes;
         let mut child = token_command(&config).spawn().unwrap();
-        std::thread::sleep(Duration::from_micros(jitter(runs, started, max_us)));
+        std::thread::sleep(Duration::from_micros(jitter(run, span_us)));
         let _ = child.kill();
         let status = child.wait().unwrap();
-        let when = format!("run {runs}");
+        let when = format!("run {run}");
         if status.signal() == Some(9) {
             kills += 1;
         } else {
@@ -286,13 +315,9 @@ fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
         drop(g);
         status_file(&config, &when);
     }
+    // Where the kills landed depends on timing: reported, not asserted.
     eprintln!(
-        "{runs} runs over 0..{max_us} us: {kills} killed ({before_rotation} before the provider rotated, {saved} after the new tokens were saved, {in_window} between), {finished} finished first"
-    );
-    assert!(kills >= KILLS, "only {kills} of {runs} runs were killed");
-    assert!(
-        before_rotation > 0 && saved + in_window > 0,
-        "the kills did not spread over the refresh"
+        "{KILLS} runs over 0..{span_us} us: {kills} killed ({before_rotation} before the provider rotated, {saved} after the new tokens were saved, {in_window} between), {finished} finished first"
     );
 
     // The grant is alive: an uninterrupted run refreshes with the stored token and saves the
@@ -318,6 +343,97 @@ fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// SIGTERM, SIGINT or SIGHUP while the provider is answering a refresh (it has already rotated
+/// the refresh token): `mailoauth token` saves the new tokens first, then ends by the signal,
+/// printing nothing. Without the signal hold it died with the new refresh token only in memory.
+#[test]
+fn a_signal_while_the_provider_answers_is_acted_on_after_the_save() {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        signal_while_the_provider_answers(signal, false);
+    }
+    // Started with SIGHUP ignored (`nohup`, a service manager): it stays ignored, the run
+    // finishes and prints its token.
+    signal_while_the_provider_answers(libc::SIGHUP, true);
+}
+
+fn signal_while_the_provider_answers(signal: i32, ignored: bool) {
+    let dir = temp_dir(&format!("refresh-held-{signal}"));
+    let (arrived_tx, arrived) = std::sync::mpsc::channel();
+    let (go, go_rx) = std::sync::mpsc::channel();
+    let gate = ReplyGate {
+        arrived: arrived_tx,
+        go: go_rx,
+    };
+    let (token_url, grant) = rotating_token_endpoint_gated("rt-0", Some(gate));
+    let issuer = token_url.trim_end_matches("/token").to_string();
+    let tokens = dir.join("tokens");
+    let config = dir.join("mailoauth.toml");
+    std::fs::write(&config, config_text(&tokens, &issuer, &token_url)).unwrap();
+    let store = FileStore::new(tokens.clone());
+    store
+        .save(
+            ALICE.0,
+            &TokenSet {
+                access_token: Secret::new("at-0".into()),
+                refresh_token: Some(Secret::new("rt-0".into())),
+                expires_at: Some(1),
+                scopes: MAIL_SCOPES.iter().map(|s| s.to_string()).collect(),
+                account: Some(ALICE.0.into()),
+                obtained_at: 1,
+            },
+        )
+        .unwrap();
+    let mut command = token_command(&config);
+    command.stdout(Stdio::piped());
+    if ignored {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(move || {
+                libc::signal(signal, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    arrived
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the refresh request arrived");
+    // The provider has rotated: rt-0 is spent, the new token is only in the reply on its way.
+    // SAFETY: kill(2) on our own child's pid, which we have not reaped yet.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    go.send(()).unwrap();
+    let when = format!("signal {signal}, ignored at start: {ignored}");
+    let status = wait_bounded(&mut child, &when);
+    let mut printed = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    let g = grant.lock().unwrap();
+    let now = stored(&store, &when);
+    assert_eq!(
+        now.refresh_token.as_ref().map(|r| r.expose().as_str()),
+        Some(g.current.as_str()),
+        "{when}: the rotated refresh token was saved before the signal was acted on"
+    );
+    assert_eq!(now.access_token.expose(), &format!("at-{}", g.issued));
+    if ignored {
+        assert!(status.success(), "{when}: {status:?}");
+        assert_eq!(printed.trim(), now.access_token.expose(), "{when}");
+    } else {
+        assert_eq!(status.signal(), Some(signal), "{when}: {status:?}");
+        assert_eq!(
+            printed, "",
+            "{when}: nothing is printed after a held signal"
+        );
+    }
+    drop(g);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn killing_a_status_update_at_random_points_never_leaves_a_torn_file() {
     let dir = temp_dir("status-kill-loop");
@@ -331,7 +447,6 @@ fn killing_a_status_update_at_random_points_never_leaves_a_torn_file() {
         ),
     )
     .unwrap();
-    let start = Instant::now();
     let (mut successes, mut failures) = (0, 0);
     for i in 0..KILLS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mailoauth"))
@@ -347,7 +462,7 @@ fn killing_a_status_update_at_random_points_never_leaves_a_torn_file() {
             .read_line(&mut line)
             .unwrap();
         assert_eq!(line.trim(), "writing", "run {i}: the writer did not start");
-        std::thread::sleep(Duration::from_micros(jitter(i, start, 60_000)));
+        std::thread::sleep(Duration::from_micros(jitter(i, 60_000)));
         child.kill().unwrap();
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(9), "run {i}: {status:?}");
@@ -367,21 +482,16 @@ fn killing_a_status_update_at_random_points_never_leaves_a_torn_file() {
             other => panic!("{when}: unexpected record {other:?}"),
         }
     }
+    // Where the kills landed depends on timing: reported, not asserted.
     eprintln!(
         "{KILLS} kills: the status file said success {successes} times, failure {failures} times"
-    );
-    assert!(
-        successes > 0 && failures > 0,
-        "the kills did not land at different points of the loop"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// One real-peer run: the same binary refreshes at the real provider, whose public-client
-/// refresh tokens rotate (and whose replay of a rotated token revokes the grant).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_real_provider_rotates_and_the_binary_saves_the_rotated_token() {
-    let dir = temp_dir("refresh-real-peer");
+/// An account at the real provider (public client: its refresh tokens rotate strictly).
+fn real_peer_account(name: &str) -> (PathBuf, PathBuf, FileStore) {
+    let dir = temp_dir(name);
     let issuer = peers().issuer().to_string();
     let tokens = dir.join("tokens");
     let config = dir.join("mailoauth.toml");
@@ -390,12 +500,16 @@ async fn the_real_provider_rotates_and_the_binary_saves_the_rotated_token() {
         config_text(&tokens, &issuer, &format!("{issuer}/token")),
     )
     .unwrap();
-    let store = FileStore::new(tokens.clone());
-    let doc = mailoauth::config::load(&config).unwrap();
+    (dir, config, FileStore::new(tokens))
+}
+
+/// Signs alice in at the real provider with the device flow, as an admin would once.
+async fn sign_in(config: &Path, store: &FileStore) {
+    let doc = mailoauth::config::load(config).unwrap();
     let auth = doc
         .account("alice")
         .unwrap()
-        .oauth_settings(&config)
+        .oauth_settings(config)
         .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let on_event = move |e: FlowEvent| {
@@ -413,8 +527,146 @@ async fn the_real_provider_rotates_and_the_binary_saves_the_rotated_token() {
         let complete = rx.recv().await.expect("the device code was shown");
         Browser::new().approve_device(&complete, ALICE).await;
     });
-    authorize(&auth, &store, &hooks).await.expect("sign-in");
+    authorize(&auth, store, &hooks).await.expect("sign-in");
     user.await.unwrap();
+}
+
+/// Waits for `child`, with a generous bound that only stops a hang.
+fn wait_bounded(child: &mut std::process::Child, when: &str) -> std::process::ExitStatus {
+    for _ in 0..12_000 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    panic!("{when}: mailoauth token did not end within 120 s");
+}
+
+/// What a kill loop at the strict provider saw.
+#[derive(Debug, Default)]
+struct StrictLoop {
+    /// Runs ended by the signal.
+    killed: usize,
+    /// Runs that finished before the signal.
+    finished: usize,
+    /// Runs after which the grant was gone.
+    lost: usize,
+}
+
+/// `runs` runs of `mailoauth token` at the strict provider, each sent `signal` at a pseudo-random
+/// offset; after each, the stored tokens must parse and an uninterrupted run must refresh with
+/// them and print the access token it saved. A lost grant goes to `on_loss` (which panics or
+/// signs in again).
+fn strict_kill_loop(
+    config: &Path,
+    store: &FileStore,
+    signal: i32,
+    runs: usize,
+    on_loss: &mut dyn FnMut(usize, &str),
+) -> StrictLoop {
+    let span_us = refresh_span_us(config, store);
+    eprintln!("signal {signal}: kills over 0..{span_us} us");
+    let mut seen = StrictLoop::default();
+    for run in 0..runs {
+        let when = format!("signal {signal}, run {run}");
+        expire(store);
+        let mut child = token_command(config).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(jitter(run, span_us)));
+        // SAFETY: kill(2) on our own child's pid, which we have not reaped yet.
+        assert_eq!(
+            unsafe { libc::kill(child.id() as i32, signal) },
+            0,
+            "{when}"
+        );
+        let status = wait_bounded(&mut child, &when);
+        if status.signal() == Some(signal) {
+            seen.killed += 1;
+        } else {
+            assert!(status.success(), "{when}: {status:?}");
+            seen.finished += 1;
+        }
+        stored(store, &when);
+        status_file(config, &when);
+        // Is the grant alive? An uninterrupted refresh with the stored refresh token says.
+        expire(store);
+        let mut check = token_command(config);
+        check.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let out = check.output().unwrap();
+        if out.status.success() {
+            let after = stored(store, &when);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                after.access_token.expose().as_str(),
+                "{when}: the printed token is not the saved one"
+            );
+        } else {
+            seen.lost += 1;
+            on_loss(run, &String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    seen
+}
+
+/// The gate's check of the signal holding: SIGTERM at pseudo-random points of refreshes at the
+/// strict provider never loses the grant (without the holding, the SIGTERMs that land between
+/// the provider's answer and the save revoke it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_refreshes_at_a_strict_provider_loses_no_grant() {
+    let (dir, config, store) = real_peer_account("refresh-sigterm-strict");
+    sign_in(&config, &store).await;
+    let (c, s) = (config.clone(), store.clone());
+    let seen = tokio::task::spawn_blocking(move || {
+        strict_kill_loop(&c, &s, libc::SIGTERM, KILLS, &mut |run, stderr| {
+            panic!("SIGTERM run {run} lost the grant: {stderr}")
+        })
+    })
+    .await
+    .unwrap();
+    eprintln!("SIGTERM at the strict provider: {seen:?}");
+    assert_eq!(seen.lost, 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Measures the loss rate of `kill -9` and SIGTERM at the strict provider, for docs/SECURITY.md
+/// (signs in again after each lost grant, 5 s each: run on purpose, not in the gate):
+/// `MAILOAUTH_MEASURE_RUNS=128 cargo test -p mailoauth --test refresh_kill_loop -- --ignored --nocapture measure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run on purpose"]
+async fn measure_strict_rotation_loss_rates() {
+    let runs: usize = std::env::var("MAILOAUTH_MEASURE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
+    let (dir, config, store) = real_peer_account("refresh-measure-strict");
+    sign_in(&config, &store).await;
+    let handle = tokio::runtime::Handle::current();
+    for (name, signal) in [("kill -9", libc::SIGKILL), ("SIGTERM", libc::SIGTERM)] {
+        let (c, s, h) = (config.clone(), store.clone(), handle.clone());
+        let seen = tokio::task::spawn_blocking(move || {
+            strict_kill_loop(&c, &s, signal, runs, &mut |_, _| {
+                h.block_on(sign_in(&c, &s));
+            })
+        })
+        .await
+        .unwrap();
+        eprintln!(
+            "{name}: {runs} runs at the strict provider: {} ended by the signal, {} finished first, {} grants lost ({:.1} % of the runs the signal ended)",
+            seen.killed,
+            seen.finished,
+            seen.lost,
+            100.0 * seen.lost as f64 / seen.killed.max(1) as f64
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One real-peer run: the same binary refreshes at the real provider, whose public-client
+/// refresh tokens rotate (and whose replay of a rotated token revokes the grant).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_provider_rotates_and_the_binary_saves_the_rotated_token() {
+    let (dir, config, store) = real_peer_account("refresh-real-peer");
+    sign_in(&config, &store).await;
 
     for round in 0..2 {
         expire(&store);

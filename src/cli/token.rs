@@ -8,7 +8,16 @@ use mailoauth::status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What `--help` says about signals; the time-out is the token request's own
+/// ([`oauth::HTTP_TIMEOUT_SECS`], checked by a test below).
+const SIGNALS_HELP: &str =
+    "Signals (Unix): from sending a refresh request until the new tokens are saved, \
+SIGTERM, SIGINT and SIGHUP are held (for at most the token request's time-out: 30 seconds, or \
+MAILOAUTH_HTTP_TIMEOUT_SECS when set), then acted on before anything is printed: a provider that rotates \
+refresh tokens may already have revoked the old one. SIGKILL cannot be held.";
+
 #[derive(clap::Args)]
+#[command(after_help = SIGNALS_HELP)]
 pub struct Args {
     /// The config file [default: $MAILOAUTH_CONFIG, else the platform's default location]
     #[arg(long)]
@@ -18,6 +27,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // Before anything else: a refresh must not be cut between the provider's reply and the save.
+    if let Err(e) = oauth::hold_termination_signals() {
+        eprintln!("mailoauth: warning: cannot hold termination signals during a refresh: {e}");
+    }
     let path = args.config.unwrap_or_else(config::default_path);
     let doc = match config::load(&path) {
         Ok(d) => d,
@@ -70,5 +83,18 @@ pub fn run(args: Args) -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_help_states_the_request_time_out() {
+        let secs = format!("{} seconds", mailoauth::oauth::HTTP_TIMEOUT_SECS);
+        assert!(
+            super::SIGNALS_HELP.contains(&secs),
+            "{}",
+            super::SIGNALS_HELP
+        );
     }
 }

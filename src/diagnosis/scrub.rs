@@ -13,8 +13,9 @@ use crate::secret::REDACTED;
 /// Recognised: bearer tokens, JWTs, Basic credentials, XOAUTH2/OAUTHBEARER and PLAIN initial
 /// responses (also truncated), the password line of AUTH LOGIN, IMAP LOGIN passwords, Google
 /// access/refresh tokens, codes and client secrets, Microsoft refresh tokens and client secrets,
-/// `key=value`, JSON, YAML and XML values of secret-like keys, passwords in URLs, and any other
-/// long opaque mixed-case string. Scrubbing scrubbed text changes nothing.
+/// `key=value`, JSON, YAML and XML values of secret-like keys, passwords in URLs, bare lowercase
+/// hex of 40 characters or more (see [`MIN_BARE_HEX`]), and any other long opaque mixed-case
+/// string. Scrubbing scrubbed text changes nothing.
 pub fn scrub(text: &str) -> String {
     // One pass can uncover another secret: with a token redacted from the middle of a longer
     // run, what is left of the run stands alone and is recognised on the next pass. So passes
@@ -48,6 +49,7 @@ fn scrub_once(text: &str) -> String {
     auth_login_passwords(text, &mut spans);
     imap_login_passwords(text, &mut spans);
     long_opaque(text, &keep, &mut spans);
+    bare_hex(text, &mut spans);
     rebuild(text, spans)
 }
 
@@ -431,6 +433,47 @@ fn long_opaque(text: &str, keep: &[(usize, usize)], spans: &mut Vec<(usize, usiz
     }
 }
 
+/// The shortest bare lowercase hex word [`scrub`] redacts.
+///
+/// Secrets are often hex with no key in front: API keys, session IDs and webhook secrets of 160
+/// or 256 bits (40 or 64 characters), pasted alone or in a log line. What else is long hex in a
+/// pasted log decides the bound:
+/// - 32 characters (128 bits) stay: trace and request IDs (W3C `traceparent`, Google's and
+///   Microsoft's request IDs without dashes) are what a diagnosis and the provider's support need,
+///   and UUIDs with dashes are never one hex word anyway.
+/// - 40 characters and more go, commit hashes (40) and SHA-256 digests (64) included: a
+///   lowercase 40-character hex word cannot be told from a 160-bit secret, and a commit hash in a
+///   pasted mail log is not what a diagnosis reads.
+/// - Upper-case hex stays: that is how Windows and the Entra portal show certificate thumbprints,
+///   which are public and which the certificate diagnoses name. Mixed-case runs of 40 or more are
+///   covered by the opaque-string rule.
+pub const MIN_BARE_HEX: usize = 40;
+
+/// Bare lowercase hex words of [`MIN_BARE_HEX`] characters or more, with a digit and a letter
+/// (a long number is not a secret): whole words only, so a hex tail of a longer name stays.
+fn bare_hex(text: &str, spans: &mut Vec<(usize, usize)>) {
+    let b = text.as_bytes();
+    let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    let mut i = 0;
+    while i < b.len() {
+        if !hex(b[i]) || !left_free(b, i) {
+            i += 1;
+            continue;
+        }
+        let end = run_end(b, i, hex);
+        let whole = end == b.len() || !b[end].is_ascii_alphanumeric();
+        let run = &b[i..end];
+        if whole
+            && run.len() >= MIN_BARE_HEX
+            && run.iter().any(u8::is_ascii_digit)
+            && run.iter().any(u8::is_ascii_lowercase)
+        {
+            spans.push((i, end));
+        }
+        i = end.max(i + 1);
+    }
+}
+
 fn rebuild(text: &str, mut spans: Vec<(usize, usize)>) -> String {
     spans.retain(|(s, e)| s < e);
     spans.sort();
@@ -504,6 +547,39 @@ mod tests {
             );
             assert!(out.contains(REDACTED), "nothing redacted in {out:?}");
             assert_eq!(scrub(&out), out, "scrubbing twice changed {out:?}");
+        }
+    }
+
+    /// Regression (issue 13, item 10): a bare 64-character lowercase hex token with no key in
+    /// front survived; 40-character hex (commit hashes) goes too, shorter or upper-case hex stays.
+    #[test]
+    fn bare_long_lowercase_hex_is_redacted_and_ordinary_hex_stays() {
+        let token = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        for text in [
+            token.to_string(),
+            format!("session {token} expired"),
+            format!("x-api-key\t{token}\n"),
+            format!("[{token}]"),
+        ] {
+            let out = scrub(&text);
+            assert!(!out.contains(&token[..20]), "{out:?}");
+            assert!(out.contains(REDACTED), "{out:?}");
+            assert_eq!(scrub(&out), out);
+        }
+        // The choice for commit hashes: redacted like any other 160-bit hex word.
+        assert_eq!(
+            scrub("built from 8e348ee0c5b2a9f4d3e1c7b6a5f4e3d2c1b0a9f8 today"),
+            "built from [redacted] today"
+        );
+        for keep in [
+            "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "request 0af7651916cd43dd8448eb211c80319c failed",
+            "Thumbprint 3F2A9C0D1B4E5F60718293A4B5C6D7E8F9012345",
+            "commit 8e348ee (HEAD -> main)",
+            "serial 1234567890123456789012345678901234567890123",
+            "/var/lib/x/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08zz",
+        ] {
+            assert_eq!(scrub(keep), keep);
         }
     }
 

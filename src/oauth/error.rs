@@ -126,6 +126,13 @@ pub enum OAuthError {
         /// The `iss` the redirect carried.
         got: String,
     },
+    /// The redirect carried no `iss` although the provider sends it in every authorization
+    /// response (RFC 9207): it may come from another provider (a mix-up attack).
+    #[error("the redirect carries no issuer (iss) but {expected:?} sends one in every authorization response (RFC 9207): the answer may come from another provider (a mix-up attack); start the sign-in again from mailoauth, and check the issuer setting if it keeps happening")]
+    IssuerMissing {
+        /// The issuer configured.
+        expected: String,
+    },
     /// The browser did not come back in time.
     #[error("timed out waiting for the browser after {seconds} s: no authorization response; start the sign-in again and finish it in the window opened")]
     Timeout {

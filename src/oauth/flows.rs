@@ -200,6 +200,11 @@ async fn loopback_flow(
         req = req.add_extra_param(p.name, p.value);
     }
     let (url, state) = req.url();
+    // RFC 9207, decided before the browser opens: a redirect without `iss` is refused when the
+    // provider sends it in every authorization response.
+    let issuer =
+        super::metadata::issuer_check(prepared.profile, prepared.endpoints.issuer.as_deref(), http)
+            .await;
     match (hooks.open_browser)(url.as_str()) {
         Ok(()) => (hooks.events)(FlowEvent::BrowserOpened {
             url: url.to_string(),
@@ -209,7 +214,6 @@ async fn loopback_flow(
             reason,
         }),
     }
-    let issuer = prepared.endpoints.issuer.as_deref();
     let (code, reply) = match (listener, hooks.paste_redirect) {
         (Some(listener), _) => {
             let cb = listener

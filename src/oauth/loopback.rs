@@ -198,12 +198,13 @@ pub fn unbound_redirect_uri(opts: &LoopbackOptions) -> String {
 }
 
 /// The code from an address the user pasted, with the same checks the listener makes.
-pub fn parse_pasted(
+pub fn parse_pasted<'a>(
     text: &str,
     redirect_uri: &str,
     state: &str,
-    issuer: Option<&str>,
+    issuer: impl Into<IssuerCheck<'a>>,
 ) -> Result<String, OAuthError> {
+    let issuer = issuer.into();
     let bad = |problem: &str| OAuthError::Config {
         field: "pasted address",
         problem: problem.to_string(),
@@ -237,25 +238,59 @@ pub enum RedirectOutcome {
     Code(String),
 }
 
-/// Checks a redirect's query parameters: `state` first, then `iss` against `issuer` when both are
-/// present (RFC 9207), then the provider's `error`, then the `code`. The first occurrence of a
+/// What RFC 9207 asks of a redirect's `iss` parameter. `Option<&str>` converts to it: `None` is
+/// [`IssuerCheck::Unknown`], `Some(issuer)` is [`IssuerCheck::IfPresent`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuerCheck<'a> {
+    /// No issuer is known: `iss` is not looked at.
+    Unknown,
+    /// The provider does not send `iss` (or does not say that it does): checked against this
+    /// issuer when present, its absence accepted.
+    IfPresent(&'a str),
+    /// The provider sends `iss` in every authorization response (its metadata says
+    /// `authorization_response_iss_parameter_supported`, or its profile says so): a redirect
+    /// without it is refused, like one naming another issuer (a mix-up attack).
+    Required(&'a str),
+}
+
+impl<'a> From<Option<&'a str>> for IssuerCheck<'a> {
+    fn from(issuer: Option<&'a str>) -> Self {
+        issuer.map_or(IssuerCheck::Unknown, IssuerCheck::IfPresent)
+    }
+}
+
+/// Checks a redirect's query parameters: `state` first, then `iss` against the issuer as `issuer`
+/// says (RFC 9207), then the provider's `error`, then the `code`. The first occurrence of a
 /// repeated parameter counts.
-pub fn redirect_outcome(
+pub fn redirect_outcome<'a>(
     params: &[(String, String)],
     state: &str,
-    issuer: Option<&str>,
+    issuer: impl Into<IssuerCheck<'a>>,
 ) -> RedirectOutcome {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("state") != Some(state) {
         return RedirectOutcome::OtherSignIn;
     }
-    if let (Some(expected), Some(got)) = (issuer, get("iss")) {
-        if expected.trim_end_matches('/') != got.trim_end_matches('/') {
+    let (expected, required) = match issuer.into() {
+        IssuerCheck::Unknown => (None, false),
+        IssuerCheck::IfPresent(i) => (Some(i), false),
+        IssuerCheck::Required(i) => (Some(i), true),
+    };
+    match (expected, get("iss")) {
+        (Some(expected), Some(got))
+            if expected.trim_end_matches('/') != got.trim_end_matches('/') =>
+        {
             return RedirectOutcome::Failed(OAuthError::IssuerMismatch {
                 expected: expected.into(),
                 got: got.into(),
             });
         }
+        (Some(expected), None) if required => {
+            return RedirectOutcome::Failed(OAuthError::IssuerMissing {
+                expected: expected.into(),
+            });
+        }
+        _ => {}
     }
     if let Some(error) = get("error") {
         return RedirectOutcome::Failed(OAuthError::Provider(Box::new(ProviderReply::new(
@@ -439,12 +474,12 @@ impl Listener {
         self.listener.local_addr().ok()
     }
 
-    /// Waits for the redirect of the sign-in with `state`, checking `iss` against `issuer` when
-    /// the provider sends one (RFC 9207). Closes the port before returning.
+    /// Waits for the redirect of the sign-in with `state`, checking `iss` as `issuer` says
+    /// (RFC 9207). Closes the port before returning.
     pub async fn wait(
         self,
         state: &str,
-        issuer: Option<&str>,
+        issuer: IssuerCheck<'_>,
         timeout: Duration,
         cancel: &CancellationToken,
         events: &(dyn Fn(FlowEvent) + Send + Sync),
@@ -599,7 +634,7 @@ mod tests {
         let cb = l
             .wait(
                 "s1",
-                Some("http://op"),
+                IssuerCheck::IfPresent("http://op"),
                 Duration::from_secs(10),
                 &CancellationToken::new(),
                 &|_| {},
@@ -635,7 +670,7 @@ mod tests {
         let e = l
             .wait(
                 "s",
-                None,
+                IssuerCheck::Unknown,
                 Duration::from_secs(10),
                 &CancellationToken::new(),
                 &|_| {},
@@ -657,7 +692,7 @@ mod tests {
         let e = l
             .wait(
                 "s",
-                Some("https://op"),
+                IssuerCheck::IfPresent("https://op"),
                 Duration::from_secs(10),
                 &CancellationToken::new(),
                 &|_| {},
@@ -671,7 +706,7 @@ mod tests {
         let e = l
             .wait(
                 "s",
-                None,
+                IssuerCheck::Unknown,
                 Duration::from_millis(50),
                 &CancellationToken::new(),
                 &|_| {},
@@ -685,11 +720,64 @@ mod tests {
         let c = CancellationToken::new();
         c.cancel();
         let e = l
-            .wait("s", None, Duration::from_secs(10), &c, &|_| {})
+            .wait(
+                "s",
+                IssuerCheck::Unknown,
+                Duration::from_secs(10),
+                &c,
+                &|_| {},
+            )
             .await
             .err()
             .unwrap();
         assert!(matches!(e, OAuthError::Cancelled));
+    }
+
+    /// RFC 9207 (issue 13): `iss` is required where the provider sends it, accepted absent only
+    /// where it does not, and checked whenever present.
+    #[test]
+    fn iss_is_required_only_where_the_provider_sends_it() {
+        let params = |q: &str| -> Vec<(String, String)> {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        };
+        let without = params("code=c&state=s");
+        let with = params("code=c&state=s&iss=https%3A%2F%2Fop%2F");
+        let other = params("code=c&state=s&iss=https%3A%2F%2Fevil");
+        let code = |o: RedirectOutcome| matches!(o, RedirectOutcome::Code(c) if c == "c");
+        let required = IssuerCheck::Required("https://op");
+        assert!(matches!(
+            redirect_outcome(&without, "s", required),
+            RedirectOutcome::Failed(OAuthError::IssuerMissing { .. })
+        ));
+        assert!(code(redirect_outcome(&with, "s", required)));
+        assert!(matches!(
+            redirect_outcome(&other, "s", required),
+            RedirectOutcome::Failed(OAuthError::IssuerMismatch { .. })
+        ));
+        let optional = IssuerCheck::IfPresent("https://op");
+        assert!(code(redirect_outcome(&without, "s", optional)));
+        assert!(code(redirect_outcome(&with, "s", optional)));
+        assert!(matches!(
+            redirect_outcome(&other, "s", optional),
+            RedirectOutcome::Failed(OAuthError::IssuerMismatch { .. })
+        ));
+        assert!(code(redirect_outcome(&without, "s", None)));
+        // Another sign-in's redirect stays ignored, with or without iss.
+        assert!(matches!(
+            redirect_outcome(&params("code=c&state=x"), "s", required),
+            RedirectOutcome::OtherSignIn
+        ));
+        // A pasted address is held to the same rule.
+        let e = parse_pasted(
+            "http://127.0.0.1:8400/?code=c&state=s",
+            "http://127.0.0.1:8400/",
+            "s",
+            required,
+        )
+        .unwrap_err();
+        assert!(matches!(e, OAuthError::IssuerMissing { .. }), "{e}");
     }
 
     #[test]

@@ -13,14 +13,18 @@ mod checks;
 mod client;
 mod error;
 mod flows;
+pub mod hold;
 pub mod identity;
 mod jwt;
 pub mod loopback;
+mod metadata;
 mod refresh;
 
 pub use checks::{check_grant, required_scopes};
+pub use client::HTTP_TIMEOUT_SECS;
 pub use error::{find_aadsts, Endpoint, OAuthError, ProviderReply};
 pub use flows::authorize;
+pub use hold::hold_termination_signals;
 pub use jwt::x5t_thumbprint;
 pub use loopback::LoopbackOptions;
 pub use refresh::{refresh_if_needed, CLOCK_SKEW_SECS};

@@ -3,7 +3,9 @@
 //! The account's store lock is held from reading the tokens to saving the refreshed ones, so a
 //! second process waits and then finds the new tokens instead of spending a rotated refresh token
 //! (which at some providers revokes the whole grant). The rotated refresh token is saved before
-//! the access token is handed out: a crash after the refresh loses nothing.
+//! the access token is handed out: a crash after the save loses nothing. Termination signals are
+//! held from sending the refresh request until the save ([`super::hold`]); only SIGKILL (or a
+//! power cut) in that window can still lose a strictly rotated grant.
 
 use super::client::{configured, prepare, request_error, Http, ASSERTION_TYPE};
 use super::error::{Endpoint, OAuthError};
@@ -80,6 +82,10 @@ async fn refresh_locked(
             .add_extra_param("client_assertion_type", ASSERTION_TYPE)
             .add_extra_param("client_assertion", a.expose().clone());
     }
+    // From sending the request until the rotated tokens are saved, a termination signal waits
+    // (when the program opted in, as `mailoauth token` does): the provider may have revoked the
+    // token we sent, and the new one exists only in the reply. Bounded by the request's time-out.
+    let held = super::hold::hold();
     let resp = match req.request_async(&http).await {
         Ok(r) => r,
         Err(e) => {
@@ -109,6 +115,7 @@ async fn refresh_locked(
         obtained_at: now,
     };
     store.save(&key, &new)?;
+    drop(held);
     tracing::info!(
         mailbox = %key,
         rotated = resp.refresh_token().is_some(),

@@ -23,6 +23,9 @@ pub struct Profile {
     pub(super) identity_claims: Vec<String>,
     #[serde(default)]
     pub(super) hand_entered: bool,
+    /// RFC 9207: whether the provider puts `iss` in its authorization responses. Every profile
+    /// says it (built-in profiles are not discovered); see [`Profile::authorization_response_iss`].
+    pub(super) authorization_response_iss: IssParameter,
     pub(super) tenant: Option<TenantRules>,
     pub(super) endpoints: EndpointTemplates,
     pub(super) cloud: Vec<CloudVars>,
@@ -33,6 +36,19 @@ pub struct Profile {
     pub(super) mail: Vec<MailRule>,
     #[serde(default)]
     pub(super) redirect: Vec<RedirectRule>,
+}
+
+/// What a profile says about RFC 9207's `iss` in authorization responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum IssParameter {
+    /// Every authorization response carries `iss`: one without it is refused.
+    Sent,
+    /// The provider does not send `iss`: its absence is accepted (a present one is checked).
+    NotSent,
+    /// The provider's metadata says (`authorization_response_iss_parameter_supported`), read at
+    /// sign-in from the issuer's discovery document.
+    Discovered,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,6 +351,17 @@ impl Profile {
     /// True when endpoints and scopes are entered by hand or discovered (the generic provider).
     pub fn is_hand_entered(&self) -> bool {
         self.hand_entered
+    }
+
+    /// RFC 9207: `Some(true)` when the provider puts `iss` in every authorization response (a
+    /// redirect without it is refused), `Some(false)` when it does not (its absence is accepted),
+    /// `None` when its discovery metadata says (`authorization_response_iss_parameter_supported`).
+    pub fn authorization_response_iss(&self) -> Option<bool> {
+        match self.authorization_response_iss {
+            IssParameter::Sent => Some(true),
+            IssParameter::NotSent => Some(false),
+            IssParameter::Discovered => None,
+        }
     }
 
     /// The id_token claims that name the signed-in mailbox, the most reliable first.

@@ -18,6 +18,11 @@ const AUTO_LOGIN = process.env.OP_AUTO_LOGIN === '1'; // login_hint=<known user>
 // OIDC Core 11: offline_access on /auth is honoured only with prompt=consent (device flow: always).
 // OP_ALWAYS_REFRESH=1 => every refresh_token-capable client gets a refresh token (Microsoft-like).
 const ALWAYS_REFRESH = process.env.OP_ALWAYS_REFRESH === '1';
+// RFC 9207: oidc-provider puts `iss` in every authorization response and says so in its metadata
+// (authorization_response_iss_parameter_supported: true). OP_ISS=0 => a provider that does
+// neither, like most providers older than RFC 9207: the parameter is taken out of every redirect
+// to a client and the metadata field is left out.
+const SEND_ISS = process.env.OP_ISS !== '0';
 
 // test users: email -> password
 const USERS = { 'alice@example.test': 'alice-pw', 'bob@example.test': 'bob-pw' };
@@ -102,6 +107,25 @@ const configuration = {
 
 const provider = new Provider(ISSUER, configuration);
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
+if (!SEND_ISS) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.path === '/.well-known/openid-configuration' && ctx.body && typeof ctx.body === 'object') {
+      delete ctx.body.authorization_response_iss_parameter_supported;
+    }
+    const location = ctx.response.get('location');
+    if (location && /[?&#]iss=/.test(location)) {
+      const url = new URL(location);
+      url.searchParams.delete('iss');
+      if (url.hash) {
+        const fragment = new URLSearchParams(url.hash.slice(1));
+        fragment.delete('iss');
+        url.hash = fragment.toString();
+      }
+      ctx.response.set('location', url.toString());
+    }
+  });
+}
 
 // ---- minimal login page (the app under test never sees this; a browser or a test driver does) ----
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -170,4 +194,4 @@ http.createServer((req, res) => {
   } else {
     opCallback(req, res);
   }
-}).listen(PORT, HOST, () => console.log(`oidc-provider ${ISSUER} ready (auto_login=${AUTO_LOGIN})`));
+}).listen(PORT, HOST, () => console.log(`oidc-provider ${ISSUER} ready (auto_login=${AUTO_LOGIN}, iss=${SEND_ISS})`));
