@@ -232,8 +232,8 @@ pub async fn save_setup(
 ) -> CmdResult<mailoauth::setup::SaveReport> {
     let account = planned_account(&state, &draft, &name)?;
     let path = config_path(&state);
-    let report =
-        mailoauth::setup::save_account(&path, account, mode).map_err(|e| IpcError::from_core(&e))?;
+    let report = mailoauth::setup::save_account(&path, account, mode)
+        .map_err(|e| IpcError::from_core(&e))?;
     if let (true, Some(at)) = (report.saved, tested_at) {
         // Only a record of history: the save itself succeeded, so a status file that cannot be
         // written is logged, not reported as a failed save.
