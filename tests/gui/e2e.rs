@@ -70,7 +70,7 @@ impl<'a> Journey<'a> {
     fn assert_in_view(&self, css: &str) {
         let script = format!(
             "const e = document.querySelector({css:?}); const r = e.getBoundingClientRect(); \
-             return [r.top, r.bottom, window.innerHeight, r.left, r.right, window.innerWidth];"
+             const d = document.documentElement; return [r.top, r.bottom, d.clientHeight, r.left, r.right, d.clientWidth];"
         );
         let v = self.app.script(&script);
         let n: Vec<f64> = v
@@ -532,12 +532,12 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         screenshots_dir("sandbox_device_code"),
         &[("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path"))],
     );
-    app.resize(1000, 720);
     app.wait_for("[data-testid=sandbox-badge]");
     // The main path is counted: every click and typed value of the admin, provider to Saved.
     // The two detours below (a wrong port, a file changed by someone else) are not part of it.
     let mut j = Journey::new(&app);
     app.wait_for("[data-testid=provider-list] button[data-provider-id=sandbox]");
+    j.screen("00-provider");
     j.click("[data-testid=provider-list] button[data-provider-id=sandbox]");
     app.wait_for("[data-testid=purpose-step]");
     let preselected =
@@ -810,7 +810,6 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         ("GTK_THEME", "Adwaita:dark"),
     ];
     let app = App::launch_with_env(&app_binary(), screenshots_dir("sandbox_loopback"), &envs);
-    app.resize(1000, 720);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (secret_client, secret) = mailoauth::sandbox::Sandbox::CONFIDENTIAL_CLIENT;
     app.wait_for("[data-testid=sandbox-badge]");
