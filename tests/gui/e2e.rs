@@ -311,14 +311,8 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     // The mailbox and the tenant are asked first, on this screen: every step then shows them.
     let mailbox = "scanner@contoso.com";
     let tenant = "contoso.onmicrosoft.com";
-    app.type_text(
-        &app.wait_for("[data-testid=checklist-inputs] #field-mailbox")[0],
-        mailbox,
-    );
-    app.type_text(
-        &app.wait_for("[data-testid=checklist-inputs] #field-tenant")[0],
-        tenant,
-    );
+    j.type_value("[data-testid=checklist-inputs] #field-mailbox", mailbox);
+    j.type_value("[data-testid=checklist-inputs] #field-tenant", tenant);
     j.known.extend(["mailbox", "tenant"]);
     // One step at a time by default: all steps to compare with the core's list.
     click_testid(&app, "checklist-all");
@@ -464,6 +458,9 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     );
     j.known.push("client_id");
     j.screen("03b-details-imported-manifest");
+    // Mailbox and tenant typed once each; the client ID came with the manifest (the text typed
+    // into the client ID field above was the check of a wrong value, not part of the journey).
+    assert!(j.typed <= 3, "{} typed values", j.typed);
 
     // Back on the checklist, the client ID from the manifest is filled in too: no placeholder
     // is left for a value mailoauth knows.
@@ -977,4 +974,73 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         "the service gets tokens again: {:?}",
         fresh.err()
     );
+}
+
+/// A sign-in that cannot reach the provider (here: nothing listens at the sandbox provider's
+/// address) leads with the diagnosis, keeps the raw error under Details, and offers Retry in
+/// the footer.
+#[test]
+fn a_sign_in_that_cannot_reach_the_provider_leads_with_the_diagnosis_and_offers_retry() {
+    let peers = common::peers::peers();
+    let env_file = peers.own_env_file("sandbox_unreachable");
+    // A loopback port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let text = std::fs::read_to_string(&env_file).expect("env file");
+    let text: String = text
+        .lines()
+        .map(|l| match l.split_once('=') {
+            Some(("OP_ISSUER", _)) => format!("OP_ISSUER=http://127.0.0.1:{closed}\n"),
+            Some(("OP_PORT", _)) => format!("OP_PORT={closed}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&env_file, text).expect("env file without a provider");
+    let app = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("sandbox_unreachable"),
+        &[("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path"))],
+    );
+    app.wait_for("[data-testid=sandbox-badge]");
+    click_provider(&app, "sandbox");
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    click_testid(&app, "continue");
+    click_testid(&app, "start-sign-in");
+    let failed = app.wait_for_secs("[data-testid=sign-in-failed]", 60);
+    // The headline is the diagnosis (its title), not the raw error chain.
+    let first = app.script(
+        "const f = document.querySelector('[data-testid=sign-in-failed]'); \
+         const c = f.firstElementChild; return [c.className, c.getAttribute('data-diagnosis-id')];",
+    );
+    let first = first.as_array().cloned().unwrap_or_default();
+    assert!(
+        first
+            .first()
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .contains("diag")
+            && first.get(1).and_then(|v| v.as_str()).is_some(),
+        "the failure starts with a diagnosis: {first:?}"
+    );
+    let folded = app.script(
+        "const d = document.querySelector('[data-testid=sign-in-error]').closest('details'); \
+         return d !== null && !d.open;",
+    );
+    assert_eq!(
+        folded.as_bool(),
+        Some(true),
+        "the raw error is folded under Details"
+    );
+    let shown = app.text(&failed[0]);
+    assert!(shown.contains("Details"), "{shown}");
+    let retry = app.wait_for("[data-testid=action-bar] [data-testid=start-sign-in]");
+    assert_eq!(app.text(&retry[0]), "Retry");
+    app.wait_for_text("[data-testid=action-why]", "did not work");
+    app.screenshot("01-sign-in-unreachable");
+    app.resize(900, 650);
+    app.screenshot("01-sign-in-unreachable-900x650");
 }
