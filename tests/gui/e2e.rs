@@ -550,7 +550,17 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     j.click("input[name=purpose][value=both]");
     j.click("[data-flow=device_code] input");
     j.screen("01-purpose");
+    // The admin scrolled down to the last choices; the next screen still opens at its top.
+    app.script("document.querySelector('main').scrollTop = 100000;");
+    let scrolled = app.script("return document.querySelector('main').scrollTop;");
+    assert!(
+        scrolled.as_f64().unwrap_or_default() > 0.0,
+        "the purpose screen scrolls"
+    );
     j.click_testid("continue");
+    app.wait_for("[data-testid=details-step] [data-server]");
+    let top = app.script("return document.querySelector('main').scrollTop;");
+    assert_eq!(top.as_f64(), Some(0.0), "the next screen opens at its top");
     // Nothing to register in the sandbox: the registration screen does not apply.
     app.wait_for("[data-testid=details-step]");
     let why = app.text(&app.wait_for("[data-testid=action-why]")[0]);
