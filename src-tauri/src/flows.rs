@@ -219,16 +219,29 @@ pub(crate) fn config_path(state: &AppState) -> std::path::PathBuf {
 
 /// Adds the account to the config file: a preview, or an atomic write that refuses a file
 /// changed since the preview the admin saw (`mode` carries its base) unless told to overwrite.
+/// `tested_at`: when the wizard's mail tests passed with these settings (Unix seconds); a
+/// written account records it as its last success, so the home screen does not say "not used
+/// yet" right after the tests passed.
 #[tauri::command]
 pub async fn save_setup(
     state: tauri::State<'_, AppState>,
     draft: mailoauth::setup::AccountDraft,
     name: String,
     mode: mailoauth::setup::SaveMode,
+    tested_at: Option<u64>,
 ) -> CmdResult<mailoauth::setup::SaveReport> {
     let account = planned_account(&state, &draft, &name)?;
-    mailoauth::setup::save_account(&config_path(&state), account, mode)
-        .map_err(|e| IpcError::from_core(&e))
+    let path = config_path(&state);
+    let report = mailoauth::setup::save_account(&path, account, mode)
+        .map_err(|e| IpcError::from_core(&e))?;
+    if let (true, Some(at)) = (report.saved, tested_at) {
+        // Only a record of history: the save itself succeeded, so a status file that cannot be
+        // written is logged, not reported as a failed save.
+        if let Err(e) = mailoauth::status::record_success(&path, &name, at) {
+            tracing::warn!(error = %e, "the wizard's passing tests could not be recorded");
+        }
+    }
+    Ok(report)
 }
 
 /// The config account `name` the wizard's answers make (in the sandbox: its servers and CA),

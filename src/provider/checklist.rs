@@ -61,6 +61,9 @@ pub struct ChecklistValue {
     pub value: String,
     /// False while the value still contains a placeholder.
     pub complete: bool,
+    /// A setting to pick in the console (`Yes`, `Single tenant`), not text to paste: shown
+    /// without a Copy button.
+    pub choice: bool,
 }
 
 /// One step of a checklist.
@@ -178,6 +181,8 @@ struct ValueData {
     value: String,
     #[serde(default)]
     when: When,
+    #[serde(default)]
+    choice: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -395,6 +400,7 @@ fn render_step(
                 label: v.label.clone(),
                 value,
                 complete,
+                choice: v.choice,
             }
         })
         .collect();
@@ -486,7 +492,6 @@ mod tests {
                 "consent_audience",
                 "publishing_status",
                 "restricted_scope",
-                "test_users",
                 "oauth_client_desktop",
                 "one_client",
                 "import_client_json"
@@ -494,7 +499,7 @@ mod tests {
         );
         assert_eq!(
             c.steps.iter().map(|s| s.number).collect::<Vec<_>>(),
-            (1..=9).collect::<Vec<_>>()
+            (1..=8).collect::<Vec<_>>()
         );
         let api = step(&c, "gmail_api");
         assert_eq!(
@@ -507,8 +512,11 @@ mod tests {
             .values
             .iter()
             .any(|v| v.value == "https://mail.google.com/"));
-        assert_eq!(values(step(&c, "test_users")), ["scanner@example.com"]);
-        assert!(step(&c, "test_users").values[0].complete);
+        // Publishing is the advice, so no step asks for test users (only apps in Testing need them).
+        assert!(!ids(&c).contains(&"test_users"));
+        // Settings to pick are marked as such (no Copy button); values to paste are not.
+        assert!(step(&c, "publishing_status").values[0].choice);
+        assert!(!step(&c, "restricted_scope").values[0].choice);
         assert_eq!(values(step(&c, "oauth_client_desktop"))[0], "Desktop app");
         assert_eq!(
             step(&c, "project").verified_by[0].id,
@@ -524,15 +532,10 @@ mod tests {
             step(&c, "gmail_api").link.as_deref(),
             Some("https://console.cloud.google.com/apis/library/gmail.googleapis.com")
         );
-        let test_user = &step(&c, "test_users").values[0];
-        assert_eq!(
-            (test_user.value.as_str(), test_user.complete),
-            ("<mailbox@example.com>", false)
-        );
         let import = &step(&c, "import_client_json").values[0];
         assert_eq!(
-            import.value,
-            "mailoauth validate client_secret_<client-id>.json"
+            (import.value.as_str(), import.complete),
+            ("mailoauth validate client_secret_<client-id>.json", false)
         );
     }
 

@@ -19,6 +19,114 @@ fn app_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mailoauth-app"))
 }
 
+/// The journey as the admin makes it: counts the clicks and typed values of the main path,
+/// and checks every screen it passes (see [`Journey::screen`]).
+struct Journey<'a> {
+    app: &'a App,
+    clicks: u32,
+    typed: u32,
+    /// Values the admin gave so far: no screen may show a placeholder for them.
+    known: Vec<&'static str>,
+}
+
+/// The placeholders the app would show for each known value.
+const PLACEHOLDER_FOR: &[(&str, &[&str])] = &[
+    ("mailbox", &["<mailbox@example.com>", "<mailbox>"]),
+    ("tenant", &["<tenant-id>", "<tenant>"]),
+    ("client_id", &["<client-id>", "<client ID>", "<client_id>"]),
+    ("name", &["<name>", "<account>"]),
+];
+
+impl<'a> Journey<'a> {
+    fn new(app: &'a App) -> Self {
+        Journey {
+            app,
+            clicks: 0,
+            typed: 0,
+            known: vec!["name"],
+        }
+    }
+
+    /// Clicks the first element matching `css`, which must be on screen without scrolling.
+    fn click(&mut self, css: &str) {
+        let el = self.app.wait_for(css);
+        self.assert_in_view(css);
+        self.app.click(&el[0]);
+        self.clicks += 1;
+    }
+
+    /// Clicks the element with this data-testid (on screen without scrolling).
+    fn click_testid(&mut self, id: &str) {
+        self.click(&format!("[data-testid={id}]"));
+    }
+
+    /// Types a value the admin has to give.
+    fn type_value(&mut self, css: &str, text: &str) {
+        let el = self.app.wait_for(css);
+        self.app.type_text(&el[0], text);
+        self.typed += 1;
+    }
+
+    fn assert_in_view(&self, css: &str) {
+        let script = format!(
+            "const e = document.querySelector({css:?}); const r = e.getBoundingClientRect(); \
+             const d = document.documentElement; return [r.top, r.bottom, d.clientHeight, r.left, r.right, d.clientWidth];"
+        );
+        let v = self.app.script(&script);
+        let n: Vec<f64> = v
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default();
+        assert!(
+            n.len() == 6 && n[0] >= 0.0 && n[1] <= n[2] + 0.5 && n[3] >= 0.0 && n[4] <= n[5] + 0.5,
+            "{css} is reachable without scrolling (top, bottom, height, left, right, width): {n:?}"
+        );
+    }
+
+    /// Checks the screen on show: no placeholder for a value the admin already gave, the
+    /// primary action (if the screen has one) on screen without scrolling; then screenshots at
+    /// 1000x720 and 900x650, the two window sizes an admin is likely to have.
+    fn screen(&self, name: &str) {
+        let app = self.app;
+        let text = app
+            .script("return document.body.innerText;")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        for (what, marks) in PLACEHOLDER_FOR {
+            if self.known.contains(what) {
+                for m in *marks {
+                    assert!(
+                        !text.contains(m),
+                        "{name}: the screen shows {m} although the {what} is known:\n{text}"
+                    );
+                }
+            }
+        }
+        if !app.find_all("[data-testid=action-bar] .primary").is_empty() {
+            self.assert_in_view("[data-testid=action-bar] .primary");
+        }
+        app.resize(1000, 720);
+        app.screenshot(name);
+        app.resize(900, 650);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        if !app.find_all("[data-testid=action-bar] .primary").is_empty() {
+            self.assert_in_view("[data-testid=action-bar] .primary");
+        }
+        let overflow = app.script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        );
+        assert_eq!(
+            overflow.as_i64(),
+            Some(0),
+            "{name}: no sideways scrolling at 900x650"
+        );
+        app.screenshot(&format!("{name}-900x650"));
+        app.resize(1000, 720);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
 fn click_provider(app: &App, id: &str) {
     // With saved accounts the app opens on the home screen: start a new setup from there.
     let first = app.wait_for(
@@ -195,30 +303,57 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
     assert!(!offered.contains(&"msmtp".to_string()));
     app.screenshot("01-purpose-and-flow");
 
+    let mut j = Journey::new(&app);
+    j.screen("01b-purpose");
     app.click(&app.wait_for("[data-testid=continue]")[0]);
     app.wait_for("[data-testid=checklist-step] li[data-step-id]");
-    let ids: Vec<String> = app
-        .find_all("[data-testid=checklist-step] li[data-step-id]")
-        .iter()
-        .filter_map(|li| app.attr(li, "data-step-id"))
-        .collect();
+
+    // The mailbox and the tenant are asked first, on this screen: every step then shows them.
+    let mailbox = "scanner@contoso.com";
+    let tenant = "contoso.onmicrosoft.com";
+    j.type_value("[data-testid=checklist-inputs] #field-mailbox", mailbox);
+    j.type_value("[data-testid=checklist-inputs] #field-tenant", tenant);
+    j.known.extend(["mailbox", "tenant"]);
+    // One step at a time by default: all steps to compare with the core's list.
+    click_testid(&app, "checklist-all");
+    app.wait_for_text("[data-testid=checklist-step] li[data-step-id]", tenant);
     let ctx = ChecklistContext {
         flow: Some(Flow::DeviceCode),
         purpose: Some(Purpose::Receive),
         client_type: None,
         cloud: Cloud::Worldwide,
         project: None,
-        tenant: None,
+        tenant: Some(tenant.into()),
         client_id: None,
-        mailbox: None,
+        mailbox: Some(mailbox.into()),
         sp_object_id: None,
         redirect_port: None,
     };
-    let expected: Vec<String> = checklist("microsoft", &ctx)
-        .expect("core checklist")
+    let core = checklist("microsoft", &ctx).expect("core checklist");
+    let expected: Vec<String> = core.steps.iter().map(|s| s.id.clone()).collect();
+    // The mailbox commands are shown filled in, each with Copy.
+    let enable_imap = core
         .steps
-        .into_iter()
-        .map(|s| s.id)
+        .iter()
+        .flat_map(|s| s.values.iter())
+        .find(|v| v.value.starts_with("Set-CASMailbox"))
+        .expect("the IMAP command")
+        .value
+        .clone();
+    assert!(enable_imap.contains(mailbox), "{enable_imap}");
+    let shown = app.wait_for_text("[data-testid=checklist-step] dd", &enable_imap);
+    assert!(
+        app.text(&shown).contains("Copy"),
+        "the command has a Copy button: {}",
+        app.text(&shown)
+    );
+    // Settings to pick (Yes) have none.
+    let choice = app.wait_for("[data-testid=checklist-step] [data-kind=choice]");
+    assert!(!choice.is_empty());
+    let ids: Vec<String> = app
+        .find_all("[data-testid=checklist-step] li[data-step-id]")
+        .iter()
+        .filter_map(|li| app.attr(li, "data-step-id"))
         .collect();
     assert_eq!(
         ids, expected,
@@ -230,7 +365,7 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
         "[data-testid=checklist-progress]",
         &format!("1 of {}", expected.len()),
     );
-    app.screenshot("02-checklist");
+    j.screen("02-checklist");
 
     // One step at a time: it opens on the first step not ticked, and ticking moves on.
     let n = expected.len();
@@ -253,27 +388,25 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
         &format!("Step 3 of {n}"),
     );
     app.wait_for_text("[data-testid=checklist-progress]", &format!("2 of {n}"));
-    app.screenshot("02b-checklist-one-at-a-time");
+    j.screen("02b-checklist-one-at-a-time");
     click_testid(&app, "checklist-previous");
     app.wait_for_text(
         "[data-testid=checklist-position]",
         &format!("Step 2 of {n}"),
     );
-    click_testid(&app, "checklist-all");
-    assert_eq!(
-        app.find_all("[data-testid=checklist-step] li[data-step-id]")
-            .len(),
-        n,
-        "every step again"
-    );
 
-    // Details: a Secret ID pasted as the client ID is caught as it is typed.
+    // Details: the mailbox and tenant typed before are there; a Secret ID pasted as the client
+    // ID is caught as it is typed.
     app.click(&app.wait_for("[data-testid=continue]")[0]);
+    let field = app.wait_for("#field-mailbox");
+    assert_eq!(
+        app.prop(&field[0], "value").as_deref(),
+        Some(mailbox),
+        "typed once"
+    );
     let client_id = app.wait_for("#field-client_id");
     app.type_text(&client_id[0], "  \"not a guid\"  ");
     app.wait_for("[data-field=client_id] .finding");
-    let mailbox = app.wait_for("#field-mailbox");
-    app.type_text(&mailbox[0], "scanner@contoso.com");
     app.screenshot("03-details");
 
     // Import of the downloaded app manifest (pasted here; the file dialog is native): the client
@@ -323,7 +456,27 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
         Some(app_id.as_str()),
         "the client ID field is filled from the manifest"
     );
-    app.screenshot("03b-details-imported-manifest");
+    j.known.push("client_id");
+    j.screen("03b-details-imported-manifest");
+    // Mailbox and tenant typed once each; the client ID came with the manifest (the text typed
+    // into the client ID field above was the check of a wrong value, not part of the journey).
+    assert!(j.typed <= 3, "{} typed values", j.typed);
+
+    // Back on the checklist, the client ID from the manifest is filled in too: no placeholder
+    // is left for a value mailoauth knows.
+    click_testid(&app, "back");
+    click_testid(&app, "checklist-all");
+    app.wait_for_text("[data-testid=checklist-step] li[data-step-id]", &app_id);
+    j.screen("02c-checklist-filled-in");
+    let left = app
+        .script("return document.querySelector('[data-testid=checklist-step]').innerText;")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !left.contains('<'),
+        "every value of the device code checklist is known now:\n{left}"
+    );
 
     // Troubleshooter: a pasted Entra error gets the catalog's diagnosis.
     app.click(&app.wait_for("[data-testid=open-troubleshoot]")[0]);
@@ -336,7 +489,7 @@ fn microsoft_checklist_details_and_troubleshooter_show_the_core_s_answers() {
         .map(|m| m.diagnosis.id.clone())
         .expect("the catalog knows AADSTS7000218");
     app.wait_for(&format!("[data-diagnosis-id='{expected_id}']"));
-    app.screenshot("04-troubleshoot");
+    j.screen("04-troubleshoot");
 }
 
 #[path = "../common/mod.rs"]
@@ -377,37 +530,89 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         &[("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path"))],
     );
     app.wait_for("[data-testid=sandbox-badge]");
-    click_provider(&app, "sandbox");
-    app.click(&app.wait_for("input[name=purpose][value=both]")[0]);
-    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
-    click_testid(&app, "continue");
-    app.wait_for("[data-testid=sandbox-checklist]");
-    click_testid(&app, "continue");
-    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
-    click_testid(&app, "continue");
+    // The main path is counted: every click and typed value of the admin, provider to Saved.
+    // The two detours below (a wrong port, a file changed by someone else) are not part of it.
+    let mut j = Journey::new(&app);
+    app.wait_for("[data-testid=provider-list] button[data-provider-id=sandbox]");
+    j.screen("00-provider");
+    j.click("[data-testid=provider-list] button[data-provider-id=sandbox]");
+    app.wait_for("[data-testid=purpose-step]");
+    let preselected =
+        app.script("return document.querySelector('input[name=purpose]:checked')?.value ?? null;");
+    assert_eq!(
+        preselected.as_str(),
+        Some("send"),
+        "a sensible purpose comes preselected"
+    );
+    // Continue says why it cannot go on until the flow list is loaded and one is chosen; with
+    // the defaults it can.
+    app.wait_for("[data-flow] input:checked");
+    j.click("input[name=purpose][value=both]");
+    j.click("[data-flow=device_code] input");
+    j.screen("01-purpose");
+    // The admin scrolled down to the last choices; the next screen still opens at its top.
+    app.script("document.querySelector('main').scrollTop = 100000;");
+    let scrolled = app.script("return document.querySelector('main').scrollTop;");
+    assert!(
+        scrolled.as_f64().unwrap_or_default() > 0.0,
+        "the purpose screen scrolls"
+    );
+    j.click_testid("continue");
+    app.wait_for("[data-testid=details-step] [data-server]");
+    let top = app.script("return document.querySelector('main').scrollTop;");
+    assert_eq!(top.as_f64(), Some(0.0), "the next screen opens at its top");
+    // Nothing to register in the sandbox: the registration screen does not apply.
+    app.wait_for("[data-testid=details-step]");
+    let why = app.text(&app.wait_for("[data-testid=action-why]")[0]);
+    assert_eq!(
+        why, "Enter the mailbox address first.",
+        "a disabled Continue says why"
+    );
+    assert_eq!(
+        app.attr(&app.wait_for("[data-testid=continue]")[0], "disabled")
+            .as_deref(),
+        Some("true")
+    );
+    j.type_value("#field-mailbox", common::peers::ALICE.0);
+    j.known.push("mailbox");
+    j.screen("02-details");
+    j.click_testid("continue");
 
-    click_testid(&app, "start-sign-in");
+    app.wait_for("[data-testid=authorize-step]");
+    j.screen("03-sign-in");
+    j.click_testid("start-sign-in");
     let link = app.wait_for("[data-testid=device-link]");
     let complete = app.attr(&link[0], "href").expect("the verification link");
     let code = app.text(&app.wait_for("[data-testid=device-code]")[0]);
-    assert!(
-        complete.contains(&code.replace(' ', "")) || !code.is_empty(),
-        "a code is shown"
-    );
+    assert!(!code.is_empty(), "a code is shown");
+    // The link shown is the complete one (the code filled in), and the screen says what happens.
+    let open = app.text(&app.wait_for("[data-testid=device-open]")[0]);
+    assert_eq!(open, complete, "the complete verification URI is the link");
+    app.wait_for_text("[data-testid=sign-in-doing]", "Waiting for you to sign in");
     app.wait_for_text("[data-testid=countdown]", "Expires in");
-    app.screenshot("01-device-code");
+    j.screen("04-device-code");
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
-    let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
+    // After the sign-in the wizard moves on by itself and runs the mail tests at once.
+    app.wait_for_secs("[data-testid=test-step]", 60);
+    let intro = app.text(&app.wait_for("[data-testid=test-step] .lead")[0]);
     assert!(
-        app.text(&signed[0]).contains(common::peers::ALICE.0),
-        "signed in as alice"
+        intro.contains(common::peers::ALICE.0),
+        "signed in as alice: {intro}"
     );
-    app.screenshot("02-signed-in");
+    assert_mail_tests_pass(&app, "the mail tests pass");
+    app.wait_for("[data-protocol=smtp][data-ok=true]");
+    app.wait_for("[data-protocol=imap][data-ok=true]");
+    app.wait_for_text(
+        "[data-testid=action-bar] [data-testid=continue]",
+        "Continue",
+    );
+    j.screen("05-mail-tests");
 
-    // A wrong port first: IMAP pointed at the SMTP submission port (plain text, not TLS). The
-    // failure shows its diagnosis beside the IMAP step; the default fixes it.
+    // Detour: a wrong port, IMAP pointed at the SMTP submission port (plain text, not TLS). The
+    // failure shows its diagnosis beside the IMAP step; Continue is replaced by Try again.
+    click_testid(&app, "back");
     click_testid(&app, "back");
     let sandbox = mailoauth::sandbox::Sandbox::load(&env_file).expect("sandbox file");
     let port = app.wait_for("[data-testid=imap-port]");
@@ -415,7 +620,6 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     app.type_text(&port[0], &sandbox.smtp.port.to_string());
     click_testid(&app, "continue");
     click_testid(&app, "continue");
-    click_testid(&app, "run-tests");
     let failed = app.wait_for_secs(
         "[data-protocol=imap][data-ok=false] [data-diagnosis-id]",
         60,
@@ -427,21 +631,23 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         id, "net-tls-mode-mismatch",
         "wrong security for the port is diagnosed"
     );
-    app.screenshot("03a-wrong-port");
+    app.wait_for("[data-testid=action-bar] [data-testid=run-tests]");
+    assert!(
+        app.find_all("[data-testid=action-bar] [data-testid=continue]")
+            .is_empty(),
+        "no Continue after a failed test"
+    );
+    app.wait_for_text("[data-testid=action-why]", "A test failed");
+    app.screenshot("05a-wrong-port");
     click_testid(&app, "back");
     click_testid(&app, "back");
     app.click(&app.wait_for_text("[data-server=imap] button", "Back to the default"));
     click_testid(&app, "continue");
-
     click_testid(&app, "continue");
-    click_testid(&app, "run-tests");
-    assert_mail_tests_pass(&app, "the mail tests pass");
-    app.screenshot("03-mail-tests");
-    app.wait_for("[data-protocol=smtp][data-ok=true]");
-    app.wait_for("[data-protocol=imap][data-ok=true]");
+    assert_mail_tests_pass(&app, "the mail tests pass with the default port");
 
     // Save: a preview first, then the atomic write; the file reads back with the account.
-    click_testid(&app, "continue");
+    j.click_testid("continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
     assert!(
         path.ends_with("mailoauth.toml"),
@@ -449,12 +655,14 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     );
     let preview = app.text(&app.wait_for("[data-testid=config-preview]")[0]);
     assert!(preview.contains("name = \"alice\""), "preview: {preview}");
+    app.wait_for("[data-testid=save-config]:not([disabled])");
+    j.screen("06-save");
     // Someone else writes the file between the preview and Save (another admin adds an
     // account): Save refuses and shows what saving would now change in the file on disk (alice
     // added, the other account kept), then a new preview is made from that file.
     let by_hand = preview.replace("name = \"alice\"", "name = \"frontdesk\"");
     std::fs::write(&path, &by_hand).expect("the other admin's file");
-    click_testid(&app, "save-config");
+    j.click_testid("save-config");
     let diff = app.text(&app.wait_for("[data-testid=changed-diff]")[0]);
     assert!(
         diff.contains("+name = \"alice\"") && !diff.contains("-name"),
@@ -465,12 +673,38 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         by_hand,
         "nothing was written over it"
     );
-    app.screenshot("04a-changed-on-disk");
+    app.screenshot("06a-changed-on-disk");
     click_testid(&app, "preview-again");
     app.wait_for_text("[data-testid=config-preview]", "frontdesk");
     click_testid(&app, "save-config");
     app.wait_for("[data-testid=saved]");
-    app.screenshot("04-saved");
+    // Saved: a clear end state, no form left to edit, the next step one click away.
+    assert!(
+        app.find_all("#account-name").is_empty(),
+        "nothing editable after saving"
+    );
+    assert!(
+        app.find_all("[data-testid=back]").is_empty(),
+        "no Back after saving"
+    );
+    app.wait_for_text("[data-testid=done-home]", "Done: go to Mailboxes");
+    let how = app.text(&app.wait_for("[data-testid=saved-how]")[0]);
+    assert!(
+        how.contains("fresh access token"),
+        "one sentence on how the service uses it: {how}"
+    );
+    j.screen("07-saved");
+    // The targets of a setup flow: provider to Saved in at most 8 clicks and 1 typed value.
+    assert!(
+        j.clicks <= 8 && j.typed <= 1,
+        "provider to Saved took {} clicks and {} typed values",
+        j.clicks,
+        j.typed
+    );
+    eprintln!(
+        "sandbox device code, provider to Saved: {} clicks, {} typed value(s)",
+        j.clicks, j.typed
+    );
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("the saved config loads");
     let account = doc
         .config
@@ -497,12 +731,18 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
         .expect("the saved account yields an access token");
     assert!(!token.expose().is_empty());
 
-    // Home: the saved account with its status; re-authorize it with the saved settings, then
-    // test it, all from its card.
-    click_testid(&app, "open-home");
+    // Done leads to Mailboxes, where the wizard's passing tests already count as a success,
+    // with the provider's name.
+    click_testid(&app, "done-home");
     let card = "[data-testid=home] [data-account=alice]";
-    app.wait_for(card);
-    app.screenshot("05-home");
+    app.wait_for("[data-testid=home] [data-account=alice][data-state=ok]");
+    let provider = app.text(&app.wait_for(&format!("{card} [data-testid=provider-name]"))[0]);
+    assert_eq!(
+        provider, "Local test server (sandbox)",
+        "the provider's name, not its profile id"
+    );
+    j.screen("08-home");
+    // Re-authorize it with the saved settings, then test it, all from its card.
     // Every action goes through alice's own card (another saved account may come first).
     app.click(&app.wait_for(&format!("{card} [data-testid=reauthorize]"))[0]);
     click_testid(&app, "start-sign-in");
@@ -510,15 +750,15 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     let complete = app.attr(&link[0], "href").expect("the verification link");
     rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
     app.wait_for_secs("[data-testid=signed-in]", 60);
-    app.screenshot("06-reauthorized");
+    app.screenshot("09-reauthorized");
     // The new sign-in is proven at once: the login tests run by themselves.
     assert_mail_tests_pass(&app, "the re-authorized account tests OK");
-    app.screenshot("07-home-test");
+    app.screenshot("10-home-test");
 
     // Start over, after a confirmation: tokens and history are gone, the settings stay.
     app.click(&app.wait_for(&format!("{card} [data-testid=start-over]"))[0]);
     app.wait_for(&format!("{card} [data-testid=start-over-confirm]"));
-    app.screenshot("08-start-over-confirm");
+    app.screenshot("11-start-over-confirm");
     app.click(&app.wait_for(&format!("{card} [data-testid=start-over-yes]"))[0]);
     app.wait_for("[data-testid=home] [data-account=alice][data-state=unused]");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config still loads");
@@ -573,23 +813,25 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         ("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path")),
         // No real browser: the test plays it from the link the app shows.
         ("BROWSER", "true"),
+        // This journey runs in the dark theme, for its screenshots.
+        ("GTK_THEME", "Adwaita:dark"),
     ];
     let app = App::launch_with_env(&app_binary(), screenshots_dir("sandbox_loopback"), &envs);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let (secret_client, secret) = mailoauth::sandbox::Sandbox::CONFIDENTIAL_CLIENT;
     app.wait_for("[data-testid=sandbox-badge]");
+    let mut j = Journey::new(&app);
     click_provider(&app, "sandbox");
     app.click(&app.wait_for("input[name=purpose][value=both]")[0]);
     app.click(&app.wait_for("[data-flow=loopback] input")[0]);
     // The service is msmtp: the save screen will show its entry without being asked again.
     app.click(&app.wait_for("[data-testid=consumer] input[value=msmtp]")[0]);
-    app.screenshot("00-purpose-with-consumer");
-    click_testid(&app, "continue");
-    app.wait_for("[data-testid=sandbox-checklist]");
+    j.screen("00-purpose-with-consumer");
     click_testid(&app, "continue");
     app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::BOB.0);
     app.type_text(&app.wait_for("#field-client_secret")[0], secret);
-    app.screenshot("01-details-with-secret");
+    j.known.push("mailbox");
+    j.screen("01-details-with-secret");
     let field = app.wait_for("#field-client_secret");
     assert_eq!(
         app.attr(&field[0], "type").as_deref(),
@@ -616,15 +858,18 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
             "{text}"
         );
     }
-    app.screenshot("02-waiting-for-browser");
+    app.wait_for_text("[data-testid=sign-in-doing]", "Waiting for you");
+    j.screen("02-waiting-for-browser");
     play_browser(&rt, &url, common::peers::BOB);
-    let signed = app.wait_for_secs("[data-testid=signed-in]", 60);
-    assert!(app.text(&signed[0]).contains(common::peers::BOB.0));
-    app.screenshot("03-signed-in");
-
-    click_testid(&app, "continue");
-    click_testid(&app, "run-tests");
+    // Signed in: on to the mail tests by itself, which run at once.
+    app.wait_for_secs("[data-testid=test-step]", 60);
+    let intro = app.text(&app.wait_for("[data-testid=test-step] .lead")[0]);
+    assert!(
+        intro.contains(common::peers::BOB.0),
+        "signed in as bob: {intro}"
+    );
     assert_mail_tests_pass(&app, "the mail tests pass");
+    j.screen("03-mail-tests");
     click_testid(&app, "continue");
     let path = app.text(&app.wait_for("[data-testid=config-path]")[0]);
     // The consumer's own format, previewed from the same account (msmtp calls mailoauth token).
@@ -640,18 +885,21 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         format!("mailoauth export --config {path} msmtp bob"),
         "the export command names the sandbox's file"
     );
-    let checked = app.script(
-        "return document.querySelector('[data-testid=export-format] input:checked').value;",
+    let chosen = app.attr(
+        &app.wait_for("[data-testid=export-format]")[0],
+        "data-format",
     );
     assert_eq!(
-        checked.as_str(),
+        chosen.as_deref(),
         Some("msmtp"),
-        "the consumer chosen with the purpose is pre-selected"
+        "the consumer chosen with the purpose is the one shown, not asked again"
     );
-    app.script("document.querySelector('[data-testid=export-preview]').scrollIntoView();");
-    app.screenshot("03b-save-with-export");
+    j.screen("04-save-with-export");
     click_testid(&app, "save-config");
     app.wait_for("[data-testid=saved]");
+    // The saved screen keeps the consumer's entry in view.
+    app.wait_for("[data-testid=saved] [data-testid=export-preview]");
+    j.screen("05-saved-with-export");
     let text = std::fs::read_to_string(&path).expect("config text");
     assert!(
         !text.contains(secret),
@@ -714,7 +962,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         shown.contains("invalid_grant") || shown.to_lowercase().contains("sign"),
         "the card says why: {shown}"
     );
-    app.screenshot("04-home-needs-reauthorization");
+    app.screenshot("06-home-needs-reauthorization");
     app.click(&app.wait_for("[data-account=bob] [data-testid=reauthorize]")[0]);
     click_testid(&app, "start-sign-in");
     let url = app.text(&app.wait_for_secs("[data-testid=sign-in-url]", 30)[0]);
@@ -723,7 +971,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     assert_mail_tests_pass(&app, "the re-authorized account tests OK");
     // The card's badge follows: the status file now records the new success.
     app.wait_for_secs("[data-testid=home] [data-account=bob][data-state=ok]", 20);
-    app.screenshot("05-reauthorized");
+    app.screenshot("07-reauthorized");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
     let fresh = rt.block_on(mailoauth::status::access_token(
         &doc,
@@ -736,4 +984,73 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
         "the service gets tokens again: {:?}",
         fresh.err()
     );
+}
+
+/// A sign-in that cannot reach the provider (here: nothing listens at the sandbox provider's
+/// address) leads with the diagnosis, keeps the raw error under Details, and offers Retry in
+/// the footer.
+#[test]
+fn a_sign_in_that_cannot_reach_the_provider_leads_with_the_diagnosis_and_offers_retry() {
+    let peers = common::peers::peers();
+    let env_file = peers.own_env_file("sandbox_unreachable");
+    // A loopback port nothing listens on: bound, then released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let text = std::fs::read_to_string(&env_file).expect("env file");
+    let text: String = text
+        .lines()
+        .map(|l| match l.split_once('=') {
+            Some(("OP_ISSUER", _)) => format!("OP_ISSUER=http://127.0.0.1:{closed}\n"),
+            Some(("OP_PORT", _)) => format!("OP_PORT={closed}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(&env_file, text).expect("env file without a provider");
+    let app = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("sandbox_unreachable"),
+        &[("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path"))],
+    );
+    app.wait_for("[data-testid=sandbox-badge]");
+    click_provider(&app, "sandbox");
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    click_testid(&app, "continue");
+    click_testid(&app, "start-sign-in");
+    let failed = app.wait_for_secs("[data-testid=sign-in-failed]", 60);
+    // The headline is the diagnosis (its title), not the raw error chain.
+    let first = app.script(
+        "const f = document.querySelector('[data-testid=sign-in-failed]'); \
+         const c = f.firstElementChild; return [c.className, c.getAttribute('data-diagnosis-id')];",
+    );
+    let first = first.as_array().cloned().unwrap_or_default();
+    assert!(
+        first
+            .first()
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .contains("diag")
+            && first.get(1).and_then(|v| v.as_str()).is_some(),
+        "the failure starts with a diagnosis: {first:?}"
+    );
+    let folded = app.script(
+        "const d = document.querySelector('[data-testid=sign-in-error]').closest('details'); \
+         return d !== null && !d.open;",
+    );
+    assert_eq!(
+        folded.as_bool(),
+        Some(true),
+        "the raw error is folded under Details"
+    );
+    let shown = app.text(&failed[0]);
+    assert!(shown.contains("Details"), "{shown}");
+    let retry = app.wait_for("[data-testid=action-bar] [data-testid=start-sign-in]");
+    assert_eq!(app.text(&retry[0]), "Retry");
+    app.wait_for_text("[data-testid=action-why]", "did not work");
+    app.screenshot("01-sign-in-unreachable");
+    app.resize(900, 650);
+    app.screenshot("01-sign-in-unreachable-900x650");
 }

@@ -13,3 +13,20 @@ export function splitInlineCode(text: string): { text: string; code: boolean }[]
   if (rest) parts.push({ text: rest, code: false });
   return parts;
 }
+
+/** Whether a fix line is an alternative to the steps before it ("Or ...", "Alternatively ..."), not a step of its own. */
+export function isAlternative(line: string): boolean {
+  return /^\s*(or|alternatively)\b/i.test(line);
+}
+
+/** The code parts of a text worth a Copy button: commands and values, not single words. */
+export function copyableCode(text: string): string[] {
+  return splitInlineCode(text)
+    .filter((p) => p.code && p.text.trim().length > 3)
+    .map((p) => p.text);
+}
+
+/** Placeholders such as `<client-id>` or `<app name>` left in a text (none once the value is known). */
+export function placeholders(text: string): string[] {
+  return text.match(/<[A-Za-z][A-Za-z0-9 ._@-]*>/g) ?? [];
+}

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applies,
+  continueBlocker,
+  markTested,
   applyImport,
   back,
   draftOf,
@@ -35,6 +38,7 @@ describe('wizard navigation', () => {
       clientSecret: '',
       redirectPort: '',
       signedIn: false,
+      testedAt: null,
       smtp: null,
       imap: null,
       consumer: '',
@@ -85,7 +89,7 @@ describe('wizard navigation', () => {
   it('choosing another provider clears every later answer', () => {
     const s = back(toggleDone(chooseFlow(choosePurpose(chooseProvider(initialState(), 'google'), 'send'), 'loopback'), 'x'));
     const m = chooseProvider(s, 'microsoft');
-    expect(m).toEqual({ ...initialState(), step: 'purpose', providerId: 'microsoft' });
+    expect(m).toEqual({ ...initialState(), step: 'purpose', purpose: 'send', providerId: 'microsoft' });
   });
 
   it('the consumer only picks the export: a sign-in stays valid, and it is optional', () => {
@@ -169,5 +173,54 @@ describe('client secret, redirect port and import', () => {
     expect(s.signedIn).toBe(false);
     const same = applyImport(s, {}, undefined);
     expect(same).toEqual(s);
+  });
+});
+
+describe('the flow as an admin meets it', () => {
+  it('a new provider comes with a sensible purpose preselected', () => {
+    expect(chooseProvider(initialState(), 'google').purpose).toBe('send');
+  });
+
+  it('a disabled Continue always says why', () => {
+    let s: WizardState = { ...initialState(), step: 'purpose', providerId: 'google', purpose: 'send' };
+    expect(continueBlocker(s)).toMatch(/how the service gets its authorization/);
+    s = { ...s, step: 'details' };
+    expect(continueBlocker(s)).toBe('Enter the mailbox address first.');
+    s = setDetail(s, 'mailbox', 'scanner@example.com');
+    expect(continueBlocker(s)).toBe('Enter the client ID first.');
+    s = setDetail(s, 'clientId', 'x.apps.googleusercontent.com');
+    expect(continueBlocker(s)).toBeNull();
+    expect(continueBlocker({ ...s, step: 'authorize' })).toBe('Sign in first.');
+  });
+
+  it('a sign-in moves on to the tests by itself, and Continue waits for a passing run', () => {
+    let s: WizardState = { ...initialState(), step: 'authorize', providerId: 'sandbox', purpose: 'both', flow: 'device_code', mailbox: 'a@b.c' };
+    s = markSignedIn(s);
+    expect(s.step).toBe('test');
+    expect(canContinue(s)).toBe(false);
+    expect(continueBlocker(s)).toBe('The mail tests must pass first.');
+    expect(next(s).step).toBe('test');
+    s = markTested(s, 1700000000);
+    expect(next(s).step).toBe('save');
+    // A failed run, or any change that affects the tests, asks for a new run.
+    expect(canContinue(markTested(s, null))).toBe(false);
+    expect(setServer(s, 'imap', { host: 'localhost', port: 1143, security: 'tls' }).testedAt).toBeNull();
+    expect(setServer(s, 'imap', null).testedAt).toBe(1700000000);
+    expect(setDetail(s, 'mailbox', 'other@b.c').testedAt).toBeNull();
+  });
+
+  it('a sign-in elsewhere (a screen already passed) does not move the wizard', () => {
+    const s = markSignedIn({ ...initialState(), step: 'details', providerId: 'sandbox' });
+    expect(s.step).toBe('details');
+  });
+
+  it('the sandbox skips the registration screen both ways; real providers do not', () => {
+    const sandbox: WizardState = { ...initialState(), step: 'purpose', providerId: 'sandbox', purpose: 'both', flow: 'device_code' };
+    expect(applies(sandbox, 'checklist')).toBe(false);
+    expect(next(sandbox).step).toBe('details');
+    expect(back({ ...sandbox, step: 'details' }).step).toBe('purpose');
+    const google = { ...sandbox, providerId: 'google' };
+    expect(next(google).step).toBe('checklist');
+    expect(back({ ...google, step: 'details' }).step).toBe('checklist');
   });
 });

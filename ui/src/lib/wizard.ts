@@ -24,14 +24,23 @@ export const STEP_TITLES: Record<Step, string> = {
 };
 
 export const PURPOSES: readonly { id: Purpose; title: string; detail: string }[] = [
-  { id: 'send', title: 'Sending', detail: 'The service sends mail (SMTP), e.g. scan-to-email or notifications.' },
-  { id: 'receive', title: 'Receiving', detail: 'The service reads a mailbox (IMAP), e.g. email-to-print or tickets.' },
-  { id: 'both', title: 'Sending and receiving', detail: 'One mailbox for both, with one authorization.' },
+  { id: 'send', title: 'Sending', detail: 'Scan-to-email, alerts, notifications (SMTP).' },
+  { id: 'receive', title: 'Receiving', detail: 'Email-to-print, tickets: reads a mailbox (IMAP).' },
+  { id: 'both', title: 'Sending and receiving', detail: 'One mailbox for both, one sign-in.' },
 ];
+
+/** One plain line per way of signing in; the provider's detailed note is behind "more". */
+export const FLOW_LINES: Record<Flow, string> = {
+  loopback: 'You sign in once, in a browser on this computer.',
+  device_code: 'You sign in once on any phone or computer, with a short code.',
+  client_credentials: 'No user signs in: the app has its own access, set up by an Exchange admin.',
+  service_account: 'No user signs in: a Workspace admin lets a service account act for the mailbox.',
+  password: 'Only for servers without OAuth.',
+};
 
 /** Words an admin understands for each flow. */
 export const FLOW_TITLES: Record<Flow, string> = {
-  loopback: 'Sign in in the browser on this computer',
+  loopback: 'Sign in with the browser on this computer',
   device_code: 'Sign in on another device with a code',
   client_credentials: 'App-only access (no user sign-in)',
   service_account: 'Service account with domain-wide delegation',
@@ -65,6 +74,8 @@ export interface WizardState {
   redirectPort: string;
   /** Whether the sign-in succeeded for the current answers. */
   signedIn: boolean;
+  /** When the mail tests last passed for the current answers (Unix seconds), else null. */
+  testedAt: number | null;
   /** Mail servers the admin changed from the provider's defaults. */
   smtp: ProbeEndpoint | null;
   imap: ProbeEndpoint | null;
@@ -86,20 +97,24 @@ export function initialState(): WizardState {
     clientSecret: '',
     redirectPort: '',
     signedIn: false,
+    testedAt: null,
     smtp: null,
     imap: null,
     consumer: '',
   };
 }
 
+/** The purpose preselected for a new setup: sending, what most devices (scanners, PBXs) do. */
+export const DEFAULT_PURPOSE: Purpose = 'send';
+
 /** Choosing a provider moves on to the purpose; a different provider clears later answers. */
 export function chooseProvider(state: WizardState, providerId: string): WizardState {
   if (state.providerId === providerId) return { ...state, step: 'purpose' };
-  return { ...initialState(), step: 'purpose', providerId };
+  return { ...initialState(), step: 'purpose', providerId, purpose: DEFAULT_PURPOSE };
 }
 
 export function choosePurpose(state: WizardState, purpose: Purpose): WizardState {
-  return purpose === state.purpose ? state : { ...state, purpose, signedIn: false };
+  return purpose === state.purpose ? state : { ...state, purpose, signedIn: false, testedAt: null };
 }
 
 /** The service the setup is for; it picks the export on the save screen, nothing else. */
@@ -111,20 +126,27 @@ export function chooseConsumer(state: WizardState, consumer: string): WizardStat
 export type DetailKey = 'mailbox' | 'clientId' | 'tenant' | 'clientSecret' | 'redirectPort';
 
 export function setDetail(state: WizardState, key: DetailKey, value: string): WizardState {
-  return state[key] === value ? state : { ...state, [key]: value, signedIn: false };
+  return state[key] === value ? state : { ...state, [key]: value, signedIn: false, testedAt: null };
 }
 
+/** A sign-in succeeded: on the sign-in screen the wizard moves on to the mail tests by itself. */
 export function markSignedIn(state: WizardState): WizardState {
-  return { ...state, signedIn: true };
+  const step = state.step === 'authorize' ? 'test' : state.step;
+  return { ...state, signedIn: true, testedAt: null, step };
+}
+
+/** The mail tests ended: `at` (Unix seconds) when they passed, null when they failed. */
+export function markTested(state: WizardState, at: number | null): WizardState {
+  return { ...state, testedAt: at };
 }
 
 /** A different cloud or flow changes the checklist, so its ticks are cleared. */
 export function chooseCloud(state: WizardState, cloud: Cloud): WizardState {
-  return cloud === state.cloud ? state : { ...state, cloud, done: [], signedIn: false };
+  return cloud === state.cloud ? state : { ...state, cloud, done: [], signedIn: false, testedAt: null };
 }
 
 export function chooseFlow(state: WizardState, flow: Flow): WizardState {
-  return flow === state.flow ? state : { ...state, flow, done: [], signedIn: false };
+  return flow === state.flow ? state : { ...state, flow, done: [], signedIn: false, testedAt: null };
 }
 
 export function toggleDone(state: WizardState, stepId: string): WizardState {
@@ -132,33 +154,49 @@ export function toggleDone(state: WizardState, stepId: string): WizardState {
   return { ...state, done };
 }
 
-/** Whether the current screen has what it needs to move on. */
-export function canContinue(state: WizardState): boolean {
+/** Why the current screen cannot move on yet, in words; null when it can. */
+export function continueBlocker(state: WizardState): string | null {
   switch (state.step) {
     case 'provider':
-      return state.providerId !== null;
+      return state.providerId === null ? 'Choose the provider first.' : null;
     case 'purpose':
-      return state.purpose !== null && state.flow !== null;
+      if (state.purpose === null) return 'Choose what the service does with the mailbox.';
+      return state.flow === null ? 'Choose how the service gets its authorization.' : null;
     case 'details':
-      return state.mailbox.trim() !== '' && (state.providerId === 'sandbox' || state.clientId.trim() !== '');
+      if (state.mailbox.trim() === '') return 'Enter the mailbox address first.';
+      return state.providerId !== 'sandbox' && state.clientId.trim() === '' ? 'Enter the client ID first.' : null;
     case 'authorize':
-      return state.signedIn;
+      return state.signedIn ? null : 'Sign in first.';
+    case 'test':
+      return state.testedAt === null ? 'The mail tests must pass first.' : null;
     default:
-      return true;
+      return null;
   }
 }
 
-/** Forward one screen, if the current one is complete. */
-export function next(state: WizardState): WizardState {
-  if (!canContinue(state)) return state;
-  const i = STEPS.indexOf(state.step);
-  return { ...state, step: STEPS[Math.min(STEPS.length - 1, i + 1)] ?? state.step };
+/** Whether the current screen has what it needs to move on. */
+export function canContinue(state: WizardState): boolean {
+  return continueBlocker(state) === null;
 }
 
-/** Back one screen, keeping every answer. */
+/** Whether a screen applies to these answers: the sandbox has nothing to register. */
+export function applies(state: WizardState, step: Step): boolean {
+  return !(step === 'checklist' && state.providerId === 'sandbox');
+}
+
+/** Forward one screen, if the current one is complete (skipping screens that do not apply). */
+export function next(state: WizardState): WizardState {
+  if (!canContinue(state)) return state;
+  let i = STEPS.indexOf(state.step) + 1;
+  while (i < STEPS.length - 1 && !applies(state, STEPS[i] as Step)) i++;
+  return { ...state, step: STEPS[Math.min(STEPS.length - 1, i)] ?? state.step };
+}
+
+/** Back one screen, keeping every answer (skipping screens that do not apply). */
 export function back(state: WizardState): WizardState {
-  const i = STEPS.indexOf(state.step);
-  return { ...state, step: STEPS[Math.max(0, i - 1)] ?? 'provider' };
+  let i = STEPS.indexOf(state.step) - 1;
+  while (i > 0 && !applies(state, STEPS[i] as Step)) i--;
+  return { ...state, step: STEPS[Math.max(0, i)] ?? 'provider' };
 }
 
 /** A suggested account name: the mailbox's local part, in the characters a config name allows. */
@@ -170,7 +208,8 @@ export function suggestName(mailbox: string): string {
 
 /** Sets a mail server; servers do not change the sign-in, so it stays valid. */
 export function setServer(state: WizardState, protocol: 'smtp' | 'imap', server: ProbeEndpoint | null): WizardState {
-  return { ...state, [protocol]: server };
+  const same = JSON.stringify(state[protocol]) === JSON.stringify(server);
+  return same ? state : { ...state, [protocol]: server, testedAt: null };
 }
 
 /** The redirect port as typed: a whole number 1-65535, else undefined (and `portProblem` says why). */

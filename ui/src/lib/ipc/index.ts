@@ -177,8 +177,8 @@ export function planAccount(draft: AccountDraft): Promise<AccountSetup> {
  * Adds the account to the config file: a preview, or an atomic write that refuses a file
  * changed since the preview whose `base` it carries (unless `overwrite`).
  */
-export function saveSetup(draft: AccountDraft, name: string, mode: SaveMode): Promise<SaveReport> {
-  return call<SaveReport>('save_setup', { draft, name, mode });
+export function saveSetup(draft: AccountDraft, name: string, mode: SaveMode, testedAt: number | null = null): Promise<SaveReport> {
+  return call<SaveReport>('save_setup', { draft, name, mode, testedAt });
 }
 
 /** The config file's accounts with their status. */

@@ -15,4 +15,9 @@ value: string,
 /**
  * False while the value still contains a placeholder.
  */
-complete: boolean, };
+complete: boolean, 
+/**
+ * A setting to pick in the console (`Yes`, `Single tenant`), not text to paste: shown
+ * without a Copy button.
+ */
+choice: boolean, };
