@@ -109,8 +109,9 @@ pub fn default_dir() -> PathBuf {
         crate::config::Platform::current(),
         &|name| match std::env::var(name).ok() {
             // Services and cron jobs often lack HOME: the account database still knows it.
-            None if name == "HOME" => crate::config::location::home_dir()
-                .map(|h| h.to_string_lossy().into_owned()),
+            None if name == "HOME" => {
+                crate::config::location::home_dir().map(|h| h.to_string_lossy().into_owned())
+            }
             v => v,
         },
         crate::config::location::running_as_root(),

@@ -63,7 +63,8 @@ impl Scratch {
             0,
             "these tests run as root, like the CI"
         );
-        let root = std::env::temp_dir().join(format!("mailoauth-fsattack-{name}-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("mailoauth-fsattack-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -119,7 +120,12 @@ impl Scratch {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line.trim(), "locked", "nobody could not lock {}", file.display());
+        assert_eq!(
+            line.trim(),
+            "locked",
+            "nobody could not lock {}",
+            file.display()
+        );
         self.holders.push(child);
     }
 }
@@ -162,7 +168,10 @@ fn run_guarded(mut cmd: Command, what: &str) -> Output {
         Err(_) => {
             // SAFETY: the pid is our own child, still unreaped (the waiting thread holds it).
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            panic!("{what}: still running after {} s: it hangs", HANG_GUARD.as_secs());
+            panic!(
+                "{what}: still running after {} s: it hangs",
+                HANG_GUARD.as_secs()
+            );
         }
     }
 }
@@ -332,7 +341,11 @@ fn keyring_lock_folders_another_account_prepared_neither_redirect_nor_stall_toke
         t = target("xdg").display()
     );
     // The folders of the temporary folder, by every name: `USER=root`, no USER at all, the uid.
-    for name in ["mailoauth-locks-root", "mailoauth-locks-0", "mailoauth-locks"] {
+    for name in [
+        "mailoauth-locks-root",
+        "mailoauth-locks-0",
+        "mailoauth-locks",
+    ] {
         script.push_str(&format!(
             " && mkdir -m 777 '{d}' && ln -s '{t}' '{d}/{lock_name}'",
             d = s.shared.join(name).display(),
@@ -347,7 +360,7 @@ fn keyring_lock_folders_another_account_prepared_neither_redirect_nor_stall_toke
     s.sh_as(NOBODY, &script);
     s.hold_lock_as_nobody(&held.join(&lock_name));
 
-    let config = write_config(&s, "keyring");
+    let config = write_config(&s, &format!("keyring:mailoauth/{}", ALICE.0));
     let store = mailoauth::store::keyring::KeyringStore::new();
     let _ = store.delete(ALICE.0);
     tokio::runtime::Runtime::new()
@@ -355,7 +368,10 @@ fn keyring_lock_folders_another_account_prepared_neither_redirect_nor_stall_toke
         .block_on(sign_in(&config, &store));
 
     let cases: [(&str, &[(&str, &Path)]); 3] = [
-        ("XDG_RUNTIME_DIR prepared by nobody", &[("XDG_RUNTIME_DIR", &run)]),
+        (
+            "XDG_RUNTIME_DIR prepared by nobody",
+            &[("XDG_RUNTIME_DIR", &run)],
+        ),
         ("USER=root", &[("USER", Path::new("root"))]),
         ("neither XDG_RUNTIME_DIR nor USER", &[]),
     ];
@@ -369,7 +385,10 @@ fn keyring_lock_folders_another_account_prepared_neither_redirect_nor_stall_toke
         let out = run_guarded(cmd, &format!("mailoauth token ({label})"));
         assert!(out.status.success(), "{label}: {}", stderr(&out));
         let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(!printed.is_empty() && printed != old, "{label}: not refreshed");
+        assert!(
+            !printed.is_empty() && printed != old,
+            "{label}: not refreshed"
+        );
         assert_eq!(
             store.load(ALICE.0).unwrap().unwrap().access_token.expose(),
             &printed,
@@ -385,7 +404,12 @@ fn keyring_lock_folders_another_account_prepared_neither_redirect_nor_stall_toke
     for dir in [run.join("mailoauth"), held.clone()] {
         for name in names(&dir) {
             let owner = std::fs::symlink_metadata(dir.join(&name)).unwrap().uid();
-            assert_eq!(owner, NOBODY, "{}/{name} was created by root", dir.display());
+            assert_eq!(
+                owner,
+                NOBODY,
+                "{}/{name} was created by root",
+                dir.display()
+            );
         }
     }
     store.delete(ALICE.0).unwrap();
@@ -409,8 +433,15 @@ fn the_file_store_repairs_its_own_open_folder_and_refuses_what_another_account_p
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = token("token, own folder 0777");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "cached-access-token\n");
-    assert_eq!(mode(&tokens), 0o700, "the open token folder was used as it was");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cached-access-token\n"
+    );
+    assert_eq!(
+        mode(&tokens),
+        0o700,
+        "the open token folder was used as it was"
+    );
 
     // A token file of another account in root's folder: refused, naming the file.
     let file = store.path_of(ALICE.0).unwrap();
@@ -444,7 +475,11 @@ fn the_file_store_repairs_its_own_open_folder_and_refuses_what_another_account_p
     );
     let err = stderr(&out);
     assert!(err.contains(&*planted.to_string_lossy()), "{err}");
-    assert_eq!(mode(&planted), 0o777, "a folder of another account is not changed");
+    assert_eq!(
+        mode(&planted),
+        0o777,
+        "a folder of another account is not changed"
+    );
 }
 
 /// Items 1 and 8: the config's and the status file's lock files are `0600`, never followed as
@@ -462,7 +497,9 @@ fn config_and_status_locks_are_owner_only_not_followed_and_bounded() {
     ));
     let token = |s: &Scratch, what: &str| {
         let mut cmd = service_cmd(s, &["token", "--config"]);
-        cmd.arg(&config).arg("alice").env("MAILOAUTH_LOCK_WAIT_SECS", "2");
+        cmd.arg(&config)
+            .arg("alice")
+            .env("MAILOAUTH_LOCK_WAIT_SECS", "2");
         run_guarded(cmd, what)
     };
 
@@ -472,7 +509,11 @@ fn config_and_status_locks_are_owner_only_not_followed_and_bounded() {
     let out = token(&s, "token, status lock is a link");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!target.exists(), "the status lock's link was followed");
-    assert!(stderr(&out).contains(&*status_lock.to_string_lossy()), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&*status_lock.to_string_lossy()),
+        "{}",
+        stderr(&out)
+    );
     std::fs::remove_file(&status_lock).unwrap();
 
     // A lock file an older version left `0644`: nobody opens it read-only and holds it.
@@ -481,10 +522,17 @@ fn config_and_status_locks_are_owner_only_not_followed_and_bounded() {
     s.hold_lock_as_nobody(&status_lock);
     let out = token(&s, "token, status lock held by nobody");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "cached-access-token\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cached-access-token\n"
+    );
     let err = stderr(&out);
     assert!(err.contains(&*status_lock.to_string_lossy()), "{err}");
-    assert_eq!(mode(&status_lock), 0o600, "the old lock file is made owner-only");
+    assert_eq!(
+        mode(&status_lock),
+        0o600,
+        "the old lock file is made owner-only"
+    );
 
     // Fresh lock files are 0600: the status lock, and the config's on a save.
     let _ = std::fs::remove_file(&status_lock);
@@ -512,7 +560,7 @@ fn a_linked_config_is_written_through_to_its_target_and_a_foreign_link_is_refuse
     let managed = s.root.join("managed");
     std::fs::create_dir_all(&managed).unwrap();
     let target = managed.join("mailoauth.toml");
-    std::fs::write(&target, config_text("keyring")).unwrap();
+    std::fs::write(&target, config_text("file:/var/lib/mailoauth/tokens")).unwrap();
     let etc = s.root.join("etc");
     std::fs::create_dir_all(&etc).unwrap();
     let link = etc.join("mailoauth.toml");
@@ -531,21 +579,35 @@ fn a_linked_config_is_written_through_to_its_target_and_a_foreign_link_is_refuse
         mailoauth::config::SaveOutcome::Saved
     ));
     assert!(
-        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the link was replaced by a plain file"
     );
     let text = std::fs::read_to_string(&target).unwrap();
     assert!(text.contains("name = \"renamed\""), "{text}");
-    assert!(managed.join("mailoauth.toml.bak").exists(), "the backup is beside the target");
-    assert!(!leftover.exists(), "the killed backup writer's temp file is left");
+    assert!(
+        managed.join("mailoauth.toml.bak").exists(),
+        "the backup is beside the target"
+    );
+    assert!(
+        !leftover.exists(),
+        "the killed backup writer's temp file is left"
+    );
 
     // The same link, made by nobody: refused with a message naming it; the target is unchanged.
     std::os::unix::fs::lchown(&link, Some(NOBODY), Some(NOBODY)).unwrap();
     let mut doc = mailoauth::config::load(&link).unwrap();
     doc.config.accounts[0].name = String::from("again");
     let e = doc.save().unwrap_err().to_string();
-    assert!(e.contains(&*link.to_string_lossy()) && e.contains("symbolic link"), "{e}");
-    assert!(std::fs::read_to_string(&target).unwrap().contains("name = \"renamed\""));
+    assert!(
+        e.contains(&*link.to_string_lossy()) && e.contains("symbolic link"),
+        "{e}"
+    );
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .contains("name = \"renamed\""));
 }
 
 /// Items 1 and 4: the log folder. One mailoauth makes is `0700` with `0600` files; one the admin
@@ -565,7 +627,11 @@ fn log_folders_keep_their_mode_and_files_are_owner_only() {
     assert_eq!(mode(&made), 0o700);
     let files = names(&made);
     assert_eq!(files.len(), 1, "{files:?}");
-    assert_eq!(mode(&made.join(&files[0])), 0o600, "the log file is not owner-only");
+    assert_eq!(
+        mode(&made.join(&files[0])),
+        0o600,
+        "the log file is not owner-only"
+    );
 
     // A shared folder the admin named: left as it is, not written, and said so.
     let shared = s.root.join("sticky");
@@ -573,10 +639,20 @@ fn log_folders_keep_their_mode_and_files_are_owner_only() {
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let out = providers(&shared);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(mode(&shared), 0o1777, "MAILOAUTH_LOG_DIR's mode was changed");
-    assert!(names(&shared).is_empty(), "a log was written where others may write");
+    assert_eq!(
+        mode(&shared),
+        0o1777,
+        "MAILOAUTH_LOG_DIR's mode was changed"
+    );
+    assert!(
+        names(&shared).is_empty(),
+        "a log was written where others may write"
+    );
     let err = stderr(&out);
-    assert!(err.contains("warning") && err.contains(&*shared.to_string_lossy()), "{err}");
+    assert!(
+        err.contains("warning") && err.contains(&*shared.to_string_lossy()),
+        "{err}"
+    );
 }
 
 /// Item 1: an account without a home (uid 4242, not even in the account database) falls back
@@ -592,7 +668,10 @@ fn a_homeless_account_does_not_log_through_links_nobody_planted() {
     let days: Vec<String> = ["today", "tomorrow"]
         .iter()
         .map(|d| {
-            let out = Command::new("date").args(["-u", "-d", d, "+%F"]).output().unwrap();
+            let out = Command::new("date")
+                .args(["-u", "-d", d, "+%F"])
+                .output()
+                .unwrap();
             String::from_utf8_lossy(&out.stdout).trim().to_string()
         })
         .collect();
@@ -603,7 +682,9 @@ fn a_homeless_account_does_not_log_through_links_nobody_planted() {
         for day in &days {
             script.push_str(&format!(
                 " && ln -s '{}' '{}/mailoauth.{day}.log'",
-                victim.join(format!("created-through-{folder}-{day}")).display(),
+                victim
+                    .join(format!("created-through-{folder}-{day}"))
+                    .display(),
                 d.display()
             ));
         }

@@ -511,9 +511,15 @@ mod tests {
         }
         write_atomic(&file, b"x", true).unwrap();
         write_atomic(&file, b"y", true).unwrap();
-        assert!(!dead.exists() && !dead_main.exists(), "the dead writer's temps are gone");
+        assert!(
+            !dead.exists() && !dead_main.exists(),
+            "the dead writer's temps are gone"
+        );
         assert!(running.exists(), "a live writer's temp stays");
-        assert!(odd.exists(), "a name mailoauth does not make is not touched");
+        assert!(
+            odd.exists(),
+            "a name mailoauth does not make is not touched"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -528,10 +534,16 @@ mod tests {
         let link = dir.join("mailoauth.toml");
         std::os::unix::fs::symlink("managed/mailoauth.toml", &link).unwrap();
         write_atomic(&link, b"new", true).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
         assert_eq!(fs::read(&real).unwrap(), b"new");
         assert_eq!(fs::read(backup_path(&real)).unwrap(), b"old");
-        assert!(!backup_path(&link).exists(), "the backup is beside the target");
+        assert!(
+            !backup_path(&link).exists(),
+            "the backup is beside the target"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 

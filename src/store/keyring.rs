@@ -7,9 +7,9 @@
 
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
-use std::path::PathBuf;
 #[cfg(unix)]
 use std::path::Path;
+use std::path::PathBuf;
 
 /// The keyring service name every entry is filed under.
 pub const SERVICE: &str = "mailoauth";

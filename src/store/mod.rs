@@ -16,7 +16,7 @@ pub mod keyring;
 
 use crate::error::{Coded, ErrorCode};
 use crate::oauth::TokenSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Reading, writing or locking stored tokens failed.
