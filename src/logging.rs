@@ -498,6 +498,62 @@ mod tests {
         assert!(out.contains("server said"), "{out}");
     }
 
+    #[test]
+    fn daily_names_are_utc_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_722), "2023-12-31");
+        assert_eq!(civil_date(19_723), "2024-01-01");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(20_793), "2026-12-06");
+    }
+
+    #[test]
+    fn old_daily_files_are_pruned_and_other_files_left() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-logs-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for d in 1..=20 {
+            std::fs::write(dir.join(format!("mailoauth.2026-01-{d:02}.log")), b"x").unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), b"x").unwrap();
+        let mut f = DailyFile::new(dir.clone());
+        f.roll("2026-01-21").unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), KEEP_FILES + 1, "{names:?}");
+        assert_eq!(names[0], "mailoauth.2026-01-08.log");
+        assert!(names.contains(&String::from("notes.txt")));
+        assert!(names.contains(&String::from("mailoauth.2026-01-21.log")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_log_file_is_created_owner_only_and_never_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mailoauth-logs-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("elsewhere");
+        let mut f = DailyFile::new(dir.clone());
+        std::os::unix::fs::symlink(&target, f.path_of("2026-02-02")).unwrap();
+        let e = f.roll("2026-02-02").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!target.exists());
+        f.roll("2026-02-03").unwrap();
+        f.write_all(b"line\n").unwrap();
+        let mode = std::fs::metadata(f.path_of("2026-02-03"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     struct SinkWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for SinkWriter {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

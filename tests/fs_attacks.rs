@@ -707,3 +707,37 @@ fn a_homeless_account_does_not_log_through_links_nobody_planted() {
         names(&victim)
     );
 }
+
+/// Item 1: `authorize`'s default token folder for an account without a home is not a folder in
+/// the shared temporary folder (where another account could prepare it): the admin is asked for
+/// `--store` before any sign-in starts.
+#[test]
+fn authorize_without_a_home_asks_for_a_store_instead_of_the_temporary_folder() {
+    let s = Scratch::new("authorize");
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={HOMELESS}"))
+        .arg(format!("--regid={HOMELESS}"))
+        .args(["--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_mailoauth"))
+        .args(["authorize", "--provider", "generic", "--issuer"])
+        .arg(peers().issuer())
+        .args([
+            "--mailbox",
+            ALICE.0,
+            "--client-id",
+            PUBLIC_CLIENT,
+            "--flow",
+            "device-code",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TMPDIR", &s.shared);
+    let out = run_guarded(cmd, "mailoauth authorize as a homeless account");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--store"), "{err}");
+    assert!(
+        !s.shared.join("mailoauth").exists(),
+        "authorize used the temporary folder for tokens"
+    );
+}
