@@ -729,6 +729,7 @@ fn authorize_without_a_home_asks_for_a_store_instead_of_the_temporary_folder() {
             "--flow",
             "device-code",
         ])
+        .args(MAIL_SCOPES.iter().flat_map(|sc| ["--scope", sc]))
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("TMPDIR", &s.shared);
