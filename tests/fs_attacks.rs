@@ -742,3 +742,30 @@ fn authorize_without_a_home_asks_for_a_store_instead_of_the_temporary_folder() {
         "authorize used the temporary folder for tokens"
     );
 }
+
+/// Item 1: the wait for an account's store lock is bounded, and the error names the lock file
+/// (here a stuck holder of the same account keeps it).
+#[test]
+fn a_store_lock_held_too_long_is_an_error_naming_it_not_a_hang() {
+    let s = Scratch::new("storelock");
+    let tokens = s.root.join("tokens");
+    let config = write_config(&s, &format!("file:{}", tokens.display()));
+    let store = mailoauth::store::file::FileStore::new(tokens.clone());
+    store.save(ALICE.0, &cached("cached-access-token")).unwrap();
+    let held = store.lock(ALICE.0).unwrap();
+    let mut cmd = service_cmd(&s, &["token", "--config"]);
+    cmd.arg(&config)
+        .arg("alice")
+        .env("MAILOAUTH_LOCK_WAIT_SECS", "1");
+    let out = run_guarded(cmd, "token while the store lock is held");
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    let lock = tokens.join(format!("{}.lock", ALICE.0));
+    assert!(err.contains(&*lock.to_string_lossy()), "{err}");
+    drop(held);
+    let mut cmd = service_cmd(&s, &["token", "--config"]);
+    cmd.arg(&config).arg("alice");
+    let out = run_guarded(cmd, "token after the lock was released");
+    assert!(out.status.success(), "{}", stderr(&out));
+}

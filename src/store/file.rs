@@ -203,7 +203,16 @@ impl TokenStore for FileStore {
         if self.dir.exists() {
             self.ensure_dir()?;
         }
-        let mut file = match fs::File::open(&path) {
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            // A FIFO planted under the file's name must not block the open; it is then refused
+            // as not a regular file.
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NONBLOCK);
+        }
+        let mut file = match opts.open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(&path, e)),
@@ -321,6 +330,23 @@ mod tests {
         s.delete("alice@example.test").unwrap();
         s.delete("alice@example.test").unwrap();
         assert!(s.load("alice@example.test").unwrap().is_none());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_under_the_token_files_name_is_refused_not_waited_on() {
+        let dir = tmpdir("fifo");
+        let s = FileStore::new(dir.clone());
+        s.save("dave@example.test", &sample()).unwrap();
+        let path = s.path_of("dave@example.test").unwrap();
+        fs::remove_file(&path).unwrap();
+        let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = s.load("dave@example.test").unwrap_err();
+        assert!(matches!(e, StoreError::Unsafe { .. }), "{e:?}");
+        assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
         let _ = fs::remove_dir_all(dir);
     }
 
