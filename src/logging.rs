@@ -183,9 +183,11 @@ fn filter(default: &str) -> Result<EnvFilter, LogError> {
 /// Checks for the log folder: never repaired (the admin may point `MAILOAUTH_LOG_DIR` at a
 /// folder of theirs), refused when others may write it (they could put a file or a link under
 /// the next day's name, or read what they planted). In the shared temporary folder (the last
-/// resort without a home), the folder must also be a real folder, not a link, and owner-only.
+/// resort without a home, not a folder the admin named), the folder must also be a real folder
+/// of this account, not a link, and owner-only.
 fn rules_for(dir: &Path) -> crate::config::atomic::DirRules {
-    let shared = dir.starts_with(std::env::temp_dir());
+    let chosen = std::env::var_os(DIR_ENV).is_some_and(|d| !d.is_empty());
+    let shared = !chosen && dir.starts_with(std::env::temp_dir());
     crate::config::atomic::DirRules {
         follow_link: !shared,
         root_may_own: !shared,
