@@ -1,8 +1,11 @@
 //! The support log: what mailoauth did, for the admin and for support, never with a secret.
 //!
-//! Both the app and the CLI write a daily file (`mailoauth.YYYY-MM-DD.log`, the last
+//! Both the app and the CLI write a daily file (`mailoauth.YYYY-MM-DD.log`, UTC, the last
 //! [`KEEP_FILES`] kept) in a per-user folder ([`default_dir`], overridden by
-//! `MAILOAUTH_LOG_DIR`). The level comes from `MAILOAUTH_LOG` (an `EnvFilter` directive such as
+//! `MAILOAUTH_LOG_DIR`). A folder mailoauth creates is made `0700`; an existing one is used only
+//! if it belongs to this account (or root) and no other account may write it, and its mode is
+//! never changed (mailoauth does not own it). Files are created `0600` and opened without
+//! following a link ([`DailyFile`]). The level comes from `MAILOAUTH_LOG` (an `EnvFilter` directive such as
 //! `debug` or `mailoauth=trace`), default `info`.
 //!
 //! Secrets are already wrapped in [`crate::secret::Secret`], which prints `[redacted]`; as a
@@ -84,7 +87,19 @@ pub fn default_dir_for(
             .map(PathBuf::from)
             .or_else(|| set("HOME").map(|h| Path::new(&h).join(".local/state")))
             .map(|b| b.join("mailoauth").join("logs"))
-            .unwrap_or_else(|| std::env::temp_dir().join("mailoauth-logs")),
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("mailoauth-logs-{}", uid()))),
+    }
+}
+
+/// The effective uid that keys the last-resort folder in the shared temporary folder.
+fn uid() -> u32 {
+    #[cfg(unix)]
+    {
+        crate::config::atomic::euid()
+    }
+    #[cfg(not(unix))]
+    {
+        0
     }
 }
 
@@ -92,7 +107,13 @@ pub fn default_dir_for(
 pub fn default_dir() -> PathBuf {
     default_dir_for(
         crate::config::Platform::current(),
-        &|name| std::env::var(name).ok(),
+        &|name| match std::env::var(name).ok() {
+            // Services and cron jobs often lack HOME: the account database still knows it.
+            None if name == "HOME" => {
+                crate::config::location::home_dir().map(|h| h.to_string_lossy().into_owned())
+            }
+            v => v,
+        },
         crate::config::location::running_as_root(),
     )
 }
@@ -159,7 +180,23 @@ fn filter(default: &str) -> Result<EnvFilter, LogError> {
     }
 }
 
-/// Opens the daily file in `dir` (created owner-only on Unix).
+/// Checks for the log folder: never repaired (the admin may point `MAILOAUTH_LOG_DIR` at a
+/// folder of theirs), refused when others may write it (they could put a file or a link under
+/// the next day's name, or read what they planted). In the shared temporary folder (the last
+/// resort without a home, not a folder the admin named), the folder must also be a real folder
+/// of this account, not a link, and owner-only.
+fn rules_for(dir: &Path) -> crate::config::atomic::DirRules {
+    let chosen = std::env::var_os(DIR_ENV).is_some_and(|d| !d.is_empty());
+    let shared = !chosen && dir.starts_with(std::env::temp_dir());
+    crate::config::atomic::DirRules {
+        follow_link: !shared,
+        root_may_own: !shared,
+        owner_only: shared,
+        repair: false,
+    }
+}
+
+/// Opens the daily file in `dir` (created owner-only on Unix; an existing folder is checked).
 fn file_writer(
     dir: &Path,
 ) -> Result<
@@ -169,27 +206,172 @@ fn file_writer(
     ),
     LogError,
 > {
-    std::fs::create_dir_all(dir).map_err(|source| LogError::Folder {
+    crate::config::atomic::ensure_dir(dir, rules_for(dir)).map_err(|source| LogError::Folder {
         path: dir.to_path_buf(),
         source,
     })?;
+    let mut file = DailyFile::new(dir.to_path_buf());
+    // Open today's file now, so a file that cannot be used is reported at start-up.
+    file.roll(&today()).map_err(|e| LogError::File {
+        path: dir.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    Ok(tracing_appender::non_blocking(file))
+}
+
+/// The UTC date of now, `YYYY-MM-DD` (the names tracing-appender's daily rotation used).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil_date(secs / 86_400)
+}
+
+/// `YYYY-MM-DD` of `days` since 1970-01-01 (H. Hinnant's days-to-civil).
+fn civil_date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The daily log file, opened by mailoauth rather than by tracing-appender's rolling appender,
+/// which creates its files with the process umask (`0644`) and follows a link planted under the
+/// day's name: here each file is created `0600`, opened with `O_NOFOLLOW`, must be a regular
+/// file of this account, and only the last [`KEEP_FILES`] are kept. Same names as before.
+pub struct DailyFile {
+    dir: PathBuf,
+    day: String,
+    file: Option<std::fs::File>,
+}
+
+impl DailyFile {
+    /// Files in `dir`; nothing is opened before the first write (or [`DailyFile::roll`]).
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            day: String::new(),
+            file: None,
+        }
+    }
+
+    /// The file of `day`.
+    pub fn path_of(&self, day: &str) -> PathBuf {
+        self.dir.join(format!("{FILE_PREFIX}.{day}.log"))
+    }
+
+    /// Switches to the file of `day` (opening it safely) and prunes old files.
+    pub fn roll(&mut self, day: &str) -> io::Result<()> {
+        let path = self.path_of(day);
+        let file = open_log_file(&path)?;
+        self.file = Some(file);
+        self.day = day.to_string();
+        self.prune();
+        Ok(())
+    }
+
+    /// Removes the oldest daily files beyond [`KEEP_FILES`]; links and other names are left.
+    fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let prefix = format!("{FILE_PREFIX}.");
+        let mut days: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix(&prefix)
+                    .and_then(|r| r.strip_suffix(".log"))
+                    .is_some_and(|d| {
+                        d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+                    })
+            })
+            .map(|e| e.path())
+            .collect();
+        days.sort();
+        let excess = days.len().saturating_sub(KEEP_FILES);
+        for old in &days[..excess] {
+            let _ = std::fs::remove_file(old);
+        }
+    }
+}
+
+/// Opens (appending, creating `0600`) a log file without following a link; refuses anything
+/// but a regular file of this account.
+fn open_log_file(path: &Path) -> io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        // Logs name mailboxes and servers: readable by the owner (and root) only.
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
     }
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(FILE_PREFIX)
-        .filename_suffix("log")
-        .max_log_files(KEEP_FILES)
-        .build(dir)
-        .map_err(|e| LogError::File {
-            path: dir.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-    Ok(tracing_appender::non_blocking(appender))
+    let file = opts.open(path).map_err(|e| {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is a symbolic link; mailoauth does not follow links for log files: remove it",
+                    path.display()
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let meta = file.metadata()?;
+    let refuse = |why: String| {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: {why}; remove it", path.display()),
+        )
+    };
+    if !meta.is_file() {
+        return Err(refuse(String::from("not a regular file")));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let me = crate::config::atomic::euid();
+        if meta.uid() != me {
+            return Err(refuse(format!(
+                "the log file belongs to another account (uid {}), not to this one (uid {me})",
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
+}
+
+impl Write for DailyFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let day = today();
+        if self.file.is_none() || day != self.day {
+            self.roll(&day)?;
+        }
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Where the log lines go besides the file.
@@ -316,6 +498,62 @@ mod tests {
         let out = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
         assert!(!out.contains(token), "{out}");
         assert!(out.contains("server said"), "{out}");
+    }
+
+    #[test]
+    fn daily_names_are_utc_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_722), "2023-12-31");
+        assert_eq!(civil_date(19_723), "2024-01-01");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(20_793), "2026-12-06");
+    }
+
+    #[test]
+    fn old_daily_files_are_pruned_and_other_files_left() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-logs-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for d in 1..=20 {
+            std::fs::write(dir.join(format!("mailoauth.2026-01-{d:02}.log")), b"x").unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), b"x").unwrap();
+        let mut f = DailyFile::new(dir.clone());
+        f.roll("2026-01-21").unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), KEEP_FILES + 1, "{names:?}");
+        assert_eq!(names[0], "mailoauth.2026-01-08.log");
+        assert!(names.contains(&String::from("notes.txt")));
+        assert!(names.contains(&String::from("mailoauth.2026-01-21.log")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_log_file_is_created_owner_only_and_never_through_a_link() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mailoauth-logs-link-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let target = dir.join("elsewhere");
+        let mut f = DailyFile::new(dir.clone());
+        std::os::unix::fs::symlink(&target, f.path_of("2026-02-02")).unwrap();
+        let e = f.roll("2026-02-02").unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(!target.exists());
+        f.roll("2026-02-03").unwrap();
+        f.write_all(b"line\n").unwrap();
+        let mode = std::fs::metadata(f.path_of("2026-02-03"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     struct SinkWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

@@ -83,20 +83,25 @@ pub struct Args {
     json: bool,
 }
 
-/// The default token folder: the user's data folder, or %ProgramData% on Windows.
-fn default_store() -> String {
+/// The default token folder: the user's data folder, or %ProgramData% on Windows. Never the
+/// shared temporary folder, where another account could prepare the folder first: without a
+/// data folder or a home (`HOME`, else the account database), the admin must name the store.
+fn default_store() -> Result<String, String> {
     let base = if cfg!(windows) {
         std::env::var_os("ProgramData").map(PathBuf::from)
     } else {
         std::env::var_os("XDG_DATA_HOME")
+            .filter(|d| !d.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .or_else(|| mailoauth::config::location::home_dir().map(|h| h.join(".local/share")))
     };
-    let dir = base
-        .unwrap_or_else(std::env::temp_dir)
-        .join("mailoauth")
-        .join("tokens");
-    format!("file:{}", dir.display())
+    let Some(base) = base else {
+        return Err(String::from(
+            "this account has no home folder for the default token store: pass --store file:<folder> (a folder of this account) or --store keyring",
+        ));
+    };
+    let dir = base.join("mailoauth").join("tokens");
+    Ok(format!("file:{}", dir.display()))
 }
 
 fn fail(e: &dyn std::fmt::Display, diagnosis: Option<String>) -> ExitCode {
@@ -386,7 +391,10 @@ async fn run_async(args: Args) -> ExitCode {
         // --port goes to the listener directly (it may list several ports).
         redirect_port: None,
     };
-    let store_spec = args.store.clone().unwrap_or_else(default_store);
+    let store_spec = match args.store.clone().map_or_else(default_store, Ok) {
+        Ok(spec) => spec,
+        Err(e) => return fail(&e, None),
+    };
     let store = match mailoauth::store::open(&store_spec) {
         Ok(s) => s,
         Err(e) => return fail(&e, None),

@@ -81,6 +81,51 @@ pub(crate) fn running_as_root() -> bool {
     }
 }
 
+/// The home folder of this account: `HOME` when set, else the account database's entry for
+/// the effective uid (services and cron jobs often run without `HOME`). `None` when neither
+/// names one; callers then refuse rather than fall back to the shared temporary folder.
+pub fn home_dir() -> Option<PathBuf> {
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    #[cfg(unix)]
+    {
+        home_of(crate::config::atomic::euid())
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The home folder of `uid` in the account database (`getpwuid_r`).
+#[cfg(unix)]
+pub fn home_of(uid: u32) -> Option<PathBuf> {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value for getpwuid_r to fill in.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; `buf` outlives every use of `pw`.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pw,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() || pw.pw_dir.is_null() {
+        return None;
+    }
+    // SAFETY: pw_dir points into `buf`, NUL-terminated by getpwuid_r.
+    let dir = unsafe { CStr::from_ptr(pw.pw_dir) };
+    let dir = std::ffi::OsStr::from_bytes(dir.to_bytes());
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
+}
+
 /// The default config path on this machine, for this user.
 pub fn default_path() -> PathBuf {
     default_path_for(

@@ -782,10 +782,15 @@ impl ConfigDocument {
     }
 }
 
+/// How long a config or status writer waits for another one before giving up (the writes under
+/// these locks take milliseconds); `MAILOAUTH_LOCK_WAIT_SECS` overrides it.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Takes the exclusive lock of `<path>.lock`, serialising writers of `path` across processes.
 /// The lock file is never removed: removing it would let two writers lock two different files.
+/// It is created `0600` and opened without following a link ([`atomic::open_lock_file`]); the
+/// wait is bounded ([`LOCK_WAIT`]) with an error that names the lock file.
 pub fn lock_beside(path: &Path) -> Result<fs::File, ConfigError> {
-    use fs4::FileExt;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     let lock_path = path.with_file_name(name);
@@ -794,13 +799,8 @@ pub fn lock_beside(path: &Path) -> Result<fs::File, ConfigError> {
         action: "locking",
         source,
     };
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_err)?;
-    FileExt::lock(&file).map_err(io_err)?;
+    let file = atomic::open_lock_file(&lock_path).map_err(io_err)?;
+    atomic::lock_within(&file, &lock_path, atomic::lock_wait(LOCK_WAIT)).map_err(io_err)?;
     Ok(file)
 }
 

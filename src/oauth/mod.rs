@@ -10,7 +10,7 @@
 //! app, the CLI and the tests each supply their own.
 
 mod checks;
-mod client;
+pub(crate) mod client;
 mod error;
 mod flows;
 pub mod hold;

@@ -1,7 +1,10 @@
 //! [`FileStore`]: tokens as one JSON file per account, for services that run as another account.
 //!
-//! On Unix the folder is created `0700` and each file `0600`, and a file that others can read is
-//! refused rather than used. Writes go to a temporary file that is synced and renamed over the
+//! On Unix the folder is created `0700` and each file `0600`. What is found there is checked,
+//! not trusted: an existing folder must belong to this account (or root) and be writable by no
+//! one else (a folder of this account that others may write is set back to `0700`, with a
+//! warning; one of another account is refused), and a token file must belong to this account
+//! and be readable by no one else, or it is refused with a message naming it. Writes go to a temporary file that is synced and renamed over the
 //! old one, so a crash leaves either the old or the new tokens, never half of each.
 //!
 //! Windows: the content is sealed with DPAPI for the account that saves it ([`super::dpapi`]),
@@ -140,25 +143,46 @@ impl FileStore {
         Ok(self.dir.join(format!("{}.json", account_key(account)?)))
     }
 
+    /// Creates the folder owner-only, or checks the existing one ([`FOLDER_RULES`]).
     fn ensure_dir(&self) -> Result<(), StoreError> {
-        let mut b = fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(&self.dir).map_err(|e| io_err(&self.dir, e))
+        crate::config::atomic::ensure_dir(&self.dir, FOLDER_RULES)
+            .map_err(|e| super::fs_err(&self.dir, e))
     }
 }
 
+/// The token folder: this account's (or root's, for a folder the admin made for a service),
+/// writable by no one else; a folder of this account that others may write is repaired. A link
+/// to a folder is fine (the admin made it; the target is checked).
+pub(crate) const FOLDER_RULES: crate::config::atomic::DirRules = crate::config::atomic::DirRules {
+    follow_link: true,
+    root_may_own: true,
+    owner_only: false,
+    repair: true,
+};
+
+/// Refuses a token file that another account owns or that others may read, checked on the open
+/// file itself (no swap between check and read).
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(path)
-        .map_err(|e| io_err(path, e))?
-        .permissions()
-        .mode();
+fn check_private(path: &Path, file: &fs::File) -> Result<(), StoreError> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = file.metadata().map_err(|e| io_err(path, e))?;
+    if !meta.is_file() {
+        return Err(StoreError::Unsafe {
+            path: path.display().to_string(),
+            detail: String::from("not a regular file; remove it and authorize again"),
+        });
+    }
+    let me = crate::config::atomic::euid();
+    if meta.uid() != me {
+        return Err(StoreError::Unsafe {
+            path: path.display().to_string(),
+            detail: format!(
+                "the token file belongs to another account (uid {}), not to this one (uid {me}); another account may have put it there: remove it and authorize again as this account",
+                meta.uid()
+            ),
+        });
+    }
+    let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(StoreError::TooOpen {
             path: path.display().to_string(),
@@ -169,19 +193,33 @@ fn check_private(path: &Path) -> Result<(), StoreError> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), StoreError> {
+fn check_private(_path: &Path, _file: &fs::File) -> Result<(), StoreError> {
     Ok(())
 }
 
 impl TokenStore for FileStore {
     fn load(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
         let path = self.path_of(account)?;
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
+        if self.dir.exists() {
+            self.ensure_dir()?;
+        }
+        let mut opts = fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            // A FIFO planted under the file's name must not block the open; it is then refused
+            // as not a regular file.
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.custom_flags(libc::O_NONBLOCK);
+        }
+        let mut file = match opts.open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(&path, e)),
         };
-        check_private(&path)?;
+        check_private(&path, &file)?;
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map_err(|e| io_err(&path, e))?;
         let corrupt = |detail| StoreError::Corrupt {
             path: path.display().to_string(),
             detail,
@@ -221,6 +259,13 @@ impl TokenStore for FileStore {
     fn try_lock(&self, account: &str) -> Result<Option<StoreLock>, StoreError> {
         self.ensure_dir()?;
         try_lock_file(&self.dir.join(format!("{}.lock", account_key(account)?)))
+    }
+
+    fn lock_location(&self, account: &str) -> String {
+        match account_key(account) {
+            Ok(key) => self.dir.join(format!("{key}.lock")).display().to_string(),
+            Err(_) => self.describe(),
+        }
     }
 
     fn describe(&self) -> String {
@@ -285,6 +330,23 @@ mod tests {
         s.delete("alice@example.test").unwrap();
         s.delete("alice@example.test").unwrap();
         assert!(s.load("alice@example.test").unwrap().is_none());
+        let _ = fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_under_the_token_files_name_is_refused_not_waited_on() {
+        let dir = tmpdir("fifo");
+        let s = FileStore::new(dir.clone());
+        s.save("dave@example.test", &sample()).unwrap();
+        let path = s.path_of("dave@example.test").unwrap();
+        fs::remove_file(&path).unwrap();
+        let c = std::ffi::CString::new(path.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = s.load("dave@example.test").unwrap_err();
+        assert!(matches!(e, StoreError::Unsafe { .. }), "{e:?}");
+        assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
         let _ = fs::remove_dir_all(dir);
     }
 

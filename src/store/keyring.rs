@@ -2,11 +2,14 @@
 //!
 //! On Linux this is the kernel keyutils keyring, which needs no desktop session but lives only
 //! as long as the login session (or `keyctl session`) that holds it: for services prefer the
-//! file store. The cross-process lock is a lock file in a per-user folder (`$XDG_RUNTIME_DIR`,
-//! else the temporary folder), since keyrings have no locks of their own.
+//! file store. The cross-process lock is a lock file in a folder of this account alone
+//! ([`lock_dir_candidates`]), since keyrings have no locks of their own.
 
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
 use crate::oauth::TokenSet;
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 
 /// The keyring service name every entry is filed under.
 pub const SERVICE: &str = "mailoauth";
@@ -103,32 +106,181 @@ impl TokenStore for KeyringStore {
     fn describe(&self) -> String {
         String::from("OS keyring")
     }
+
+    fn lock_location(&self, account: &str) -> String {
+        self.lock_path(account)
+            .map_or_else(|_| self.describe(), |p| p.display().to_string())
+    }
+}
+
+/// A place the keyring store's lock folder may go, best first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockDirCandidate {
+    /// A folder that must already exist and belong to this account (or root) with no write
+    /// access for others: nobody else can then create `folder` inside it first. `None` for the
+    /// last resort in the shared temporary folder, where `folder` itself is checked.
+    pub trusted_base: Option<PathBuf>,
+    /// The lock folder.
+    pub folder: PathBuf,
+}
+
+/// Where the lock folder of the keyring store may go for the account `euid`, best first
+/// (Unix): `$XDG_RUNTIME_DIR/mailoauth`; `/run/user/<euid>/mailoauth`; for root
+/// `/run/mailoauth` (only root may create in `/run`); `<home>/.local/state/mailoauth/locks`;
+/// and last `<temp>/mailoauth-locks-<euid>`. Keyed on the effective uid, never on `USER`,
+/// which a caller sets at will and two accounts may share. Pure, for the tests.
+#[cfg(unix)]
+pub fn lock_dir_candidates(
+    env: &dyn Fn(&str) -> Option<String>,
+    euid: u32,
+    home: Option<PathBuf>,
+    temp: &Path,
+) -> Vec<LockDirCandidate> {
+    let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+    let mut out = Vec::new();
+    let mut under = |base: PathBuf, rel: &str| {
+        out.push(LockDirCandidate {
+            folder: base.join(rel),
+            trusted_base: Some(base),
+        });
+    };
+    if let Some(run) = set("XDG_RUNTIME_DIR") {
+        under(PathBuf::from(run), "mailoauth");
+    }
+    under(PathBuf::from(format!("/run/user/{euid}")), "mailoauth");
+    if euid == 0 {
+        under(PathBuf::from("/run"), "mailoauth");
+        under(PathBuf::from("/var/run"), "mailoauth");
+    }
+    if let Some(home) = set("HOME").map(PathBuf::from).or(home) {
+        under(home, ".local/state/mailoauth/locks");
+    }
+    out.push(LockDirCandidate {
+        trusted_base: None,
+        folder: temp.join(format!("mailoauth-locks-{euid}")),
+    });
+    out.dedup();
+    out
+}
+
+/// Uses `c` if it is safe: its trusted base belongs to this account or root and nobody else may
+/// write it (or, in the temporary folder, the lock folder itself is a real folder of this
+/// account, mode 0700). Returns why not otherwise.
+#[cfg(unix)]
+fn use_candidate(c: &LockDirCandidate) -> Result<(), String> {
+    use crate::config::atomic::{check_dir, ensure_dir, DirRules};
+    if let Some(base) = &c.trusted_base {
+        let base_rules = DirRules {
+            follow_link: true,
+            root_may_own: true,
+            owner_only: false,
+            repair: false,
+        };
+        if !base.exists() {
+            return Err(format!("{} does not exist", base.display()));
+        }
+        check_dir(base, base_rules).map_err(|e| e.to_string())?;
+    }
+    let rules = DirRules {
+        follow_link: c.trusted_base.is_some(),
+        root_may_own: false,
+        owner_only: true,
+        repair: true,
+    };
+    ensure_dir(&c.folder, rules).map_err(|e| e.to_string())
 }
 
 impl KeyringStore {
-    fn lock_path(&self, account: &str) -> Result<std::path::PathBuf, StoreError> {
-        // A per-user folder: in a shared one another account could pre-create the lock file.
-        let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
-            Some(run) => std::path::PathBuf::from(run).join("mailoauth"),
-            None => {
-                let user = std::env::var("USER")
-                    .or_else(|_| std::env::var("USERNAME"))
-                    .unwrap_or_default();
-                let user: String = user.chars().filter(char::is_ascii_alphanumeric).collect();
-                std::env::temp_dir().join(format!("mailoauth-locks-{user}"))
+    /// The folder of this account's keyring locks: the first safe [`lock_dir_candidates`]. A
+    /// candidate another account prepared (its folder, a folder others may write, a link) is
+    /// skipped with a warning, so it cannot stop this account's refreshes; only when every
+    /// candidate is refused is it an error, which lists them.
+    #[cfg(unix)]
+    fn lock_dir(&self) -> Result<PathBuf, StoreError> {
+        let euid = crate::config::atomic::euid();
+        let candidates = lock_dir_candidates(
+            &|name| std::env::var(name).ok(),
+            euid,
+            crate::config::location::home_of(euid),
+            &std::env::temp_dir(),
+        );
+        let mut refused = Vec::new();
+        for c in &candidates {
+            match use_candidate(c) {
+                Ok(()) => return Ok(c.folder.clone()),
+                Err(why) => {
+                    if c.trusted_base.is_none() || c.folder.exists() {
+                        tracing::warn!(folder = %c.folder.display(), "keyring lock folder not used: {why}");
+                    }
+                    refused.push(format!("{} ({why})", c.folder.display()));
+                }
             }
-        };
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
         }
-        b.create(&dir).map_err(|e| StoreError::Io {
+        Err(StoreError::Unsafe {
+            path: String::from("keyring lock folder"),
+            detail: format!(
+                "no safe folder for the lock files: {}; set XDG_RUNTIME_DIR to a folder of this account (mode 0700), or use --store file:<folder>",
+                refused.join("; ")
+            ),
+        })
+    }
+
+    /// Windows: `%TEMP%` is already the user's own folder.
+    #[cfg(not(unix))]
+    fn lock_dir(&self) -> Result<PathBuf, StoreError> {
+        let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+            Some(run) => PathBuf::from(run).join("mailoauth"),
+            None => std::env::temp_dir().join("mailoauth-locks"),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Io {
             path: dir.display().to_string(),
             detail: e.to_string(),
         })?;
-        Ok(dir.join(format!("{}.lock", account_key(account)?)))
+        Ok(dir)
+    }
+
+    fn lock_path(&self, account: &str) -> Result<PathBuf, StoreError> {
+        Ok(self
+            .lock_dir()?
+            .join(format!("{}.lock", account_key(account)?)))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::config::location::tests::env_of;
+
+    #[test]
+    fn lock_folders_are_keyed_on_the_uid_and_start_where_others_cannot_create() {
+        let list = lock_dir_candidates(
+            &env_of(&[("USER", "a.lice"), ("XDG_RUNTIME_DIR", "/run/user/1000")]),
+            1000,
+            Some(PathBuf::from("/home/alice")),
+            Path::new("/tmp"),
+        );
+        let folders: Vec<_> = list.iter().map(|c| c.folder.clone()).collect();
+        assert_eq!(
+            folders,
+            [
+                PathBuf::from("/run/user/1000/mailoauth"),
+                PathBuf::from("/home/alice/.local/state/mailoauth/locks"),
+                PathBuf::from("/tmp/mailoauth-locks-1000"),
+            ]
+        );
+        // Only the last one is in a shared folder, and it names the uid, not USER.
+        assert!(list[..2].iter().all(|c| c.trusted_base.is_some()));
+        assert!(list[2].trusted_base.is_none());
+        let root = lock_dir_candidates(&env_of(&[]), 0, None, Path::new("/tmp"));
+        let folders: Vec<_> = root.iter().map(|c| c.folder.clone()).collect();
+        assert_eq!(
+            folders,
+            [
+                PathBuf::from("/run/user/0/mailoauth"),
+                PathBuf::from("/run/mailoauth"),
+                PathBuf::from("/var/run/mailoauth"),
+                PathBuf::from("/tmp/mailoauth-locks-0"),
+            ]
+        );
     }
 }

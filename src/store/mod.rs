@@ -16,7 +16,7 @@ pub mod keyring;
 
 use crate::error::{Coded, ErrorCode};
 use crate::oauth::TokenSet;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Reading, writing or locking stored tokens failed.
@@ -71,6 +71,23 @@ pub enum StoreError {
         /// Its permission bits.
         mode: u32,
     },
+    /// A folder or file of the store is not safe to use: another account owns it or may write
+    /// it, or it is a link where mailoauth follows none.
+    #[error("token store {path}: {detail}")]
+    Unsafe {
+        /// The file or folder.
+        path: String,
+        /// What is wrong and the fix.
+        detail: String,
+    },
+    /// Another process held the account's lock longer than a refresh can take.
+    #[error("token store {path}: {detail}")]
+    LockTimeout {
+        /// The lock file.
+        path: String,
+        /// How long was waited, and how to find the holder.
+        detail: String,
+    },
     /// The OS credential store refused.
     #[error("OS keyring: {detail}; on a server without a desktop session use --store file:<path>")]
     Keyring {
@@ -98,7 +115,8 @@ impl Coded for StoreError {
             StoreError::TooOpen { .. }
             | StoreError::Unprotect { .. }
             | StoreError::Unsealed { .. }
-            | StoreError::WindowsOnly { .. } => ErrorCode::InvalidInput,
+            | StoreError::WindowsOnly { .. }
+            | StoreError::Unsafe { .. } => ErrorCode::InvalidInput,
             _ => ErrorCode::Internal,
         }
     }
@@ -120,6 +138,11 @@ pub trait TokenStore: Send + Sync {
     fn try_lock(&self, account: &str) -> Result<Option<StoreLock>, StoreError>;
     /// Where the tokens go, for messages (`file /var/lib/...`, `OS keyring`).
     fn describe(&self) -> String;
+    /// Where `account`'s lock is, for the message of a wait that ran out.
+    fn lock_location(&self, account: &str) -> String {
+        let _ = account;
+        self.describe()
+    }
 }
 
 /// An exclusive lock on one account's tokens, released on drop.
@@ -128,29 +151,41 @@ pub struct StoreLock {
     _file: File,
 }
 
-fn open_lock_file(path: &Path) -> Result<File, StoreError> {
-    let io = |e: std::io::Error| StoreError::Io {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    };
-    let mut opts = OpenOptions::new();
-    opts.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    {
-        // Empty, but in a shared temporary folder nobody else should be able to hold it open.
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path).map_err(io)
+/// How long a process waits for another one's hold on an account's lock: the holder refreshes
+/// with one request of at most the HTTP time-out, so twice that plus a margin means the holder
+/// is stuck (or is not a mailoauth at all). `MAILOAUTH_LOCK_WAIT_SECS` overrides it.
+pub fn lock_wait() -> std::time::Duration {
+    let http = crate::oauth::client::http_timeout();
+    crate::config::atomic::lock_wait(http * 2 + std::time::Duration::from_secs(30))
 }
 
-/// Takes the exclusive lock on the file `path`, waiting for another holder.
+/// A refusal or failure of the shared file helpers, as a store error naming `path`.
+pub(crate) fn fs_err(path: &Path, e: std::io::Error) -> StoreError {
+    let path = path.display().to_string();
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied if e.get_ref().is_some() => StoreError::Unsafe {
+            path,
+            detail: e.to_string(),
+        },
+        std::io::ErrorKind::TimedOut => StoreError::LockTimeout {
+            path,
+            detail: e.to_string(),
+        },
+        _ => StoreError::Io {
+            path,
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
+    crate::config::atomic::open_lock_file(path).map_err(|e| fs_err(path, e))
+}
+
+/// Takes the exclusive lock on the file `path`, waiting at most [`lock_wait`] for another holder.
 pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
     let file = open_lock_file(path)?;
-    fs4::FileExt::lock(&file).map_err(|e| StoreError::Io {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    })?;
+    crate::config::atomic::lock_within(&file, path, lock_wait()).map_err(|e| fs_err(path, e))?;
     Ok(StoreLock { _file: file })
 }
 
@@ -167,11 +202,20 @@ pub(crate) fn try_lock_file(path: &Path) -> Result<Option<StoreLock>, StoreError
     }
 }
 
-/// Waits for `account`'s lock without blocking the async runtime.
+/// Waits for `account`'s lock without blocking the async runtime, at most [`lock_wait`].
 pub async fn lock_async(store: &dyn TokenStore, account: &str) -> Result<StoreLock, StoreError> {
+    let bound = lock_wait();
+    let deadline = tokio::time::Instant::now() + bound;
     loop {
         if let Some(lock) = store.try_lock(account)? {
             return Ok(lock);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let path = store.lock_location(account);
+            return Err(fs_err(
+                Path::new(&path),
+                crate::config::atomic::lock_timeout(Path::new(&path), bound),
+            ));
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
@@ -220,14 +264,9 @@ pub fn keep_client_secret(
                 path: path.display().to_string(),
                 detail: e.to_string(),
             };
-            let mut b = std::fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::DirBuilderExt;
-                b.mode(0o700);
-            }
-            b.create(&dir).map_err(|e| io(&dir, e))?;
+            // The same checks as the token folder it usually is.
+            crate::config::atomic::ensure_dir(&dir, file::FOLDER_RULES)
+                .map_err(|e| fs_err(&dir, e))?;
             let path = dir.join(format!("{key}.client-secret"));
             // Sealed with DPAPI on Windows, like the tokens beside it.
             let content = file::seal_secret_file(&path, secret.expose())?;
