@@ -19,7 +19,7 @@ pub mod loopback;
 mod refresh;
 
 pub use checks::{check_grant, required_scopes};
-pub use error::{find_aadsts, Endpoint, OAuthError, ProviderReply};
+pub use error::{find_aadsts, Endpoint, OAuthError, OfflineAccess, ProviderReply};
 pub use flows::authorize;
 pub use jwt::x5t_thumbprint;
 pub use loopback::LoopbackOptions;
