@@ -385,10 +385,28 @@ fn refusal(exchange: &str, challenge: Option<&crate::diagnosis::DecodedChallenge
             && matches!(status.to_ascii_uppercase().as_str(), "NO" | "BAD" | "OK")
     });
     match (tagged, challenge) {
-        (Some(line), Some(c)) => format!("{line} (the server's challenge: {})", c.json),
+        (Some(line), Some(c)) => format!("{line} (the server's challenge: {})", challenge_json(c)),
         (Some(line), None) => line.to_string(),
         (None, _) => exchange.to_string(),
     }
+}
+
+/// The decoded challenge as JSON with `status` first, the way products log it decoded, so
+/// `explain` reads it again from the quoted refusal.
+fn challenge_json(c: &crate::diagnosis::DecodedChallenge) -> String {
+    let fields = [
+        ("status", &c.status),
+        ("schemes", &c.schemes),
+        ("scope", &c.scope),
+    ];
+    let parts: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .map(|v| format!("\"{k}\":{}", serde_json::Value::from(v)))
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
 }
 
 #[cfg(test)]
