@@ -96,12 +96,21 @@ device_authorization = "{base}/device/auth"
     assert!(!out.status.success(), "{stderr}");
     assert!(out.stdout.is_empty(), "no token may be printed");
     // The headline names the host; the steps are for that host and port.
-    assert!(stderr.contains("Can't reach 127.0.0.1 [net-host-unreachable]"), "{stderr}");
+    assert!(
+        stderr.contains("Can't reach 127.0.0.1 [net-host-unreachable]"),
+        "{stderr}"
+    );
     assert!(stderr.contains("nslookup 127.0.0.1"), "{stderr}");
     assert!(stderr.contains("proxy"), "{stderr}");
-    assert!(stderr.contains(&format!("TCP {port} to 127.0.0.1")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("TCP {port} to 127.0.0.1")),
+        "{stderr}"
+    );
     // The raw error stays, as the detail.
-    assert!(stderr.contains("token endpoint could not be reached"), "{stderr}");
+    assert!(
+        stderr.contains("token endpoint could not be reached"),
+        "{stderr}"
+    );
     // Not the mail hosts: the SMTP server of this account did not fail.
     for mail_host in ["smtp.office365.com", "imap.gmail.com", "smtp.gmail.com"] {
         assert!(!stderr.contains(mail_host), "{mail_host}: {stderr}");

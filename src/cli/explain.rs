@@ -237,6 +237,23 @@ mod tests {
     }
 
     #[test]
+    fn render_says_a_family_match_is_one_and_quotes_the_code_text() {
+        // Microsoft Entra error code reference: a code without an exact entry.
+        let x = diagnosis::explain(
+            "AADSTS50014: GuestUserInPendingState - The user account doesn't exist in the directory.",
+            &Context::default(),
+        );
+        let out = render(&x);
+        assert!(out.starts_with("1 diagnosis matched this text (by the code's family only)."));
+        assert!(out.contains("[entra-credentials]"));
+        assert!(out.contains("Match: family match by the code alone"));
+        assert!(out.contains(
+            "The code's own text: GuestUserInPendingState - The user account doesn't exist in the directory."
+        ));
+        assert!(out.contains("Link: https://login.microsoftonline.com/error?code=50014"));
+    }
+
+    #[test]
     fn render_says_when_nothing_matched_and_what_to_check() {
         let out = render(&diagnosis::explain("printer jammed", &Context::default()));
         assert!(out.starts_with("No known error matched this text."));

@@ -52,9 +52,11 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => {
             eprintln!("mailoauth: {e}");
             let message = e.to_string();
-            if let Some(d) = e.diagnosis_id().as_deref().and_then(|id| {
-                mailoauth::diagnosis::diagnose(id, &message, &Default::default())
-            }) {
+            if let Some(d) = e
+                .diagnosis_id()
+                .as_deref()
+                .and_then(|id| mailoauth::diagnosis::diagnose(id, &message, &Default::default()))
+            {
                 eprintln!("mailoauth: {} [{}]", d.title, d.id);
                 for (n, step) in d.fix.iter().enumerate() {
                     eprintln!("  {}. {step}", n + 1);

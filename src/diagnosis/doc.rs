@@ -131,7 +131,11 @@ const SCHEMES: [Scheme; 3] = [Scheme::Aadsts, Scheme::Smtp, Scheme::Imap];
 
 fn render_family(md: &mut String, f: &Family, ctx: &Context) {
     let _ = writeln!(md, "<a id=\"{}\"></a>\n#### {}\n", f.id, f.title);
-    let kind = if f.is_catch_all() { "catch-all" } else { "family" };
+    let kind = if f.is_catch_all() {
+        "catch-all"
+    } else {
+        "family"
+    };
     let _ = writeln!(md, "`{}` · {kind}\n", f.id);
     let codes: Vec<String> = f.codes.iter().map(|c| code_span(c)).collect();
     let _ = writeln!(md, "**Codes:** {}\n", codes.join(" · "));

@@ -203,8 +203,10 @@ impl Code {
         let s = s.trim();
         if let Some(n) = s.get(..6).filter(|p| p.eq_ignore_ascii_case("aadsts")) {
             let digits = &s[n.len()..];
-            return (!digits.is_empty() && digits.len() <= 10 && digits.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| Code::Aadsts(digits.to_string()));
+            return (!digits.is_empty()
+                && digits.len() <= 10
+                && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| Code::Aadsts(digits.to_string()));
         }
         if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
             return valid_imap(inner).then(|| Code::Imap(inner.to_ascii_uppercase()));
@@ -296,8 +298,7 @@ pub(super) fn overlap(scheme: Scheme, a: &str, b: &str) -> bool {
     }
     let same_shape = |x: &str, y: &str| {
         x.len() == y.len()
-            && x
-                .bytes()
+            && x.bytes()
                 .zip(y.bytes())
                 .all(|(p, q)| p == q || p == b'x' || q == b'x')
     };
@@ -363,28 +364,36 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         if digits.len() < 4 || digits.len() > 10 || bytes.get(end).is_some_and(|b| is_word(*b)) {
             continue;
         }
-        push(&mut out, Found {
-            code: Code::Aadsts(digits),
-            at: i,
-            line: line_at(scrubbed, i).to_string(),
-            quote: quote_after(scrubbed, end),
-        });
+        push(
+            &mut out,
+            Found {
+                code: Code::Aadsts(digits),
+                at: i,
+                line: line_at(scrubbed, i).to_string(),
+                quote: quote_after(scrubbed, end),
+            },
+        );
     }
     for n in error_codes {
         let at = scrubbed.find("error_codes").unwrap_or(0);
-        push(&mut out, Found {
-            code: Code::Aadsts(n.clone()),
-            at,
-            line: line_at(scrubbed, at).to_string(),
-            quote: None,
-        });
+        push(
+            &mut out,
+            Found {
+                code: Code::Aadsts(n.clone()),
+                at,
+                line: line_at(scrubbed, at).to_string(),
+                quote: None,
+            },
+        );
     }
     // SMTP enhanced status codes.
     for (i, &b) in bytes.iter().enumerate() {
         if !matches!(b, b'2' | b'4' | b'5') || bytes.get(i + 1) != Some(&b'.') {
             continue;
         }
-        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'.' | b'/' | b'_')) {
+        if i > 0
+            && (bytes[i - 1].is_ascii_alphanumeric() || matches!(bytes[i - 1], b'.' | b'/' | b'_'))
+        {
             continue;
         }
         let rest = &scrubbed[i..];
@@ -395,15 +404,21 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         let token = rest[..len].trim_end_matches('.');
         let Some(code) = smtp(token) else { continue };
         let end = i + token.len();
-        if bytes.get(end).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_') {
+        if bytes
+            .get(end)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
             continue;
         }
-        push(&mut out, Found {
-            code,
-            at: i,
-            line: line_at(scrubbed, i).to_string(),
-            quote: Some(shorten(line_at(scrubbed, i).trim())),
-        });
+        push(
+            &mut out,
+            Found {
+                code,
+                at: i,
+                line: line_at(scrubbed, i).to_string(),
+                quote: Some(shorten(line_at(scrubbed, i).trim())),
+            },
+        );
     }
     // IMAP response codes, right after the status word of a response.
     for (i, _) in scrubbed.match_indices('[') {
@@ -424,12 +439,15 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         if !valid_imap(&inner) || !matches!(after, Some(']') | Some(' ')) {
             continue;
         }
-        push(&mut out, Found {
-            code: Code::Imap(inner.to_ascii_uppercase()),
-            at: i,
-            line: line_at(scrubbed, i).to_string(),
-            quote: Some(shorten(line_at(scrubbed, i).trim())),
-        });
+        push(
+            &mut out,
+            Found {
+                code: Code::Imap(inner.to_ascii_uppercase()),
+                at: i,
+                line: line_at(scrubbed, i).to_string(),
+                quote: Some(shorten(line_at(scrubbed, i).trim())),
+            },
+        );
     }
     // A code typed alone (`mailoauth explain NOPERM`, `[NOPERM]`, `5.1.1`, `AADSTS50126`).
     if out.is_empty() {
@@ -437,15 +455,18 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         let bare = Code::parse(t).or_else(|| {
             (t.len() >= 4 && t.bytes().all(|b| b.is_ascii_uppercase() || b == b'-'))
                 .then(|| Code::Imap(t.to_string()))
-                .filter(|c| known_imap(c))
+                .filter(known_imap)
         });
         if let Some(code) = bare {
-            push(&mut out, Found {
-                code,
-                at: 0,
-                line: t.to_string(),
-                quote: None,
-            });
+            push(
+                &mut out,
+                Found {
+                    code,
+                    at: 0,
+                    line: t.to_string(),
+                    quote: None,
+                },
+            );
         }
     }
     out.sort_by_key(|f| f.at);
@@ -479,8 +500,8 @@ fn line_at(text: &str, at: usize) -> &str {
 
 /// What follows a code on its line (`AADSTS50126: <this>`), up to a JSON quote or escape.
 fn quote_after(text: &str, end: usize) -> Option<String> {
-    let line_end = line_at(text, end).as_ptr() as usize - text.as_ptr() as usize
-        + line_at(text, end).len();
+    let line_end =
+        line_at(text, end).as_ptr() as usize - text.as_ptr() as usize + line_at(text, end).len();
     let mut rest = text[end..line_end.max(end)].trim_start_matches([':', ' ', '-']);
     if let Some(q) = rest.find('"') {
         rest = &rest[..q];

@@ -63,13 +63,22 @@ pub struct HostFacts {
 pub fn find(text: &str) -> Option<HostFacts> {
     let lower = text.to_ascii_lowercase();
     let roles = [
-        ("device authorization endpoint could not be reached", HostRole::DeviceEndpoint),
-        ("token endpoint could not be reached", HostRole::TokenEndpoint),
-        ("authorization endpoint could not be reached", HostRole::AuthorizationEndpoint),
+        (
+            "device authorization endpoint could not be reached",
+            HostRole::DeviceEndpoint,
+        ),
+        (
+            "token endpoint could not be reached",
+            HostRole::TokenEndpoint,
+        ),
+        (
+            "authorization endpoint could not be reached",
+            HostRole::AuthorizationEndpoint,
+        ),
     ];
-    let (at, role) = roles.iter().find_map(|(phrase, role)| {
-        lower.find(phrase).map(|at| (at, *role))
-    })?;
+    let (at, role) = roles
+        .iter()
+        .find_map(|(phrase, role)| lower.find(phrase).map(|at| (at, *role)))?;
     let (host, port) = match url_host(&text[at..]).or_else(|| url_host(text)) {
         Some((h, p)) => (Some(h), p.unwrap_or(role.default_port())),
         None => (None, role.default_port()),
@@ -86,12 +95,15 @@ pub fn url_host(text: &str) -> Option<(String, Option<u16>)> {
         .min_by_key(|(at, ..)| *at)?;
     let rest = &text[at + scheme_len..];
     let authority: &str = rest
-        .split(|c: char| matches!(c, '/' | '?' | '#' | ')' | ' ' | '"' | '\'' | ',' | ';'))
+        .split(['/', '?', '#', ')', ' ', '"', '\'', ',', ';'])
         .next()?;
     let authority = authority.rsplit('@').next()?;
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
         let (h, p) = v6.split_once(']')?;
-        (h.to_string(), p.strip_prefix(':').and_then(|p| p.parse().ok()))
+        (
+            h.to_string(),
+            p.strip_prefix(':').and_then(|p| p.parse().ok()),
+        )
     } else {
         match authority.split_once(':') {
             Some((h, p)) => (h.to_string(), p.parse().ok()),

@@ -402,7 +402,8 @@ impl Context {
     /// Whether every placeholder in `text` has a valid value in this context.
     fn fills_all(&self, text: &str) -> bool {
         PLACEHOLDERS.iter().all(|p| {
-            !text.contains(&format!("{{{}}}", p.name)) || (p.get)(self).is_some_and(|v| (p.valid)(&v))
+            !text.contains(&format!("{{{}}}", p.name))
+                || (p.get)(self).is_some_and(|v| (p.valid)(&v))
         })
     }
 }
@@ -459,10 +460,7 @@ impl Entry {
                 .mentions("host")
                 .then(|| ctx.host.clone().filter(|h| host::valid_host(h)))
                 .flatten(),
-            host_role: self
-                .mentions("host")
-                .then_some(ctx.host_role)
-                .flatten(),
+            host_role: self.mentions("host").then_some(ctx.host_role).flatten(),
         }
     }
 
@@ -812,7 +810,10 @@ pub fn explain(text: &str, ctx: &Context) -> Explanation {
     // Codes no entry explains get their family. An entry that matches the line a code stands in
     // already says more than the family, except a fallback, or an OAuth `error` value such as
     // `invalid_grant`, which an Entra code's family narrows down.
-    let codes = family::find(&scrubbed, &matcher::error_codes(&matcher::normalize(&scrubbed)));
+    let codes = family::find(
+        &scrubbed,
+        &matcher::error_codes(&matcher::normalize(&scrubbed)),
+    );
     let mut by_family: Vec<Match> = Vec::new();
     for f in codes {
         let line = matcher::Haystack::new(&f.line, &[]);

@@ -510,7 +510,11 @@ fn families_are_well_formed_backed_and_cite_their_own_codes() {
     let mut seen = HashSet::new();
     for f in families() {
         assert!(seen.insert(f.id.as_str()), "duplicate family {}", f.id);
-        assert!(!entry_ids.contains(f.id.as_str()), "{} is also an entry id", f.id);
+        assert!(
+            !entry_ids.contains(f.id.as_str()),
+            "{} is also an entry id",
+            f.id
+        );
         assert!(f.source.starts_with("https://"), "{}: source", f.id);
         assert!(!f.fix.is_empty() && !f.title.ends_with('.'), "{}", f.id);
         let c = f.cause.trim();
@@ -614,33 +618,79 @@ const ENTRA_REFERENCE_CODES: &[u32] = &[
     1000104, 51004, 51005, 51006, 52004, 53000, 53001, 53002, 53003, 530035, 53004, 53010, 53011,
     530034, 54000, 54005, 65001, 65002, 65004, 65005, 650052, 650054, 650056, 650057, 67003, 70000,
     70001, 700011, 70002, 700025, 700027, 70003, 700030, 70004, 70005, 700054, 70007, 70008,
-    700082, 700084, 70011, 70012, 70016, 70018, 70019, 70043, 75001, 75003, 75005, 7500514,
-    750054, 75008, 75011, 75016, 76021, 76026, 80001, 80002, 80005, 80007, 80010, 80012, 80013,
-    80014, 81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 90002, 90004, 90005, 90006,
-    90007, 90008, 90009, 90010, 9001023, 90012, 90013, 90014, 900144, 90015, 90016, 90019, 90020,
-    90022, 90023, 900236, 9002313, 9002332, 90024, 90027, 90033, 90036, 90038, 900384, 90043,
-    900432, 90051, 90055, 90056, 900561, 90072, 90081, 90082, 90084, 90085, 90086, 90087, 90090,
-    90091, 90092, 90093, 90094, 900382, 90095, 90099, 900971, 90100, 901002, 90101, 90102, 90107,
-    90114, 90117, 90119, 90120, 90121, 90123, 90124, 90125, 90126, 90130, 120000, 120002, 120003,
-    120004, 120005, 120008, 120011, 120012, 120013, 120014, 120015, 120016, 120018, 120020, 120021,
-    130004, 130005, 130006, 130007, 130008, 135010, 135011, 140000, 140001, 165004, 165900, 220450,
-    220501, 221000, 240001, 240002, 501621, 530032, 700016, 700020, 700022, 700023, 7000215,
-    7000218, 7000222, 700229, 700005, 1000000, 1000002, 100007, 1000031, 7000112, 7000114,
-    7500529,
+    700082, 700084, 70011, 70012, 70016, 70018, 70019, 70043, 75001, 75003, 75005, 7500514, 750054,
+    75008, 75011, 75016, 76021, 76026, 80001, 80002, 80005, 80007, 80010, 80012, 80013, 80014,
+    81004, 81005, 81006, 81007, 81009, 81010, 81011, 81012, 90002, 90004, 90005, 90006, 90007,
+    90008, 90009, 90010, 9001023, 90012, 90013, 90014, 900144, 90015, 90016, 90019, 90020, 90022,
+    90023, 900236, 9002313, 9002332, 90024, 90027, 90033, 90036, 90038, 900384, 90043, 900432,
+    90051, 90055, 90056, 900561, 90072, 90081, 90082, 90084, 90085, 90086, 90087, 90090, 90091,
+    90092, 90093, 90094, 900382, 90095, 90099, 900971, 90100, 901002, 90101, 90102, 90107, 90114,
+    90117, 90119, 90120, 90121, 90123, 90124, 90125, 90126, 90130, 120000, 120002, 120003, 120004,
+    120005, 120008, 120011, 120012, 120013, 120014, 120015, 120016, 120018, 120020, 120021, 130004,
+    130005, 130006, 130007, 130008, 135010, 135011, 140000, 140001, 165004, 165900, 220450, 220501,
+    221000, 240001, 240002, 501621, 530032, 700016, 700020, 700022, 700023, 7000215, 7000218,
+    7000222, 700229, 700005, 1000000, 1000002, 100007, 1000031, 7000112, 7000114, 7500529,
 ];
 
 /// The IMAP response codes of the IANA registry (RFC 3501, RFC 5530 and later), and two a
 /// server might invent.
 const IMAP_CODES: &[&str] = &[
-    "ALERT", "BADCHARSET", "CAPABILITY", "PARSE", "PERMANENTFLAGS", "READ-ONLY", "READ-WRITE",
-    "TRYCREATE", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "UNKNOWN-CTE", "UIDNOTSTICKY", "APPENDUID",
-    "COPYUID", "URLMECH", "TOOBIG", "BADURL", "HIGHESTMODSEQ", "NOMODSEQ", "MODIFIED",
-    "COMPRESSIONACTIVE", "CLOSED", "NOTSAVED", "BADCOMPARATOR", "ANNOTATE", "ANNOTATIONS",
-    "TEMPFAIL", "MAXCONVERTMESSAGES", "MAXCONVERTPARTS", "NOUPDATE", "METADATA",
-    "NOTIFICATIONOVERFLOW", "BADEVENT", "UNDEFINED-FILTER", "UNAVAILABLE", "AUTHENTICATIONFAILED",
-    "AUTHORIZATIONFAILED", "EXPIRED", "PRIVACYREQUIRED", "CONTACTADMIN", "NOPERM", "INUSE",
-    "EXPUNGEISSUED", "CORRUPTION", "SERVERBUG", "CLIENTBUG", "CANNOT", "LIMIT", "OVERQUOTA",
-    "ALREADYEXISTS", "NONEXISTENT", "USEATTR", "WEBALERT", "X-MADE-UP", "THROTTLED",
+    "ALERT",
+    "BADCHARSET",
+    "CAPABILITY",
+    "PARSE",
+    "PERMANENTFLAGS",
+    "READ-ONLY",
+    "READ-WRITE",
+    "TRYCREATE",
+    "UIDNEXT",
+    "UIDVALIDITY",
+    "UNSEEN",
+    "UNKNOWN-CTE",
+    "UIDNOTSTICKY",
+    "APPENDUID",
+    "COPYUID",
+    "URLMECH",
+    "TOOBIG",
+    "BADURL",
+    "HIGHESTMODSEQ",
+    "NOMODSEQ",
+    "MODIFIED",
+    "COMPRESSIONACTIVE",
+    "CLOSED",
+    "NOTSAVED",
+    "BADCOMPARATOR",
+    "ANNOTATE",
+    "ANNOTATIONS",
+    "TEMPFAIL",
+    "MAXCONVERTMESSAGES",
+    "MAXCONVERTPARTS",
+    "NOUPDATE",
+    "METADATA",
+    "NOTIFICATIONOVERFLOW",
+    "BADEVENT",
+    "UNDEFINED-FILTER",
+    "UNAVAILABLE",
+    "AUTHENTICATIONFAILED",
+    "AUTHORIZATIONFAILED",
+    "EXPIRED",
+    "PRIVACYREQUIRED",
+    "CONTACTADMIN",
+    "NOPERM",
+    "INUSE",
+    "EXPUNGEISSUED",
+    "CORRUPTION",
+    "SERVERBUG",
+    "CLIENTBUG",
+    "CANNOT",
+    "LIMIT",
+    "OVERQUOTA",
+    "ALREADYEXISTS",
+    "NONEXISTENT",
+    "USEATTR",
+    "WEBALERT",
+    "X-MADE-UP",
+    "THROTTLED",
 ];
 
 /// At least one match with a family (or exact entry), a cause and a fix; returns the ids.
@@ -685,7 +735,10 @@ fn any_enhanced_smtp_code_gets_a_family_cause_and_fix() {
     for class in [2, 4, 5] {
         for subject in (0..=9).chain([10, 99, 999]) {
             for detail in (0..=30).chain((31..1000).step_by(37)) {
-                let text = format!("{class}{}0 {class}.{subject}.{detail} the server's words", 5);
+                let text = format!(
+                    "{class}{}0 {class}.{subject}.{detail} the server's words",
+                    5
+                );
                 assert_named(&text);
                 // The code alone, as an admin types it.
                 assert_named(&format!("{class}.{subject}.{detail}"));
@@ -741,7 +794,10 @@ fn every_entra_family_matches_its_reference_text() {
         x.matches[0].quote.as_deref(),
         Some("SessionMissingMsaOAuth2RefreshToken - The session is invalid due to a missing external refresh token.")
     );
-    assert!(x.matches.iter().any(|m| m.diagnosis.id == "oauth-invalid-grant"));
+    assert!(x
+        .matches
+        .iter()
+        .any(|m| m.diagnosis.id == "oauth-invalid-grant"));
     // A code only in `error_codes` still finds its family.
     assert_eq!(
         family_ids(r#"{"error":"invalid_request","error_codes":[90100]}"#)[0],
@@ -768,28 +824,68 @@ fn every_smtp_family_matches_its_reference_text() {
     // ndr/non-delivery-reports-in-exchange-online) and Gmail's SMTP error reference
     // (support.google.com/a/answer/3726730).
     let cases = [
-        ("550 5.0.350 Requested action not taken: policy violation detected (AS345)", "smtp-undefined"),
+        (
+            "550 5.0.350 Requested action not taken: policy violation detected (AS345)",
+            "smtp-undefined",
+        ),
         ("550 5.1.10 Recipient not found", "smtp-addressing"),
-        ("452 4.2.2 The email account that you tried to reach is over quota.", "smtp-mailbox"),
-        ("451 4.3.0 Mail server temporarily rejected message.", "smtp-mail-system"),
-        ("421 4.4.5 Server busy, try again later.", "smtp-network-routing"),
-        ("451 4.5.0 SMTP protocol violation, see RFC 2821.", "smtp-protocol"),
+        (
+            "452 4.2.2 The email account that you tried to reach is over quota.",
+            "smtp-mailbox",
+        ),
+        (
+            "451 4.3.0 Mail server temporarily rejected message.",
+            "smtp-mail-system",
+        ),
+        (
+            "421 4.4.5 Server busy, try again later.",
+            "smtp-network-routing",
+        ),
+        (
+            "451 4.5.0 SMTP protocol violation, see RFC 2821.",
+            "smtp-protocol",
+        ),
         ("550 5.6.11 Invalid characters", "smtp-content"),
-        ("550 5.7.124 Sender not in allowed-senders list", "smtp-security-policy"),
-        ("550 5.7.708 Access denied, traffic not accepted from this IP", "exo-anti-abuse"),
-        ("550 5.7.501 Access denied, spam abuse detected", "exo-anti-abuse"),
-        ("550 5.9.1 A subject RFC 3463 does not define", "smtp-other-subject"),
+        (
+            "550 5.7.124 Sender not in allowed-senders list",
+            "smtp-security-policy",
+        ),
+        (
+            "550 5.7.708 Access denied, traffic not accepted from this IP",
+            "exo-anti-abuse",
+        ),
+        (
+            "550 5.7.501 Access denied, spam abuse detected",
+            "exo-anti-abuse",
+        ),
+        (
+            "550 5.9.1 A subject RFC 3463 does not define",
+            "smtp-other-subject",
+        ),
     ];
     for (text, family) in cases {
         let m = only_family(text, family);
-        assert_eq!(m.quote.as_deref(), Some(text), "the server's line is quoted");
+        assert_eq!(
+            m.quote.as_deref(),
+            Some(text),
+            "the server's line is quoted"
+        );
         let class = &text[4..5];
         let first = &m.diagnosis.fix[0];
         assert!(first.starts_with(&format!("Class {class} ")), "{first}");
     }
     // The RFC 3463 meaning of a known detail is named in the title.
-    let m = only_family("550 5.1.1 <nobody@example.com>: Recipient address rejected", "smtp-addressing");
-    assert!(m.diagnosis.title.contains("Bad destination mailbox address"), "{}", m.diagnosis.title);
+    let m = only_family(
+        "550 5.1.1 <nobody@example.com>: Recipient address rejected",
+        "smtp-addressing",
+    );
+    assert!(
+        m.diagnosis
+            .title
+            .contains("Bad destination mailbox address"),
+        "{}",
+        m.diagnosis.title
+    );
     // The STOREDRV errors Exchange Online's store driver answers with have entries of their own.
     assert_eq!(
         ids("432 4.3.2 STOREDRV.Deliver; recipient thread limit exceeded"),
@@ -810,9 +906,18 @@ fn every_smtp_family_matches_its_reference_text() {
 fn every_imap_family_matches_its_reference_text() {
     // Example responses of RFC 5530 section 3 (IMAP Response Codes) and RFC 3501.
     let cases = [
-        ("a NO [AUTHORIZATIONFAILED] No such authorization-ID", "imap-login-refused"),
-        ("a NO [EXPIRED] That password isn't valid any more", "imap-login-refused"),
-        ("a NO [CONTACTADMIN] You need to contact the system administrator", "imap-login-refused"),
+        (
+            "a NO [AUTHORIZATIONFAILED] No such authorization-ID",
+            "imap-login-refused",
+        ),
+        (
+            "a NO [EXPIRED] That password isn't valid any more",
+            "imap-login-refused",
+        ),
+        (
+            "a NO [CONTACTADMIN] You need to contact the system administrator",
+            "imap-login-refused",
+        ),
         ("a NO [INUSE] Mailbox in use", "imap-server-unavailable"),
         ("a NO [NOPERM] Access denied", "imap-permission-limit"),
         ("a NO [OVERQUOTA] Sorry", "imap-permission-limit"),
@@ -825,10 +930,13 @@ fn every_imap_family_matches_its_reference_text() {
         assert_eq!(m.quote.as_deref(), Some(text));
     }
     // Brackets that are not response codes are not taken for one.
-    assert!(explain("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", &Context::default())
-        .matches
-        .iter()
-        .all(|m| m.kind != Some(MatchKind::Family)));
+    assert!(explain(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed",
+        &Context::default()
+    )
+    .matches
+    .iter()
+    .all(|m| m.kind != Some(MatchKind::Family)));
 }
 
 #[test]
@@ -843,7 +951,12 @@ fn an_unreachable_token_endpoint_is_named_with_its_role_not_the_mail_hosts() {
     assert_eq!(d.host.as_deref(), Some("login.microsoftonline.com"));
     assert_eq!(d.host_role, Some(HostRole::TokenEndpoint));
     let all = format!("{} {} {}", d.cause, d.fix.join(" "), d.place);
-    for word in ["nslookup login.microsoftonline.com", "proxy", "firewall", "TCP 443"] {
+    for word in [
+        "nslookup login.microsoftonline.com",
+        "proxy",
+        "firewall",
+        "TCP 443",
+    ] {
         assert!(all.contains(word), "{word} missing: {all}");
     }
     for mail_host in ["imap.gmail.com", "smtp.gmail.com", "smtp.office365.com"] {
@@ -856,9 +969,16 @@ fn an_unreachable_token_endpoint_is_named_with_its_role_not_the_mail_hosts() {
     );
     let d = &x.matches[0].diagnosis;
     assert_eq!(d.title, "Can't reach 127.0.0.1");
-    assert!(d.fix.iter().any(|s| s.contains("TCP 9090 to 127.0.0.1")), "{:?}", d.fix);
+    assert!(
+        d.fix.iter().any(|s| s.contains("TCP 9090 to 127.0.0.1")),
+        "{:?}",
+        d.fix
+    );
     // A pasted mail connection error without an endpoint keeps the mail hosts' advice.
-    assert_eq!(ids("java.net.ConnectException: Connection refused (Connection refused)"), ["net-connection-failed"]);
+    assert_eq!(
+        ids("java.net.ConnectException: Connection refused (Connection refused)"),
+        ["net-connection-failed"]
+    );
 }
 
 #[test]

@@ -101,9 +101,7 @@ impl std::fmt::Display for OfflineAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             OfflineAccess::NotRequested => "offline_access was not requested",
-            OfflineAccess::RequestedNotGranted => {
-                "offline access was requested but not granted"
-            }
+            OfflineAccess::RequestedNotGranted => "offline access was requested but not granted",
         })
     }
 }
@@ -386,9 +384,15 @@ mod tests {
         assert_eq!(d.host_role, Some(diagnosis::HostRole::TokenEndpoint));
         assert!(d.cause.contains("token endpoint"), "{}", d.cause);
         let steps = d.fix.join("\n");
-        assert!(steps.contains("nslookup login.microsoftonline.com"), "{steps}");
+        assert!(
+            steps.contains("nslookup login.microsoftonline.com"),
+            "{steps}"
+        );
         assert!(steps.contains("proxy"), "{steps}");
-        assert!(steps.contains("TCP 443 to login.microsoftonline.com"), "{steps}");
+        assert!(
+            steps.contains("TCP 443 to login.microsoftonline.com"),
+            "{steps}"
+        );
         // Not the mail hosts: the admin never typed them and they did not fail.
         for mail_host in ["smtp.office365.com", "imap.gmail.com", "smtp.gmail.com"] {
             assert!(!steps.contains(mail_host), "{steps}");
