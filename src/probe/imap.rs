@@ -445,6 +445,8 @@ mod tests {
         // Exchange Online's greeting: the tag is base64 of the answering server's name.
         let line = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBOADIAUABSADAANgBDAEEAMAAwADEANgAuAG4AYQBtAHAAcgBkADAANgAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]";
         assert_eq!(greeting_detail(line), line);
+        // Scrubbing the whole line, as the step did, took the tag for a secret.
+        assert_ne!(crate::diagnosis::scrub(line), line);
         // Dovecot's greeting is unchanged as well.
         let dovecot = "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2] Dovecot ready.";
         assert_eq!(greeting_detail(dovecot), dovecot);
