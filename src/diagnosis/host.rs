@@ -76,14 +76,41 @@ pub fn find(text: &str) -> Option<HostFacts> {
             HostRole::AuthorizationEndpoint,
         ),
     ];
-    let (at, role) = roles
+    let Some((at, role)) = roles
         .iter()
-        .find_map(|(phrase, role)| lower.find(phrase).map(|at| (at, *role)))?;
+        .find_map(|(phrase, role)| lower.find(phrase).map(|at| (at, *role)))
+    else {
+        return mail_host(text);
+    };
     let (host, port) = match url_host(&text[at..]).or_else(|| url_host(text)) {
         Some((h, p)) => (Some(h), p.unwrap_or(role.default_port())),
         None => (None, role.default_port()),
     };
     Some(HostFacts { host, role, port })
+}
+
+/// The mail test's "the host name smtp.example.com does not resolve": a mail host, when its
+/// name says which protocol it serves.
+fn mail_host(text: &str) -> Option<HostFacts> {
+    const LEAD: &str = "the host name ";
+    let at = text.to_ascii_lowercase().find(LEAD)? + LEAD.len();
+    let rest = &text[at..];
+    let host = rest.split(' ').next()?.to_ascii_lowercase();
+    if !rest[host.len()..].starts_with(" does not resolve") || !valid_host(&host) {
+        return None;
+    }
+    let role = if host.starts_with("smtp") {
+        HostRole::Smtp
+    } else if host.starts_with("imap") || host == "outlook.office365.com" {
+        HostRole::Imap
+    } else {
+        return None;
+    };
+    Some(HostFacts {
+        host: Some(host),
+        role,
+        port: role.default_port(),
+    })
 }
 
 /// The host (and port, when given) of the first `http(s)://` URL in `text`.
@@ -144,6 +171,12 @@ mod tests {
         let a = find("the authorization endpoint could not be reached: timed out").expect("found");
         assert_eq!((a.role, a.host), (HostRole::AuthorizationEndpoint, None));
         assert!(find("connection refused").is_none());
+        // The mail test's own wording names a mail host.
+        let m = find("the host name smtp.offce365.com does not resolve (failed to lookup address information: Name or service not known): check its spelling and the DNS of this machine").expect("found");
+        assert_eq!(
+            (m.role, m.host.as_deref(), m.port),
+            (HostRole::Smtp, Some("smtp.offce365.com"), 587)
+        );
     }
 
     #[test]

@@ -735,6 +735,24 @@ pub fn diagnose(id: &str, message: &str, ctx: &Context) -> Option<Diagnosis> {
     entry(id).map(|e| e.diagnosis(&ctx))
 }
 
+/// The diagnosis of a host that could not be reached, for code that knows which host it
+/// called and what for (the mail test knows its SMTP and IMAP endpoints): the token,
+/// authorization and device endpoints get web advice (DNS, proxy, firewall for HTTPS), the
+/// mail hosts mail advice (DNS, firewall for their port).
+pub fn unreachable(facts: &HostFacts, ctx: &Context) -> Option<Diagnosis> {
+    let ctx = Context {
+        host: facts.host.clone().or_else(|| ctx.host.clone()),
+        host_role: Some(facts.role),
+        port: Some(facts.port),
+        ..ctx.clone()
+    };
+    let id = match facts.role {
+        HostRole::Smtp | HostRole::Imap => "net-mail-host-unreachable",
+        _ => "net-host-unreachable",
+    };
+    entry(id).map(|e| e.diagnosis(&ctx))
+}
+
 /// `ctx` with the unreachable host of `scrubbed` filled in where `ctx` leaves it open.
 fn with_host_facts(ctx: &Context, scrubbed: &str) -> Context {
     let mut ctx = ctx.clone();

@@ -974,6 +974,36 @@ fn an_unreachable_token_endpoint_is_named_with_its_role_not_the_mail_hosts() {
         "{:?}",
         d.fix
     );
+    // The mail test's own wording for a mail host that does not resolve.
+    let x = explain(
+        "the host name smtp.offce365.com does not resolve (failed to lookup address information: Name or service not known): check its spelling and the DNS of this machine",
+        &Context::default(),
+    );
+    let got: Vec<&str> = x.matches.iter().map(|m| m.diagnosis.id.as_str()).collect();
+    assert_eq!(got, ["net-mail-host-unreachable"]);
+    let d = &x.matches[0].diagnosis;
+    assert_eq!(d.title, "Can't reach smtp.offce365.com");
+    assert_eq!(d.host_role, Some(HostRole::Smtp));
+    assert!(d
+        .fix
+        .iter()
+        .any(|s| s.contains("nslookup smtp.offce365.com")));
+    // Code that knows the host and its role asks directly.
+    let d = unreachable(
+        &HostFacts {
+            host: Some("outlook.office365.com".into()),
+            role: HostRole::Imap,
+            port: 993,
+        },
+        &Context::default(),
+    )
+    .expect("entry exists");
+    assert_eq!(d.title, "Can't reach outlook.office365.com");
+    assert!(d.cause.contains("IMAP server"), "{}", d.cause);
+    assert!(d
+        .fix
+        .iter()
+        .any(|s| s.contains("TCP 993 to outlook.office365.com")));
     // A pasted mail connection error without an endpoint keeps the mail hosts' advice.
     assert_eq!(
         ids("java.net.ConnectException: Connection refused (Connection refused)"),
