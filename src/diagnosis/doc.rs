@@ -105,6 +105,9 @@ fn render_entry(md: &mut String, e: &Entry, ctx: &Context) {
     if let Some(link) = &d.link {
         let _ = writeln!(md, "**Link:** <{link}>\n");
     }
+    if let Some(source) = &e.source {
+        let _ = writeln!(md, "**Source:** <{source}>\n");
+    }
     let _ = writeln!(
         md,
         "**Sign in again afterwards:** {}\n",

@@ -190,6 +190,10 @@ pub struct Entry {
     pub hides: Vec<String>,
     /// Real error texts this entry must recognise; the tests run every one of them.
     pub examples: Vec<String>,
+    /// The public reference the error and its text come from, when the entry was taken from one.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// What the admin already told mailoauth, used to fill placeholders in fixes and links.
@@ -597,6 +601,7 @@ struct RawEntry {
     #[serde(default)]
     hides: Vec<String>,
     examples: Vec<String>,
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -672,6 +677,7 @@ fn load() -> Result<Catalog, String> {
                 also_show: raw.also_show,
                 hides: raw.hides,
                 examples: raw.examples,
+                source: raw.source,
             });
         }
     }

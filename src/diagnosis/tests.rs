@@ -507,6 +507,18 @@ fn only_family(text: &str, family: &str) -> Match {
 #[test]
 fn families_are_well_formed_backed_and_cite_their_own_codes() {
     let entry_ids: HashSet<&str> = catalog().iter().map(|e| e.id.as_str()).collect();
+    for e in catalog() {
+        if let Some(src) = &e.source {
+            assert!(src.starts_with("https://"), "{}: source {src}", e.id);
+        }
+    }
+    // The entries added from the providers' references say where they come from.
+    for id in [
+        "ms-storedrv-recipient-thread-limit",
+        "g-access-not-configured",
+    ] {
+        assert!(entry(id).and_then(|e| e.source.as_ref()).is_some(), "{id}");
+    }
     let mut seen = HashSet::new();
     for f in families() {
         assert!(seen.insert(f.id.as_str()), "duplicate family {}", f.id);
