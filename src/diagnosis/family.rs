@@ -339,13 +339,35 @@ pub(super) struct Found {
 /// Longest quote kept from the input, in characters.
 const QUOTE_CHARS: usize = 240;
 
+/// Most codes one text is explained by; a log with more repeats itself.
+const MAX_CODES: usize = 40;
+
+/// The line around byte `at` and the same line, trimmed and shortened, as the code's quote.
+fn line_and_quote(text: &str, at: usize) -> (String, Option<String>) {
+    let line = line_at(text, at);
+    (line.to_string(), Some(shorten(line.trim())))
+}
+
 /// Every code of every scheme in an already scrubbed text, each once, in order of appearance.
 /// `error_codes` lists the numbers of Microsoft's `"error_codes":[...]` arrays.
 pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
-    fn push(out: &mut Vec<Found>, f: Found) {
-        if !out.iter().any(|o| o.code == f.code) {
-            out.push(f);
+    // Each code once; its line and quote are cut only then, and only for the first
+    // MAX_CODES codes, so a huge log costs no more than a few lines.
+    fn push(
+        out: &mut Vec<Found>,
+        code: Code,
+        at: usize,
+        text: impl FnOnce() -> (String, Option<String>),
+    ) {
+        if out.len() < MAX_CODES && !out.iter().any(|o| o.code == code) {
+            let (line, quote) = text();
+            out.push(Found {
+                code,
+                at,
+                line,
+                quote,
+            });
         }
     }
     let bytes = scrubbed.as_bytes();
@@ -364,27 +386,15 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         if digits.len() < 4 || digits.len() > 10 || bytes.get(end).is_some_and(|b| is_word(*b)) {
             continue;
         }
-        push(
-            &mut out,
-            Found {
-                code: Code::Aadsts(digits),
-                at: i,
-                line: line_at(scrubbed, i).to_string(),
-                quote: quote_after(scrubbed, end),
-            },
-        );
+        push(&mut out, Code::Aadsts(digits), i, || {
+            (line_at(scrubbed, i).to_string(), quote_after(scrubbed, end))
+        });
     }
     for n in error_codes {
         let at = scrubbed.find("error_codes").unwrap_or(0);
-        push(
-            &mut out,
-            Found {
-                code: Code::Aadsts(n.clone()),
-                at,
-                line: line_at(scrubbed, at).to_string(),
-                quote: None,
-            },
-        );
+        push(&mut out, Code::Aadsts(n.clone()), at, || {
+            (line_at(scrubbed, at).to_string(), None)
+        });
     }
     // SMTP enhanced status codes.
     for (i, &b) in bytes.iter().enumerate() {
@@ -410,15 +420,7 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         {
             continue;
         }
-        push(
-            &mut out,
-            Found {
-                code,
-                at: i,
-                line: line_at(scrubbed, i).to_string(),
-                quote: Some(shorten(line_at(scrubbed, i).trim())),
-            },
-        );
+        push(&mut out, code, i, || line_and_quote(scrubbed, i));
     }
     // IMAP response codes, right after the status word of a response.
     for (i, _) in scrubbed.match_indices('[') {
@@ -439,15 +441,9 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
         if !valid_imap(&inner) || !matches!(after, Some(']') | Some(' ')) {
             continue;
         }
-        push(
-            &mut out,
-            Found {
-                code: Code::Imap(inner.to_ascii_uppercase()),
-                at: i,
-                line: line_at(scrubbed, i).to_string(),
-                quote: Some(shorten(line_at(scrubbed, i).trim())),
-            },
-        );
+        push(&mut out, Code::Imap(inner.to_ascii_uppercase()), i, || {
+            line_and_quote(scrubbed, i)
+        });
     }
     // A code typed alone (`mailoauth explain NOPERM`, `[NOPERM]`, `5.1.1`, `AADSTS50126`).
     if out.is_empty() {
@@ -458,15 +454,7 @@ pub(super) fn find(scrubbed: &str, error_codes: &[String]) -> Vec<Found> {
                 .filter(known_imap)
         });
         if let Some(code) = bare {
-            push(
-                &mut out,
-                Found {
-                    code,
-                    at: 0,
-                    line: t.to_string(),
-                    quote: None,
-                },
-            );
+            push(&mut out, code, 0, || (t.to_string(), None));
         }
     }
     out.sort_by_key(|f| f.at);

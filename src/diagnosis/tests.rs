@@ -1034,3 +1034,24 @@ fn no_refresh_token_says_which_cause() {
         ["client-no-refresh-token-not-granted"]
     );
 }
+
+#[test]
+fn a_log_full_of_codes_is_explained_by_a_bounded_number_of_families() {
+    // Thousands of lines with distinct codes of every scheme.
+    let mut log = String::new();
+    for n in 0..3000u32 {
+        log.push_str(&format!(
+            "550 5.{}.{} x\nAADSTS{}: y\na{n} NO [X-C{n}] z\n",
+            n % 8,
+            n % 1000,
+            70000 + n
+        ));
+    }
+    let x = explain(&log, &Context::default());
+    let families = x
+        .matches
+        .iter()
+        .filter(|m| m.kind == Some(MatchKind::Family))
+        .count();
+    assert!(families > 0 && families <= 40, "{families}");
+}
