@@ -17,7 +17,8 @@ pub struct Args {
     /// The error text or log excerpt (several words are joined); `-` reads it from standard input.
     #[arg(value_name = "TEXT", required_unless_present = "list")]
     text: Vec<String>,
-    /// Print every entry of the catalog instead of explaining a text.
+    /// Print every entry and every code family of the catalog instead of explaining a text
+    /// (with --json: the entries only).
     #[arg(long, conflicts_with = "text")]
     list: bool,
     /// Print JSON instead of text.
