@@ -106,8 +106,11 @@ fn default_store() -> Result<String, String> {
 
 fn fail(e: &dyn std::fmt::Display, diagnosis: Option<String>) -> ExitCode {
     eprintln!("mailoauth authorize: {e}");
-    if let Some(entry) = diagnosis.as_deref().and_then(mailoauth::diagnosis::entry) {
-        let d = entry.diagnosis(&Default::default());
+    let message = e.to_string();
+    if let Some(d) = diagnosis
+        .as_deref()
+        .and_then(|id| mailoauth::diagnosis::diagnose(id, &message, &Default::default()))
+    {
         eprintln!("\n{}\n{}", d.title, d.cause);
         for (i, step) in d.fix.iter().enumerate() {
             eprintln!("  {}. {step}", i + 1);

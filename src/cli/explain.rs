@@ -1,6 +1,8 @@
 //! `mailoauth explain`: what an error text means and how to fix it, from the diagnosis catalog.
 
-use mailoauth::diagnosis::{self, Area, Context, DiagnosisError, Explanation, MAX_INPUT_BYTES};
+use mailoauth::diagnosis::{
+    self, Area, Context, DiagnosisError, Explanation, MatchKind, Scheme, MAX_INPUT_BYTES,
+};
 use std::fmt::Write;
 use std::io::Read;
 use std::process::ExitCode;
@@ -15,7 +17,8 @@ pub struct Args {
     /// The error text or log excerpt (several words are joined); `-` reads it from standard input.
     #[arg(value_name = "TEXT", required_unless_present = "list")]
     text: Vec<String>,
-    /// Print every entry of the catalog instead of explaining a text.
+    /// Print every entry and every code family of the catalog instead of explaining a text
+    /// (with --json: the entries only).
     #[arg(long, conflicts_with = "text")]
     list: bool,
     /// Print JSON instead of text.
@@ -45,6 +48,7 @@ pub fn run(args: Args) -> ExitCode {
         client_id: args.client_id,
         app_name: args.app_name,
         redirect_uri: args.redirect_uri,
+        ..Context::default()
     };
     if let Err(e) = ctx.validate() {
         let DiagnosisError::InvalidContext { field, .. } = &e;
@@ -122,15 +126,31 @@ fn render(x: &Explanation) -> String {
         }
     } else {
         let n = x.matches.len();
+        let families = x
+            .matches
+            .iter()
+            .filter(|m| m.kind == Some(MatchKind::Family))
+            .count();
         let _ = writeln!(
             out,
-            "{n} known error{} matched this text.",
-            if n == 1 { "" } else { "s" }
+            "{n} {} matched this text{}.",
+            if n == 1 { "diagnosis" } else { "diagnoses" },
+            match families {
+                0 => String::new(),
+                f if f == n => " (by the code's family only)".to_string(),
+                f => format!(" ({f} by the code's family only)"),
+            }
         );
         for (i, m) in x.matches.iter().enumerate() {
             let d = &m.diagnosis;
             let _ = writeln!(out, "\n{}. {}  [{}]", i + 1, d.title, d.id);
+            if let Some(kind) = m.kind {
+                let _ = writeln!(out, "   Match: {}", kind.label());
+            }
             let _ = writeln!(out, "   Recognised by: {}", m.matched_by.join(", "));
+            if let Some(q) = &m.quote {
+                let _ = writeln!(out, "   The code's own text: {q}");
+            }
             let _ = writeln!(out, "   Cause: {}", d.cause);
             out.push_str("   Fix:\n");
             for (j, step) in d.fix.iter().enumerate() {
@@ -174,9 +194,19 @@ fn list(ctx: &Context, json: bool) -> ExitCode {
         }
         println!();
     }
+    let families = diagnosis::families();
+    for scheme in [Scheme::Aadsts, Scheme::Smtp, Scheme::Imap] {
+        let of: Vec<_> = families.iter().filter(|f| f.scheme == scheme).collect();
+        println!("Families: {} ({})", scheme.title(), of.len());
+        for f in of {
+            println!("  {:width$}  {} ({})", f.id, f.title, f.codes.join(" "));
+        }
+        println!();
+    }
     println!(
-        "{} entries. `mailoauth explain \"<error text>\"` shows cause and fix; docs/TROUBLESHOOTING.md has them all.",
-        catalog.len()
+        "{} entries and {} families. `mailoauth explain \"<error text>\"` shows cause and fix; docs/TROUBLESHOOTING.md has them all.",
+        catalog.len(),
+        families.len()
     );
     ExitCode::SUCCESS
 }
@@ -197,13 +227,31 @@ mod tests {
             &ctx,
         );
         let out = render(&x);
-        assert!(out.starts_with("1 known error matched this text."));
+        assert!(out.starts_with("1 diagnosis matched this text."));
+        assert!(out.contains("Match: exact known error"));
         assert!(out.contains("[ms-smtp-auth-disabled-mailbox]"));
         assert!(out.contains(
             r#"Set-CASMailbox -Identity "scanner@contoso.com" -SmtpClientAuthenticationDisabled $false"#
         ));
         assert!(out.contains("Where: Exchange admin center"));
         assert!(!out.contains("SecretToken"));
+    }
+
+    #[test]
+    fn render_says_a_family_match_is_one_and_quotes_the_code_text() {
+        // Microsoft Entra error code reference: a code without an exact entry.
+        let x = diagnosis::explain(
+            "AADSTS50014: GuestUserInPendingState - The user account doesn't exist in the directory.",
+            &Context::default(),
+        );
+        let out = render(&x);
+        assert!(out.starts_with("1 diagnosis matched this text (by the code's family only)."));
+        assert!(out.contains("[entra-credentials]"));
+        assert!(out.contains("Match: family match by the code alone"));
+        assert!(out.contains(
+            "The code's own text: GuestUserInPendingState - The user account doesn't exist in the directory."
+        ));
+        assert!(out.contains("Link: https://login.microsoftonline.com/error?code=50014"));
     }
 
     #[test]

@@ -64,12 +64,12 @@ pub fn run(args: Args) -> ExitCode {
         }
         Err(e) => {
             eprintln!("mailoauth: {e}");
-            if let Some(entry) = e
+            let message = e.to_string();
+            if let Some(d) = e
                 .diagnosis_id()
                 .as_deref()
-                .and_then(mailoauth::diagnosis::entry)
+                .and_then(|id| mailoauth::diagnosis::diagnose(id, &message, &Default::default()))
             {
-                let d = entry.diagnosis(&Default::default());
                 eprintln!("mailoauth: {} [{}]", d.title, d.id);
                 for (n, step) in d.fix.iter().enumerate() {
                     eprintln!("  {}. {step}", n + 1);

@@ -3,7 +3,7 @@
 //! The test below fails when the committed file differs from [`render_markdown`]; run it with
 //! `UPDATE_DOCS=1` to rewrite the file (`UPDATE_DOCS=1 cargo test -p mailoauth --lib diagnosis`).
 
-use super::{catalog, no_match_suggestions, Area, Context, Entry, Level};
+use super::{catalog, families, no_match_suggestions, Area, Context, Entry, Family, Level, Scheme};
 use std::fmt::Write;
 
 /// The whole troubleshooting guide as Markdown, generic placeholders (`<mailbox>`) left in.
@@ -23,7 +23,11 @@ pub fn render_markdown() -> String {
          `--app-name`). Tokens, secrets and passwords in the pasted text are removed before anything\n\
          reads it. `mailoauth explain --list` prints this catalog.\n\n\
          Entries are *specific* (one cause), *generic* (a class of failure) or *fallback* (only says\n\
-         that something failed); a broader entry is shown only when no narrower one matched.\n\n",
+         that something failed); a broader entry is shown only when no narrower one matched.\n\n\
+         A code no entry names still gets its *family* (see [Families](#families-codes-without-an-exact-entry)):\n\
+         every Microsoft Entra `AADSTS` code, every SMTP enhanced status code and every IMAP response\n\
+         code. Each match says what it is: an *exact known error*, a *known kind of error*, or a\n\
+         *family match by the code alone*, quoting the code's own text from the input.\n\n",
     );
     let total = catalog().len();
     let _ = writeln!(md, "## Contents ({total} entries)\n");
@@ -40,12 +44,36 @@ pub fn render_markdown() -> String {
             let _ = writeln!(md, "  - [{}](#{})", e.title, e.id);
         }
     }
+    let _ = writeln!(
+        md,
+        "- [Families: codes without an exact entry](#families-codes-without-an-exact-entry) ({})",
+        families().len()
+    );
+    for scheme in SCHEMES {
+        for f in families().iter().filter(|f| f.scheme == scheme) {
+            let _ = writeln!(md, "  - [{}](#{})", f.title, f.id);
+        }
+    }
     md.push('\n');
 
     for area in Area::ALL {
         let _ = writeln!(md, "## {}\n", area.title());
         for e in catalog().iter().filter(|e| e.area == area) {
             render_entry(&mut md, e, &ctx);
+        }
+    }
+
+    md.push_str("## Families: codes without an exact entry\n\n");
+    md.push_str(
+        "When no entry above names a code, its family gives the cause and the fix. Families are\n\
+         derived from the documented codes each cites; `x` stands for any digit, `S.*` for every\n\
+         detail of an SMTP subject (a detail pattern wins over its subject). Each scheme also has a\n\
+         catch-all, so any code is at least named with where to look it up.\n\n",
+    );
+    for scheme in SCHEMES {
+        let _ = writeln!(md, "### {}\n", scheme.title());
+        for f in families().iter().filter(|f| f.scheme == scheme) {
+            render_family(&mut md, f, &ctx);
         }
     }
 
@@ -77,6 +105,9 @@ fn render_entry(md: &mut String, e: &Entry, ctx: &Context) {
     if let Some(link) = &d.link {
         let _ = writeln!(md, "**Link:** <{link}>\n");
     }
+    if let Some(source) = &e.source {
+        let _ = writeln!(md, "**Source:** <{source}>\n");
+    }
     let _ = writeln!(
         md,
         "**Sign in again afterwards:** {}\n",
@@ -97,6 +128,47 @@ fn render_entry(md: &mut String, e: &Entry, ctx: &Context) {
         md.push_str("\n```\n");
     }
     md.push_str("\n</details>\n\n");
+}
+
+const SCHEMES: [Scheme; 3] = [Scheme::Aadsts, Scheme::Smtp, Scheme::Imap];
+
+fn render_family(md: &mut String, f: &Family, ctx: &Context) {
+    let _ = writeln!(md, "<a id=\"{}\"></a>\n#### {}\n", f.id, f.title);
+    let kind = if f.is_catch_all() {
+        "catch-all"
+    } else {
+        "family"
+    };
+    let _ = writeln!(md, "`{}` · {kind}\n", f.id);
+    let codes: Vec<String> = f.codes.iter().map(|c| code_span(c)).collect();
+    let _ = writeln!(md, "**Codes:** {}\n", codes.join(" · "));
+    let _ = writeln!(md, "**Cause:** {}\n", text(&ctx.fill(&f.cause)));
+    md.push_str("**Fix:**\n\n");
+    for (i, step) in f.fix.iter().enumerate() {
+        let _ = writeln!(md, "{}. {}", i + 1, text(&ctx.fill(step)));
+    }
+    let _ = writeln!(md, "\n**Where:** {}\n", text(&ctx.fill(&f.place)));
+    let _ = writeln!(
+        md,
+        "**Sign in again afterwards:** {}\n",
+        if f.reauthorize { "yes" } else { "no" }
+    );
+    let _ = writeln!(md, "**Source:** <{}>\n", f.source);
+    if !f.cited.is_empty() {
+        md.push_str("| Documented code | What the reference says |\n| --- | --- |\n");
+        for c in &f.cited {
+            let code = if f.scheme == Scheme::Aadsts {
+                format!(
+                    "[AADSTS{0}](https://login.microsoftonline.com/error?code={0})",
+                    c.code
+                )
+            } else {
+                code_span(&c.code)
+            };
+            let _ = writeln!(md, "| {code} | {} |", text(&c.text).replace('|', "\\|"));
+        }
+        md.push('\n');
+    }
 }
 
 /// Catalog prose as Markdown: `<` and `>` outside code spans are escaped, so placeholders such

@@ -160,7 +160,7 @@ fn url_decoded(s: &str) -> Option<String> {
 }
 
 /// The numbers listed in `"error_codes":[...]` arrays of a normalised text.
-fn error_codes(text: &str) -> Vec<String> {
+pub(super) fn error_codes(text: &str) -> Vec<String> {
     let mut codes = Vec::new();
     for (at, key) in text.match_indices("\"error_codes\"") {
         let rest = &text[at + key.len()..];

@@ -19,6 +19,8 @@
 
 mod challenge;
 mod doc;
+mod family;
+mod host;
 mod matcher;
 mod scrub;
 #[cfg(test)]
@@ -26,10 +28,13 @@ mod tests;
 
 pub use challenge::DecodedChallenge;
 pub use doc::render_markdown;
+pub use family::{Cited, Code, Family, Scheme};
+pub use host::{HostFacts, HostRole};
 pub use scrub::scrub;
 
 use crate::error::{Coded, ErrorCode};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use ts_rs::TS;
 
@@ -178,8 +183,17 @@ pub struct Entry {
     pub reauthorize: bool,
     /// Entries meant to be shown together with this one when both match.
     pub also_show: Vec<String>,
+    /// Broader entries this one replaces when both match (their advice would point elsewhere).
+    /// Internal to matching: not part of the serialized entry.
+    #[ts(skip)]
+    #[serde(skip)]
+    pub hides: Vec<String>,
     /// Real error texts this entry must recognise; the tests run every one of them.
     pub examples: Vec<String>,
+    /// The public reference the error and its text come from, when the entry was taken from one.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// What the admin already told mailoauth, used to fill placeholders in fixes and links.
@@ -207,6 +221,19 @@ pub struct Context {
     #[ts(optional)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// A host that could not be reached (`login.microsoftonline.com`); `explain` finds it in
+    /// the error text when it is not given.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// What that host is for.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_role: Option<HostRole>,
+    /// The port of that host.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
 }
 
 /// What went wrong while preparing a diagnosis.
@@ -237,48 +264,69 @@ struct Placeholder {
     /// What the admin reads when the value is not known.
     readable: &'static str,
     /// The context field that fills it.
-    get: fn(&Context) -> Option<&str>,
+    get: fn(&Context) -> Option<Cow<'_, str>>,
     /// Whether a value is safe to paste into a PowerShell line or a URL.
     valid: fn(&str) -> bool,
     /// What a valid value looks like, for the error message.
     expected: &'static str,
 }
 
-const PLACEHOLDERS: [Placeholder; 5] = [
+const PLACEHOLDERS: [Placeholder; 8] = [
     Placeholder {
         name: "mailbox",
         readable: "<mailbox>",
-        get: |c| c.mailbox.as_deref(),
+        get: |c| c.mailbox.as_deref().map(Cow::Borrowed),
         valid: valid_mailbox,
         expected: "an email address such as scanner@contoso.com",
     },
     Placeholder {
         name: "tenant",
         readable: "<tenant ID>",
-        get: |c| c.tenant.as_deref(),
+        get: |c| c.tenant.as_deref().map(Cow::Borrowed),
         valid: valid_tenant,
         expected: "a tenant ID (GUID) or a domain such as contoso.onmicrosoft.com",
     },
     Placeholder {
         name: "client_id",
         readable: "<client ID>",
-        get: |c| c.client_id.as_deref(),
+        get: |c| c.client_id.as_deref().map(Cow::Borrowed),
         valid: valid_client_id,
         expected: "the Application (client) ID or the Google client ID, letters, digits, '.', '-' and '_' only",
     },
     Placeholder {
         name: "app_name",
         readable: "<app name>",
-        get: |c| c.app_name.as_deref(),
+        get: |c| c.app_name.as_deref().map(Cow::Borrowed),
         valid: valid_app_name,
         expected: "a display name of at most 120 characters without quotes, '$', '`', '<', '>' or braces",
     },
     Placeholder {
         name: "redirect_uri",
         readable: "<redirect URI>",
-        get: |c| c.redirect_uri.as_deref(),
+        get: |c| c.redirect_uri.as_deref().map(Cow::Borrowed),
         valid: valid_redirect_uri,
         expected: "an http:// or https:// URI without spaces or quotes",
+    },
+    Placeholder {
+        name: "host",
+        readable: "the server",
+        get: |c| c.host.as_deref().map(Cow::Borrowed),
+        valid: host::valid_host,
+        expected: "a host name or IP address such as login.microsoftonline.com",
+    },
+    Placeholder {
+        name: "host_role",
+        readable: "server",
+        get: |c| c.host_role.map(|r| Cow::Borrowed(r.label())),
+        valid: |_| true,
+        expected: "a host role",
+    },
+    Placeholder {
+        name: "port",
+        readable: "443",
+        get: |c| c.port.map(|p| Cow::Owned(p.to_string())),
+        valid: |p| p != "0",
+        expected: "a TCP port from 1 to 65535",
     },
 ];
 
@@ -328,7 +376,7 @@ impl Context {
     pub fn validate(&self) -> Result<(), DiagnosisError> {
         for p in &PLACEHOLDERS {
             if let Some(v) = (p.get)(self) {
-                if !(p.valid)(v) {
+                if !(p.valid)(&v) {
                     return Err(DiagnosisError::InvalidContext {
                         field: p.name,
                         fix: p.expected,
@@ -346,8 +394,10 @@ impl Context {
         for p in &PLACEHOLDERS {
             let key = format!("{{{}}}", p.name);
             if out.contains(&key) {
-                let value = (p.get)(self).filter(|v| (p.valid)(v)).unwrap_or(p.readable);
-                out = out.replace(&key, value);
+                let value = (p.get)(self)
+                    .filter(|v| (p.valid)(v))
+                    .unwrap_or(Cow::Borrowed(p.readable));
+                out = out.replace(&key, &value);
             }
         }
         out
@@ -356,7 +406,8 @@ impl Context {
     /// Whether every placeholder in `text` has a valid value in this context.
     fn fills_all(&self, text: &str) -> bool {
         PLACEHOLDERS.iter().all(|p| {
-            !text.contains(&format!("{{{}}}", p.name)) || (p.get)(self).is_some_and(p.valid)
+            !text.contains(&format!("{{{}}}", p.name))
+                || (p.get)(self).is_some_and(|v| (p.valid)(&v))
         })
     }
 }
@@ -383,6 +434,14 @@ pub struct Diagnosis {
     pub link: Option<String>,
     /// Whether the mailbox account must sign in again after the fix.
     pub reauthorize: bool,
+    /// The host that could not be reached, when the diagnosis is about one.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// What that host is for.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_role: Option<HostRole>,
 }
 
 impl Entry {
@@ -401,7 +460,21 @@ impl Entry {
                 .find(|l| ctx.fills_all(l))
                 .map(|l| ctx.fill(l)),
             reauthorize: self.reauthorize,
+            host: self
+                .mentions("host")
+                .then(|| ctx.host.clone().filter(|h| host::valid_host(h)))
+                .flatten(),
+            host_role: self.mentions("host").then_some(ctx.host_role).flatten(),
         }
+    }
+
+    /// Whether any text of the entry holds the placeholder `{name}`.
+    fn mentions(&self, name: &str) -> bool {
+        let key = format!("{{{name}}}");
+        [&self.title, &self.cause, &self.place]
+            .into_iter()
+            .chain(&self.fix)
+            .any(|t| t.contains(&key))
     }
 }
 
@@ -414,6 +487,50 @@ pub struct Match {
     pub diagnosis: Diagnosis,
     /// The patterns that recognised it, as labels from the catalog (never text from the input).
     pub matched_by: Vec<String>,
+    /// How sure the match is: an exact known error, a known kind of error, or a family match.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<MatchKind>,
+    /// For a family match: the code it was matched by (`AADSTS50126`, `SMTP 5.1.1`, `IMAP [NOPERM]`).
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// For a family match: the code's own text from the input (scrubbed), so the admin reads
+    /// what the server said next to what the family means.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+}
+
+/// How sure mailoauth is of a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "DiagnosisMatchKind")]
+pub enum MatchKind {
+    /// A catalog entry naming this very error (one cause).
+    Exact,
+    /// A catalog entry for a kind of error with several causes (`invalid_grant`, `535`).
+    Known,
+    /// No entry names the code: its family, from the code's structure, with the code's own text.
+    Family,
+}
+
+impl MatchKind {
+    /// The kind as an admin reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact known error",
+            MatchKind::Known => "known kind of error (more than one cause is possible)",
+            MatchKind::Family => "family match by the code alone",
+        }
+    }
+
+    fn of(level: Level) -> Self {
+        match level {
+            Level::Specific => MatchKind::Exact,
+            Level::Generic | Level::Fallback => MatchKind::Known,
+        }
+    }
 }
 
 /// Everything mailoauth can say about a pasted error text.
@@ -434,6 +551,7 @@ pub struct Explanation {
 struct Catalog {
     entries: Vec<Entry>,
     matchers: Vec<Vec<matcher::Matcher>>,
+    families: Vec<Family>,
     no_match: Vec<String>,
 }
 
@@ -447,6 +565,14 @@ const ENTRY_FILES: [(&str, &str); 6] = [
 ];
 
 const NO_MATCH_TOML: &str = include_str!("entries/no_match.toml");
+
+const FAMILIES_TOML: &str = include_str!("entries/families.toml");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FamilyFile {
+    family: Vec<Family>,
+}
 
 /// The file format of `entries/*.toml`: snake_case keys, patterns as `{ code = "..." }` tables.
 #[derive(Deserialize)]
@@ -472,7 +598,10 @@ struct RawEntry {
     reauthorize: bool,
     #[serde(default)]
     also_show: Vec<String>,
+    #[serde(default)]
+    hides: Vec<String>,
     examples: Vec<String>,
+    source: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -546,7 +675,9 @@ fn load() -> Result<Catalog, String> {
                 links: raw.links,
                 reauthorize: raw.reauthorize,
                 also_show: raw.also_show,
+                hides: raw.hides,
                 examples: raw.examples,
+                source: raw.source,
             });
         }
     }
@@ -562,9 +693,13 @@ fn load() -> Result<Catalog, String> {
     let no_match = toml::from_str::<NoMatchFile>(NO_MATCH_TOML)
         .map_err(|e| format!("no_match.toml: {e}"))?
         .checks;
+    let families = toml::from_str::<FamilyFile>(FAMILIES_TOML)
+        .map_err(|e| format!("families.toml: {e}"))?
+        .family;
     Ok(Catalog {
         entries,
         matchers,
+        families,
         no_match,
     })
 }
@@ -588,6 +723,59 @@ pub fn entry(id: &str) -> Option<&'static Entry> {
     catalog().iter().find(|e| e.id == id)
 }
 
+/// Every family of codes, in catalog order (Entra, SMTP, IMAP).
+pub fn families() -> &'static [Family] {
+    &compiled().families
+}
+
+/// The family `code` belongs to (a scheme's catch-all when no family proper fits).
+pub fn family_of(code: &Code) -> Option<&'static Family> {
+    family::family_of(families(), code)
+}
+
+/// The entry `id` as the admin reads it for the error `message` it was chosen for: what the
+/// message says about an unreachable host (which host, what for, which port) is filled in
+/// where `ctx` does not say it already. The CLI uses it for errors it knows the entry of.
+pub fn diagnose(id: &str, message: &str, ctx: &Context) -> Option<Diagnosis> {
+    let ctx = with_host_facts(ctx, &scrub(truncate(message, MAX_INPUT_BYTES)));
+    entry(id).map(|e| e.diagnosis(&ctx))
+}
+
+/// The diagnosis of a host that could not be reached, for code that knows which host it
+/// called and what for (the mail test knows its SMTP and IMAP endpoints): the token,
+/// authorization and device endpoints get web advice (DNS, proxy, firewall for HTTPS), the
+/// mail hosts mail advice (DNS, firewall for their port).
+pub fn unreachable(facts: &HostFacts, ctx: &Context) -> Option<Diagnosis> {
+    let ctx = Context {
+        host: facts.host.clone().or_else(|| ctx.host.clone()),
+        host_role: Some(facts.role),
+        port: Some(facts.port),
+        ..ctx.clone()
+    };
+    let id = match facts.role {
+        HostRole::Smtp | HostRole::Imap => "net-mail-host-unreachable",
+        _ => "net-host-unreachable",
+    };
+    entry(id).map(|e| e.diagnosis(&ctx))
+}
+
+/// `ctx` with the unreachable host of `scrubbed` filled in where `ctx` leaves it open.
+fn with_host_facts(ctx: &Context, scrubbed: &str) -> Context {
+    let mut ctx = ctx.clone();
+    if let Some(f) = host::find(scrubbed) {
+        if ctx.host_role.is_none() {
+            ctx.host_role = Some(f.role);
+        }
+        if ctx.host.is_none() {
+            ctx.host = f.host;
+        }
+        if ctx.port.is_none() {
+            ctx.port = Some(f.port);
+        }
+    }
+    ctx
+}
+
 /// The checks to suggest when a text matched nothing, with `ctx` filled in.
 pub fn no_match_suggestions(ctx: &Context) -> Vec<String> {
     compiled().no_match.iter().map(|s| ctx.fill(s)).collect()
@@ -601,6 +789,7 @@ pub fn no_match_suggestions(ctx: &Context) -> Vec<String> {
 pub fn explain(text: &str, ctx: &Context) -> Explanation {
     let text = truncate(text, MAX_INPUT_BYTES);
     let scrubbed = scrub(text);
+    let ctx = &with_host_facts(ctx, &scrubbed);
     let found = challenge::find(&scrubbed);
     let hay = matcher::Haystack::new(&scrubbed, &found);
     let challenges: Vec<DecodedChallenge> = found.into_iter().map(|f| f.challenge).collect();
@@ -624,7 +813,7 @@ pub fn explain(text: &str, ctx: &Context) -> Explanation {
 
     let narrowest = hits.iter().map(|(i, ..)| cat.entries[*i].level).min();
     let linked = |a: &Entry, b: &Entry| a.also_show.contains(&b.id) || b.also_show.contains(&a.id);
-    let shown: Vec<&(usize, usize, Vec<String>)> = hits
+    let mut shown: Vec<&(usize, usize, Vec<String>)> = hits
         .iter()
         .filter(|(i, ..)| {
             let e = &cat.entries[*i];
@@ -635,16 +824,72 @@ pub fn explain(text: &str, ctx: &Context) -> Explanation {
                 })
         })
         .collect();
-    let mut shown = shown;
+    let hidden: Vec<&str> = shown
+        .iter()
+        .flat_map(|(i, ..)| cat.entries[*i].hides.iter().map(String::as_str))
+        .collect();
+    shown.retain(|(i, ..)| !hidden.contains(&cat.entries[*i].id.as_str()));
     shown.sort_by_key(|(i, at, _)| (cat.entries[*i].level, *at, *i));
 
-    let matches: Vec<Match> = shown
+    // Codes no entry explains get their family. An entry that matches the line a code stands in
+    // already says more than the family, except a fallback, or an OAuth `error` value such as
+    // `invalid_grant`, which an Entra code's family narrows down.
+    let codes = family::find(
+        &scrubbed,
+        &matcher::error_codes(&matcher::normalize(&scrubbed)),
+    );
+    let mut by_family: Vec<Match> = Vec::new();
+    for f in codes {
+        let line = matcher::Haystack::new(&f.line, &[]);
+        let covered = hits.iter().any(|(i, ..)| {
+            let e = &cat.entries[*i];
+            e.patterns.iter().zip(&cat.matchers[*i]).any(|(p, m)| {
+                let counts = match e.level {
+                    Level::Specific => true,
+                    Level::Generic => p.kind != PatternKind::Oauth,
+                    Level::Fallback => false,
+                };
+                counts && m.find(&line).is_some()
+            })
+        });
+        if covered {
+            continue;
+        }
+        let Some(fam) = family::family_of(&cat.families, &f.code) else {
+            continue;
+        };
+        by_family.push(Match {
+            diagnosis: fam.diagnosis(&f.code, ctx),
+            matched_by: vec![f.code.label()],
+            kind: Some(MatchKind::Family),
+            code: Some(f.code.label()),
+            quote: f.quote,
+        });
+    }
+    // A success code (2.x.x) is news only when nothing else in the text is.
+    let success = |m: &Match| m.code.as_deref().is_some_and(|c| c.starts_with("SMTP 2."));
+    if !shown.is_empty() || by_family.iter().any(|m| !success(m)) {
+        by_family.retain(|m| !success(m));
+    }
+    // A fallback entry only says that something failed; a family says what.
+    if !by_family.is_empty() && narrowest == Some(Level::Fallback) {
+        shown.clear();
+    }
+
+    // Exact entries first, then family matches, then entries for kinds of errors.
+    let entry_match = |(i, _, labels): &(usize, usize, Vec<String>)| Match {
+        diagnosis: cat.entries[*i].diagnosis(ctx),
+        matched_by: labels.clone(),
+        kind: Some(MatchKind::of(cat.entries[*i].level)),
+        code: None,
+        quote: None,
+    };
+    let (exact, broad): (Vec<_>, Vec<_>) = shown
         .into_iter()
-        .map(|(i, _, labels)| Match {
-            diagnosis: cat.entries[*i].diagnosis(ctx),
-            matched_by: labels.clone(),
-        })
-        .collect();
+        .partition(|(i, ..)| cat.entries[*i].level == Level::Specific);
+    let mut matches: Vec<Match> = exact.into_iter().map(entry_match).collect();
+    matches.extend(by_family);
+    matches.extend(broad.into_iter().map(entry_match));
     tracing::debug!(
         matched = ?matches.iter().map(|m| m.diagnosis.id.as_str()).collect::<Vec<_>>(),
         challenges = challenges.len(),

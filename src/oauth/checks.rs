@@ -2,7 +2,7 @@
 //! a refresh token when one is needed, and the mailbox as the signed-in account.
 
 use super::client::TokenResp;
-use super::error::OAuthError;
+use super::error::{OAuthError, OfflineAccess};
 use super::{identity, AccountAuth, TokenSet};
 use crate::provider::{Flow, Profile};
 use crate::secret::Secret;
@@ -50,7 +50,14 @@ pub fn check_grant(
         return Err(OAuthError::MissingScopes { missing, granted });
     }
     if auth.flow.is_delegated() && resp.refresh_token().is_none() {
+        // Google's sign-in always asks with access_type=offline; elsewhere it is the scope.
+        let asked = profile.id() == "google" || requested.iter().any(|s| s == "offline_access");
         return Err(OAuthError::NoRefreshToken {
+            offline: if asked {
+                OfflineAccess::RequestedNotGranted
+            } else {
+                OfflineAccess::NotRequested
+            },
             hint: refresh_hint(profile),
         });
     }

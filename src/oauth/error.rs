@@ -87,6 +87,25 @@ pub fn first_diagnosis(text: &str) -> Option<String> {
         .map(|m| m.diagnosis.id.clone())
 }
 
+/// Why a sign-in came back without a refresh token: the two causes need different fixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineAccess {
+    /// The sign-in did not ask for offline access (no `offline_access` scope).
+    NotRequested,
+    /// The sign-in asked for offline access (the `offline_access` scope, or Google's
+    /// `access_type=offline`), and the provider did not grant it.
+    RequestedNotGranted,
+}
+
+impl std::fmt::Display for OfflineAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OfflineAccess::NotRequested => "offline_access was not requested",
+            OfflineAccess::RequestedNotGranted => "offline access was requested but not granted",
+        })
+    }
+}
+
 /// Every way an authorization or a refresh fails.
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
@@ -159,8 +178,10 @@ pub enum OAuthError {
         granted: Vec<String>,
     },
     /// No refresh token came back although the service needs one.
-    #[error("the provider returned no refresh token: {hint}")]
+    #[error("the provider returned no refresh token ({offline}); {hint}")]
     NoRefreshToken {
+        /// Whether offline access was asked for at all.
+        offline: OfflineAccess,
         /// Which parameter or permission is missing.
         hint: String,
     },
@@ -245,7 +266,14 @@ impl OAuthError {
             OAuthError::Timeout { .. } => "client-browser-timeout",
             OAuthError::Bind { .. } => "client-loopback-port-busy",
             OAuthError::AccountMismatch { .. } => "client-account-mismatch",
-            OAuthError::NoRefreshToken { .. } => "client-no-refresh-token",
+            OAuthError::NoRefreshToken {
+                offline: OfflineAccess::NotRequested,
+                ..
+            } => "client-no-refresh-token-not-requested",
+            OAuthError::NoRefreshToken {
+                offline: OfflineAccess::RequestedNotGranted,
+                ..
+            } => "client-no-refresh-token-not-granted",
             OAuthError::Provider(r) => return r.diagnosis.clone(),
             OAuthError::NeedsReauthorization { reply, reason } => {
                 return match reply {
@@ -318,6 +346,64 @@ mod tests {
         );
         assert!(!OAuthError::Cancelled.needs_reauthorization());
         assert_eq!(OAuthError::Cancelled.code(), ErrorCode::Cancelled);
+    }
+
+    #[test]
+    fn no_refresh_token_says_whether_offline_access_was_requested() {
+        let not_asked = OAuthError::NoRefreshToken {
+            offline: OfflineAccess::NotRequested,
+            hint: "request the offline_access scope".into(),
+        };
+        assert!(not_asked
+            .to_string()
+            .contains("offline_access was not requested"));
+        assert_eq!(
+            not_asked.diagnosis_id().as_deref(),
+            Some("client-no-refresh-token-not-requested")
+        );
+        let refused = OAuthError::NoRefreshToken {
+            offline: OfflineAccess::RequestedNotGranted,
+            hint: "grant it under API permissions".into(),
+        };
+        assert!(refused.to_string().contains("requested but not granted"));
+        assert_eq!(
+            refused.diagnosis_id().as_deref(),
+            Some("client-no-refresh-token-not-granted")
+        );
+        // What the engine says is what `explain` recognises, for a pasted log line too.
+        for e in [&not_asked, &refused] {
+            assert_eq!(first_diagnosis(&e.to_string()), e.diagnosis_id());
+        }
+    }
+
+    #[test]
+    fn an_unreachable_endpoint_names_its_host_and_role() {
+        let e = OAuthError::Unreachable {
+            endpoint: Endpoint::Token,
+            detail: "error sending request for url (https://login.microsoftonline.com/organizations/oauth2/v2.0/token): client error (Connect): dns error: failed to lookup address information: Temporary failure in name resolution".into(),
+        };
+        let id = e.diagnosis_id().expect("diagnosed");
+        assert_eq!(id, "net-host-unreachable");
+        let d = diagnosis::diagnose(&id, &e.to_string(), &diagnosis::Context::default())
+            .expect("entry exists");
+        assert_eq!(d.title, "Can't reach login.microsoftonline.com");
+        assert_eq!(d.host.as_deref(), Some("login.microsoftonline.com"));
+        assert_eq!(d.host_role, Some(diagnosis::HostRole::TokenEndpoint));
+        assert!(d.cause.contains("token endpoint"), "{}", d.cause);
+        let steps = d.fix.join("\n");
+        assert!(
+            steps.contains("nslookup login.microsoftonline.com"),
+            "{steps}"
+        );
+        assert!(steps.contains("proxy"), "{steps}");
+        assert!(
+            steps.contains("TCP 443 to login.microsoftonline.com"),
+            "{steps}"
+        );
+        // Not the mail hosts: the admin never typed them and they did not fail.
+        for mail_host in ["smtp.office365.com", "imap.gmail.com", "smtp.gmail.com"] {
+            assert!(!steps.contains(mail_host), "{steps}");
+        }
     }
 
     #[test]

@@ -264,9 +264,27 @@ async fn loopback_flow(
                 )))
                 .await
         }
-        Err(e) => reply.finish(Err(&e.to_string())).await,
+        Err(e) => reply.finish(Err(&failure_page_text(e))).await,
     }
     result
+}
+
+/// The browser page's text after the token endpoint refused or could not be reached: the error,
+/// then its diagnosis, like the page after a refused redirect.
+fn failure_page_text(e: &OAuthError) -> String {
+    let mut text = e.to_string();
+    let diagnosis = e
+        .diagnosis_id()
+        .and_then(|id| crate::diagnosis::diagnose(&id, &text, &Default::default()));
+    if let Some(d) = diagnosis {
+        text.push_str(&format!(
+            "\n\n{}\n{}\nFix: {}",
+            d.title,
+            d.cause,
+            d.fix.join(" ")
+        ));
+    }
+    text
 }
 
 async fn device_flow(
@@ -327,4 +345,27 @@ async fn device_flow(
             .map_err(|e| request_error(e, Endpoint::Token, http))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_after_a_token_endpoint_failure_shows_the_diagnosis() {
+        let e = OAuthError::Unreachable {
+            endpoint: Endpoint::Token,
+            detail: "error sending request for url (https://login.microsoftonline.com/organizations/oauth2/v2.0/token): client error (Connect): tcp connect error: Connection refused (os error 111)".into(),
+        };
+        let text = failure_page_text(&e);
+        assert!(
+            text.starts_with("the token endpoint could not be reached"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n\nCan't reach login.microsoftonline.com\n"),
+            "{text}"
+        );
+        assert!(text.contains("Fix: Check that this machine resolves the name: `nslookup login.microsoftonline.com`"), "{text}");
+    }
 }

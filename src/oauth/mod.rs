@@ -22,7 +22,7 @@ mod refresh;
 
 pub use checks::{check_grant, required_scopes};
 pub use client::HTTP_TIMEOUT_SECS;
-pub use error::{find_aadsts, Endpoint, OAuthError, ProviderReply};
+pub use error::{find_aadsts, Endpoint, OAuthError, OfflineAccess, ProviderReply};
 pub use flows::authorize;
 pub use hold::hold_termination_signals;
 pub use jwt::x5t_thumbprint;

@@ -157,7 +157,7 @@ pub(crate) async fn run(
             let line = s.read_line().await.map_err(io)?;
             let up = line.to_ascii_uppercase();
             if up.starts_with("* OK") || up.starts_with("* PREAUTH") {
-                Ok(((), crate::diagnosis::scrub(&line)))
+                Ok(((), greeting_detail(&line)))
             } else if up.starts_with("* BYE") {
                 Err(ProbeError::Protocol {
                     message: format!(
@@ -279,7 +279,7 @@ pub(crate) async fn run(
             } else {
                 Err(ProbeError::CommandFailed {
                     command: "NAMESPACE",
-                    server_reply: reply(&tap, &done),
+                    server_reply: refusal(&reply(&tap, &done), None),
                 })
             }
         },
@@ -299,7 +299,7 @@ pub(crate) async fn run(
                     Ok(mb) => Ok((mb.exists, format!("INBOX holds {} messages", mb.exists))),
                     Err(e) => Err(ProbeError::CommandFailed {
                         command: "EXAMINE INBOX",
-                        server_reply: reply(&tap, &e.to_string()),
+                        server_reply: refusal(&reply(&tap, &e.to_string()), None),
                     }),
                 }
             },
@@ -322,9 +322,10 @@ fn auth_error(tap: &TapHandle, mech: SaslMechanism, e: &async_imap::error::Error
             ),
         };
     }
-    let text = reply(tap, &e.to_string());
+    let exchange = reply(tap, &e.to_string());
+    let challenge = super::decode_challenge(&exchange);
+    let text = refusal(&exchange, challenge.as_deref());
     let up = text.to_ascii_uppercase();
-    let challenge = super::decode_challenge(&text);
     if up.contains("[UNAVAILABLE]") {
         ProbeError::AuthTemporary {
             server_reply: text,
@@ -345,5 +346,109 @@ fn auth_error(tap: &TapHandle, mech: SaslMechanism, e: &async_imap::error::Error
             server_reply: text,
             challenge,
         }
+    }
+}
+
+/// The server's greeting as the step shows it. The greeting comes before any credential is
+/// sent, so the server's own tag at its end (Exchange Online's `[TQBOADIAUABS...]`, which names
+/// the server that answered) is no secret and is kept as it is for the admin and for support;
+/// the rest of the line is scrubbed like any server text.
+fn greeting_detail(line: &str) -> String {
+    let line = line.trim_end();
+    if let Some(open) = line.rfind(" [") {
+        let tag = &line[open + 2..];
+        if let Some(inner) = tag.strip_suffix(']') {
+            let plain = !inner.is_empty()
+                && inner.len() <= 200
+                && inner
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/=._:-".contains(&b));
+            if plain {
+                return format!("{} [{inner}]", crate::diagnosis::scrub(&line[..open]));
+            }
+        }
+    }
+    crate::diagnosis::scrub(line)
+}
+
+/// The refusal as the failed step quotes it: the server's tagged NO or BAD line, not the SASL
+/// continuation (`+ eyJ...`) before it; the continuation's decoded JSON follows in brackets so
+/// the diagnosis still sees what the server said about the token.
+fn refusal(exchange: &str, challenge: Option<&crate::diagnosis::DecodedChallenge>) -> String {
+    let tagged = exchange.lines().rev().map(str::trim).find(|l| {
+        let mut words = l.split_whitespace();
+        let (Some(tag), Some(status)) = (words.next(), words.next()) else {
+            return false;
+        };
+        tag != "+"
+            && tag != "*"
+            && matches!(status.to_ascii_uppercase().as_str(), "NO" | "BAD" | "OK")
+    });
+    match (tagged, challenge) {
+        (Some(line), Some(c)) => format!("{line} (the server's challenge: {})", challenge_json(c)),
+        (Some(line), None) => line.to_string(),
+        (None, _) => exchange.to_string(),
+    }
+}
+
+/// The decoded challenge as JSON with `status` first, the way products log it decoded, so
+/// `explain` reads it again from the quoted refusal.
+fn challenge_json(c: &crate::diagnosis::DecodedChallenge) -> String {
+    let fields = [
+        ("status", &c.status),
+        ("schemes", &c.schemes),
+        ("scope", &c.scope),
+    ];
+    let parts: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_deref()
+                .map(|v| format!("\"{k}\":{}", serde_json::Value::from(v)))
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_quotes_the_tagged_line_not_the_continuation() {
+        // Dovecot's answer to a rejected OAUTHBEARER token (tests/peers), as the tap records it.
+        let exchange = "+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NoZW1lcyI6ImJlYXJlciIsInNjb3BlIjoibWFpbCJ9\na1 NO [AUTHENTICATIONFAILED] Authentication failed.";
+        let challenge = crate::probe::decode_challenge(exchange);
+        let text = refusal(exchange, challenge.as_deref());
+        assert!(
+            text.starts_with("a1 NO [AUTHENTICATIONFAILED] Authentication failed."),
+            "{text}"
+        );
+        assert!(!text.contains("eyJzdGF0"), "{text}");
+        assert!(text.contains(r#""status":"invalid_token""#), "{text}");
+        // The diagnosis still sees the challenge.
+        let x = crate::diagnosis::explain(&text, &Default::default());
+        assert_eq!(x.matches[0].diagnosis.id, "mail-token-rejected");
+        // Gmail's wording (Gmail's IMAP answer to a bad XOAUTH2 token).
+        let gmail = "+ eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==\nA1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)";
+        let c = crate::probe::decode_challenge(gmail);
+        assert!(refusal(gmail, c.as_deref())
+            .starts_with("A1 NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)"));
+        // A BAD without a challenge stays as the server wrote it.
+        assert_eq!(
+            refusal("A3 BAD User is authenticated but not connected.", None),
+            "A3 BAD User is authenticated but not connected."
+        );
+    }
+
+    #[test]
+    fn the_greeting_keeps_the_server_tag() {
+        // Exchange Online's greeting: the tag is base64 of the answering server's name.
+        let line = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBOADIAUABSADAANgBDAEEAMAAwADEANgAuAG4AYQBtAHAAcgBkADAANgAuAHAAcgBvAGQALgBvAHUAdABsAG8AbwBrAC4AYwBvAG0A]";
+        assert_eq!(greeting_detail(line), line);
+        // Scrubbing the whole line, as the step did, took the tag for a secret.
+        assert_ne!(crate::diagnosis::scrub(line), line);
+        // Dovecot's greeting is unchanged as well.
+        let dovecot = "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=XOAUTH2] Dovecot ready.";
+        assert_eq!(greeting_detail(dovecot), dovecot);
     }
 }

@@ -54,4 +54,8 @@ alsoShow: Array<string>,
 /**
  * Real error texts this entry must recognise; the tests run every one of them.
  */
-examples: Array<string>, };
+examples: Array<string>, 
+/**
+ * The public reference the error and its text come from, when the entry was taken from one.
+ */
+source?: string, };
