@@ -19,6 +19,7 @@ pub fn check(data: &[u8]) {
             client_id: Some("9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d".into()),
             app_name: Some("mailoauth relay".into()),
             redirect_uri: Some("http://localhost".into()),
+            ..Context::default()
         }
     };
     let e = explain(&text, &ctx);
