@@ -578,8 +578,8 @@ pub struct SaveReport {
     /// The file on disk this report was made from ([`crate::config::ConfigDocument::fingerprint`]):
     /// give it back with [`SaveMode::Write`] so the write refuses a file changed since.
     pub base: String,
-    /// The command the mail service runs for a fresh token (`--config` when the file is not at
-    /// the default location).
+    /// The command the mail service runs for a fresh token, always naming the config file
+    /// (`--config <file>`): a service started by cron or systemd may have another default.
     pub token_command: String,
 }
 

@@ -165,7 +165,7 @@ pub async fn export_formats(
 pub struct ExportPreview {
     /// The snippet.
     pub text: String,
-    /// The command that writes it (`--config` when the file is not at the default location).
+    /// The command that writes it, always naming the config file (`--config <file>`).
     pub command: String,
 }
 

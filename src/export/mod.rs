@@ -355,7 +355,7 @@ impl Fit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportFormat {
-    /// Stable id (`msmtp`, `mbsync`, `safeq-mps`, `env`).
+    /// Stable id (`msmtp`, `mbsync`, `neomutt`, `safeq-mps`, `env`).
     pub id: String,
     /// What the output is and where it goes.
     pub description: String,

@@ -221,7 +221,7 @@ export function chooseConfigFile(): Promise<string | null> {
 }
 
 /**
- * The formats other consumers read (msmtp, mbsync, SafeQ MPS, env file); with a provider and
+ * The formats other consumers read (msmtp, mbsync, NeoMutt, SafeQ MPS, env file); with a provider and
  * purpose, only those such an account can use.
  */
 export function exportFormats(provider?: string, purpose?: Purpose | null): Promise<ExportFormat[]> {

@@ -5,7 +5,7 @@
  */
 export type ExportFormat = { 
 /**
- * Stable id (`msmtp`, `mbsync`, `safeq-mps`, `env`).
+ * Stable id (`msmtp`, `mbsync`, `neomutt`, `safeq-mps`, `env`).
  */
 id: string, 
 /**

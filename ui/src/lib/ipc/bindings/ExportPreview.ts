@@ -9,6 +9,6 @@ export type ExportPreview = {
  */
 text: string, 
 /**
- * The command that writes it (`--config` when the file is not at the default location).
+ * The command that writes it, always naming the config file (`--config <file>`).
  */
 command: string, };

@@ -26,7 +26,7 @@ changedOnDisk: string | null,
  */
 base: string, 
 /**
- * The command the mail service runs for a fresh token (`--config` when the file is not at
- * the default location).
+ * The command the mail service runs for a fresh token, always naming the config file
+ * (`--config <file>`): a service started by cron or systemd may have another default.
  */
 tokenCommand: string, };
