@@ -550,49 +550,73 @@ pub enum SaveOutcome {
 /// path before opening, so a file swapped for a pipe or a device in between is still refused;
 /// the open itself does not block on a FIFO. `Ok(None)`: there is no such file.
 fn read_bytes(path: &Path) -> Result<Option<Vec<u8>>, ConfigError> {
-    use std::io::Read;
-    let io_err = |source| ConfigError::Io {
-        path: path.to_path_buf(),
-        action: "reading",
-        source,
-    };
     let refuse = |message: String| ConfigError::NotAConfig {
         path: path.to_path_buf(),
         message,
     };
-    let not_a_file = |what: &str| {
-        refuse(format!(
+    match read_regular_file(path, MAX_BYTES) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(BoundedRead::Missing) => Ok(None),
+        Err(BoundedRead::NotAFile(what)) => Err(refuse(format!(
             "this is {what}, not a config file: give the path of the mailoauth config file itself"
-        ))
-    };
+        ))),
+        Err(BoundedRead::TooLarge) => Err(refuse(format!(
+            "the file is larger than {} MiB, far too big for a mailoauth config: choose the right file",
+            MAX_BYTES / (1024 * 1024)
+        ))),
+        Err(BoundedRead::Io(source)) => Err(ConfigError::Io {
+            path: path.to_path_buf(),
+            action: "reading",
+            source,
+        }),
+    }
+}
+
+/// Why [`read_regular_file`] gave no bytes.
+#[derive(Debug)]
+pub(crate) enum BoundedRead {
+    /// There is no such file.
+    Missing,
+    /// Not a regular file: what it is instead ("a folder", ...).
+    NotAFile(&'static str),
+    /// Larger than the bound.
+    TooLarge,
+    /// The system's error.
+    Io(io::Error),
+}
+
+/// Reads a file an admin named, the one way mailoauth does for every file it takes from outside
+/// (configs, imported client JSON and manifests): at most `max` bytes (and one more, to tell a
+/// file that is too big), and only from a regular file. The type is checked on the opened file
+/// (`fstat`), not on the path before opening, so a file swapped for a pipe or a device in
+/// between is still refused; the open itself does not block on a FIFO.
+pub(crate) fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, BoundedRead> {
+    use std::io::Read;
     let file = match open_for_reading(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BoundedRead::Missing),
         // Windows does not open a folder as a file at all (access denied): say what it is.
         Err(_) if fs::metadata(path).is_ok_and(|m| m.is_dir()) => {
-            return Err(not_a_file("a folder"))
+            return Err(BoundedRead::NotAFile("a folder"))
         }
-        Err(source) => return Err(io_err(source)),
+        Err(e) => return Err(BoundedRead::Io(e)),
     };
-    let meta = file.metadata().map_err(io_err)?;
+    let meta = file.metadata().map_err(BoundedRead::Io)?;
     if !meta.is_file() {
-        return Err(not_a_file(if meta.is_dir() {
+        return Err(BoundedRead::NotAFile(if meta.is_dir() {
             "a folder"
         } else {
             "not a regular file (a device, a pipe or a socket)"
         }));
     }
     let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
+    file.take(max + 1)
         .read_to_end(&mut bytes)
-        .map_err(io_err)?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(refuse(format!(
-            "the file is larger than {} MiB, far too big for a mailoauth config: choose the right file",
-            MAX_BYTES / (1024 * 1024)
-        )));
+        .map_err(BoundedRead::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(BoundedRead::TooLarge);
     }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 /// Opens `path` for reading without waiting: on Unix with `O_NONBLOCK`, because opening a FIFO

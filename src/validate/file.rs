@@ -95,12 +95,20 @@ pub enum FileError {
         reason: String,
     },
     /// Too big to be one of the files mailoauth reads.
-    #[error("{path}: {size} bytes is far too big for a client JSON or an app manifest; choose the downloaded .json file")]
+    #[error("{path}: larger than {max} bytes, far too big for a client JSON or an app manifest; choose the downloaded .json file")]
     TooLarge {
         /// The path as given.
         path: String,
-        /// Its size.
-        size: u64,
+        /// The most mailoauth reads.
+        max: u64,
+    },
+    /// A folder, a pipe or a device: nothing mailoauth imports.
+    #[error("{path}: this is {what}, not a file; choose the downloaded .json file")]
+    NotAFile {
+        /// The path as given.
+        path: String,
+        /// What it is instead.
+        what: &'static str,
     },
     /// Not UTF-8 text.
     #[error("{path}: not a text file; choose the downloaded .json file")]
@@ -124,25 +132,24 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads a file to validate, refusing what cannot be one of the files mailoauth knows.
 pub fn read(path: &Path) -> Result<String, FileError> {
+    use crate::config::BoundedRead;
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => FileError::NotFound {
+    let bytes = crate::config::read_regular_file(path, MAX_FILE_BYTES).map_err(|e| match e {
+        BoundedRead::Missing => FileError::NotFound {
             path: shown.clone(),
         },
-        _ => FileError::Unreadable {
+        BoundedRead::NotAFile(what) => FileError::NotAFile {
+            path: shown.clone(),
+            what,
+        },
+        BoundedRead::TooLarge => FileError::TooLarge {
+            path: shown.clone(),
+            max: MAX_FILE_BYTES,
+        },
+        BoundedRead::Io(e) => FileError::Unreadable {
             path: shown.clone(),
             reason: e.to_string(),
         },
-    })?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(FileError::TooLarge {
-            path: shown,
-            size: meta.len(),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| FileError::Unreadable {
-        path: shown.clone(),
-        reason: e.to_string(),
     })?;
     String::from_utf8(bytes).map_err(|_| FileError::NotText { path: shown })
 }

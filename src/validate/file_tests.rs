@@ -550,6 +550,41 @@ fn reading_files() {
     let big = dir.join("big.json");
     std::fs::write(&big, vec![b' '; (MAX_FILE_BYTES + 1) as usize]).unwrap();
     assert!(matches!(read(&big), Err(FileError::TooLarge { .. })));
+    assert!(matches!(
+        read(&dir),
+        Err(FileError::NotAFile {
+            what: "a folder",
+            ..
+        })
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `mailoauth validate` reads like the config loader: a FIFO neither hangs the open nor the
+/// read, and a device is never read (`/dev/zero` would read until memory runs out).
+#[cfg(unix)]
+#[test]
+fn a_pipe_or_a_device_is_refused_without_reading_it() {
+    let dir = std::env::temp_dir().join(format!("mailoauth-file-fifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("client.json");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // The read runs on a thread so that a regression fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send((read(&fifo), read(Path::new("/dev/zero"))));
+    });
+    let (pipe, device) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("read returned instead of blocking on the FIFO or reading /dev/zero");
+    for r in [pipe, device] {
+        assert!(
+            matches!(r, Err(FileError::NotAFile { what, .. }) if what.contains("not a regular file")),
+            "{r:?}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
