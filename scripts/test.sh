@@ -84,7 +84,7 @@ section "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 section "Rust unit tests (core, CLI, app commands, bindings)"
-counted "Rust unit tests" cargo test --workspace --lib --bins
+counted "Rust unit tests" cargo test --no-fail-fast --workspace --lib --bins
 
 section "fuzz targets: they build (cargo check), and every committed input is replayed"
 # Deterministic: no random exploration here (that is scripts/fuzz.sh, run on purpose). The
@@ -103,8 +103,8 @@ export MAILOAUTH_PEERS_ENV=$PEERS_ENV
 echo "peers up ($PEERS_ENV)"
 
 section "integration tests against the real peers"
-counted "integration tests (real peers)" cargo test --package mailoauth --test '*'
+counted "integration tests (real peers)" cargo test --no-fail-fast --package mailoauth --test '*'
 
 section "GUI end-to-end tests (real window: Xvfb + tauri-driver + WebKitWebDriver)"
-counted "GUI end-to-end tests" cargo test --package mailoauth-app --test gui_e2e
+counted "GUI end-to-end tests" cargo test --no-fail-fast --package mailoauth-app --test gui_e2e
 echo "screenshots: $(cd "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/screenshots" && pwd)"

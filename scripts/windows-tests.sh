@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The Windows build of mailoauth, checked from Linux: cross-builds the core library's and the
 # CLI's unit tests for x86_64-pc-windows-gnu (Debian's mingw-w64 as the linker) and runs them
-# under Wine (Debian's wine64), each executable bounded in time. Prints the libtest output, so
+# under Wine (Debian's wine64), each executable bounded in time; cross-builds the app as well. Prints the libtest output, so
 # scripts/test.sh counts the results like any cargo test. scripts/setup.sh installs the packages
 # and the Rust target.
 #
@@ -43,6 +43,16 @@ fi
 if [ ! -d "$WINEPREFIX" ]; then
   echo "windows-tests: creating the Wine prefix $WINEPREFIX"
   timeout 300 "$WINE" wineboot --init >/dev/null 2>&1 || true
+fi
+
+# The app crate too (it catches Windows-only compile errors there; WebView2 cannot run under
+# Wine, so it is built, not started). It embeds ui/dist: scripts/test.sh builds the UI first.
+if [ -d ui/dist ]; then
+  echo "windows-tests: building the app (mailoauth-app.exe)"
+  cargo build --quiet --target "$TARGET" -p mailoauth-app
+else
+  echo "windows-tests: ui/dist is missing (run 'cd ui && npm run build'): the app was NOT cross-built" >&2
+  exit 1
 fi
 
 status=0
