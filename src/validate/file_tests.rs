@@ -626,3 +626,14 @@ fn loopback_ports_come_only_from_http_loopback_redirects() {
         "redirect_uris": ["https://app.example.com/cb", "http://localhost:8765/"]}}"#;
     assert_eq!(imported_values(text).redirect_port, Some(8765));
 }
+
+/// A summary says in words what the file leaves out, never with a `<...>` stand-in that reads
+/// like a placeholder to fill in (issue: "client of project `<no project_id>`").
+#[test]
+fn a_summary_without_a_project_says_so_in_words() {
+    let text = r#"{"installed":{"client_id":"123456789012-abcdefghij0123456789klmnopqrstuv.apps.googleusercontent.com","client_secret":"GOCSPX-AbCdEfGhIjKlMnOpQrStUvWxYz01","redirect_uris":["http://localhost"],"auth_uri":"https://accounts.google.com/o/oauth2/auth","token_uri":"https://oauth2.googleapis.com/token"}}"#;
+    let report = validate_file_on(text, &FileContext::default(), day("2025-12-20"));
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains("<no "), "{json}");
+    assert!(json.contains("with no project named in the file"), "{json}");
+}

@@ -221,10 +221,15 @@ pub(crate) fn check_client(root: &Map<String, Value>, ctx: &FileContext) -> (Str
         ));
     }
 
+    // Only what the file says: a missing value is said in words, never as a `<...>` stand-in
+    // (the missing fields have findings of their own).
     let description = format!(
-        "Google OAuth client ({kind_name}) {} of project {}",
-        client_id.unwrap_or("<no client_id>"),
-        project.unwrap_or("<no project_id>")
+        "Google OAuth client ({kind_name}) {}{}",
+        client_id.unwrap_or("without a client ID"),
+        project.map_or_else(
+            || String::from(", with no project named in the file"),
+            |p| format!(" of project {p}")
+        )
     );
     let mut summary = Finding::info(
         key,
@@ -326,9 +331,15 @@ pub(crate) fn check_service_account(
         ));
     }
     let description = format!(
-        "Google service account key for {} of project {}",
-        email.unwrap_or("<no client_email>"),
-        project.unwrap_or("<no project_id>")
+        "Google service account key {}{}",
+        email.map_or_else(
+            || String::from("without a client_email"),
+            |e| format!("for {e}")
+        ),
+        project.map_or_else(
+            || String::from(", with no project named in the file"),
+            |p| format!(" of project {p}")
+        )
     );
     findings.insert(
         0,
