@@ -70,14 +70,14 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
             && !stderr.contains(tokens.access_token.expose())
     );
 
-    // An account that is not in the file is named, and it is not a usage error.
+    // An account that is not in the file is named, and it is not a usage error: EX_NOUSER.
     let missing = Command::new(env!("CARGO_BIN_EXE_mailoauth"))
         .args(["check", "--config"])
         .arg(&config)
         .arg("bob")
         .output()
         .expect("run mailoauth check");
-    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(missing.status.code(), Some(67));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no account named \"bob\""));
     let _ = std::fs::remove_dir_all(&dir);
 }

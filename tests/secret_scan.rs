@@ -474,7 +474,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
 
     // 6. Status, every export (printed and written), the config check.
     let out = run.cli(&["status"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(80), "{}", text(&out.stdout));
     assert!(
         text(&out.stdout).contains("NEEDS RE-AUTHORIZATION"),
         "{}",

@@ -155,7 +155,9 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
     let (dir, config) = setup("expired", port, now().saturating_sub(10));
     let out = mailoauth(&["token", "svc"], &config);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    // A status of its own, so a service can tell "an admin must sign in again" from "try again
+    // later" (src/cli/exit.rs).
+    assert_eq!(out.status.code(), Some(80), "{stderr}");
     assert!(out.stdout.is_empty(), "no token may be printed");
     assert!(
         hits.load(Ordering::SeqCst) >= 1,
@@ -172,8 +174,8 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
     let shown = mailoauth(&["status", "--json"], &config);
     assert_eq!(
         shown.status.code(),
-        Some(1),
-        "status exits 1 when an account is not OK"
+        Some(80),
+        "status exits 80 when an account must sign in again"
     );
     let json: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(json[0]["state"], "needs_reauthorization");
@@ -202,5 +204,49 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
     let shown = mailoauth(&["status"], &config);
     assert!(String::from_utf8_lossy(&shown.stdout)
         .contains("svc (svc@example.test, generic): not used yet"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The exit statuses a service acts on (src/cli/exit.rs): 67 no such account, 78 a config that
+/// cannot be used, 75 a provider that cannot be reached (try again later).
+#[test]
+fn token_exit_statuses_tell_the_causes_apart() {
+    let (port, _hits) = refusing_token_endpoint();
+    let (dir, config) = setup("statuses", port, now().saturating_sub(10));
+    let unknown = mailoauth(&["token", "nobody-here"], &config);
+    assert_eq!(
+        unknown.status.code(),
+        Some(67),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "version = 1\n[[account]\n").unwrap();
+    let damaged = mailoauth(&["token", "svc"], &broken);
+    assert_eq!(
+        damaged.status.code(),
+        Some(78),
+        "{}",
+        String::from_utf8_lossy(&damaged.stderr)
+    );
+
+    // The same account with its token endpoint on a port where nothing listens.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(&format!("127.0.0.1:{port}"), &format!("127.0.0.1:{closed}"));
+    assert!(text.contains(&format!("127.0.0.1:{closed}")), "{text}");
+    std::fs::write(&config, text).unwrap();
+    let unreachable = mailoauth(&["token", "svc"], &config);
+    assert_eq!(
+        unreachable.status.code(),
+        Some(75),
+        "{}",
+        String::from_utf8_lossy(&unreachable.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

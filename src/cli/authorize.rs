@@ -183,8 +183,7 @@ pub fn run(args: Args) -> ExitCode {
     rt.block_on(run_async(args))
 }
 
-/// Exit status for values that cannot be used (sysexits.h `EX_USAGE`).
-const EX_USAGE: u8 = 64;
+use super::exit::EX_USAGE;
 
 /// The values of the command line after the wizard's checks, cleaned as the wizard cleans them.
 struct Checked {

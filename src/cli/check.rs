@@ -17,14 +17,11 @@ use std::process::ExitCode;
 
 /// Exit code when a test failed.
 const FAILED: u8 = 1;
-/// Exit code for unusable arguments (sysexits.h `EX_USAGE`).
-const USAGE: u8 = 64;
-/// Exit code for a config file that cannot be used (sysexits.h `EX_CONFIG`).
-const CONFIG: u8 = 78;
+use super::exit::EX_USAGE as USAGE;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner"
+    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner\n\nExit status: 0 every test passed; 1 a test failed (the report says why); 64 a value on the command line cannot be used; 67 no account of that name; 75 temporary failure while getting the token (try again later); 78 the config file cannot be used; 80 the account must sign in again."
 )]
 pub struct Args {
     /// An account of the config file: test it with its saved servers and a fresh token.
@@ -164,20 +161,33 @@ fn from_account(
         .config
         .clone()
         .unwrap_or_else(mailoauth::config::default_path);
+    // The same statuses as `mailoauth token` for the same causes (src/cli/exit.rs): a config
+    // that cannot be used, an unknown account, a sign-in to repeat, a temporary failure.
+    let status = |f: mailoauth::status::TokenFailure| match f {
+        mailoauth::status::TokenFailure::Temporary => super::exit::EX_TEMPFAIL,
+        mailoauth::status::TokenFailure::NeedsReauthorization => super::exit::NEEDS_REAUTHORIZATION,
+        mailoauth::status::TokenFailure::UnknownAccount => super::exit::EX_NOUSER,
+        mailoauth::status::TokenFailure::Config => super::exit::EX_CONFIG,
+        mailoauth::status::TokenFailure::Other => FAILED,
+    };
     let doc = mailoauth::config::load(&path).map_err(|e| {
-        // A file that exists but cannot be used (damaged, unknown version, a value refused) is
-        // a config error; a missing file or account stays a plain failure.
-        let code = match mailoauth::error::Coded::code(&e) {
-            mailoauth::error::ErrorCode::InvalidInput => CONFIG,
-            _ => FAILED,
-        };
+        let code = status(mailoauth::status::TokenFailure::of_config(&e));
         (code, e.to_string())
     })?;
     let (mut req, token) = runtime
         .block_on(mailoauth::setup::saved_account_check(&doc, name, &|w| {
             eprintln!("mailoauth check: {w}")
         }))
-        .map_err(|e| (FAILED, e.to_string()))?;
+        .map_err(|e| {
+            let code = match &e {
+                mailoauth::setup::SetupError::Token(t) => status(t.failure()),
+                mailoauth::setup::SetupError::Config(c) => {
+                    status(mailoauth::status::TokenFailure::of_config(c))
+                }
+                _ => FAILED,
+            };
+            (code, e.to_string())
+        })?;
     req.mechanism = args.mechanism;
     req.send_test_to = args.send_test_to.clone();
     req.source_address = args.source_address.clone();

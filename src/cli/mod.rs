@@ -4,6 +4,7 @@ pub mod authorize;
 pub mod check;
 pub mod checklist;
 pub mod config;
+pub mod exit;
 pub mod explain;
 pub mod export;
 pub mod providers;

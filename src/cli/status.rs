@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
+#[command(
+    after_help = "Exit status: 0 every account works (or has not been used yet); 1 an account is failing (the text says why); 78 the config file cannot be used; 80 an account must sign in again (an admin must re-authorize it)."
+)]
 pub struct Args {
     /// The config file [default: $MAILOAUTH_CONFIG, else the platform's default location]
     #[arg(long)]
@@ -35,7 +38,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("mailoauth: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(super::exit::EX_CONFIG);
         }
     };
     if let Some(name) = &args.start_over {
@@ -63,13 +66,21 @@ pub fn run(args: Args) -> ExitCode {
     } else {
         print!("{}", render(&path.display().to_string(), &all));
     }
-    let healthy = all
+    ExitCode::from(overall_status(&all))
+}
+
+/// The exit status of `status`: 80 when any account must sign in again (that needs an admin),
+/// else 1 when any account is failing, else 0 (src/cli/exit.rs).
+fn overall_status(all: &[status::AccountStatus]) -> u8 {
+    if all
         .iter()
-        .all(|a| matches!(a.state, AccountState::Ok | AccountState::Unused));
-    if healthy {
-        ExitCode::SUCCESS
+        .any(|a| a.state == AccountState::NeedsReauthorization)
+    {
+        super::exit::NEEDS_REAUTHORIZATION
+    } else if all.iter().any(|a| a.state == AccountState::Failing) {
+        1
     } else {
-        ExitCode::FAILURE
+        0
     }
 }
 

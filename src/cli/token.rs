@@ -17,7 +17,7 @@ MAILOAUTH_HTTP_TIMEOUT_SECS when set), then acted on before anything is printed:
 refresh tokens may already have revoked the old one. SIGKILL cannot be held.";
 
 #[derive(clap::Args)]
-#[command(after_help = SIGNALS_HELP)]
+#[command(after_help = format!("{SIGNALS_HELP}\n\n{}", super::exit::HELP))]
 pub struct Args {
     /// The config file [default: $MAILOAUTH_CONFIG, else the platform's default location]
     #[arg(long)]
@@ -36,7 +36,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("mailoauth: {e}");
-            return ExitCode::from(2);
+            return super::exit::for_token(mailoauth::status::TokenFailure::of_config(&e));
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> ExitCode {
                     args.account
                 );
             }
-            ExitCode::FAILURE
+            super::exit::for_token(e.failure())
         }
     }
 }

@@ -250,6 +250,24 @@ impl OAuthError {
         }
     }
 
+    /// Whether the same request may well succeed later without anyone changing anything: the
+    /// provider could not be reached or timed out, answered with a server error, throttled, or
+    /// said `temporarily_unavailable`/`server_error`; or the token store was busy. A service
+    /// retries these; it does not bother an admin with them.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            OAuthError::Unreachable { .. }
+            | OAuthError::UnexpectedReply { .. }
+            | OAuthError::Timeout { .. } => true,
+            OAuthError::Store(StoreError::LockTimeout { .. }) => true,
+            OAuthError::Provider(r) => {
+                matches!(r.error.as_str(), "temporarily_unavailable" | "server_error")
+                    || r.status.is_some_and(|s| s == 429 || s >= 500)
+            }
+            _ => false,
+        }
+    }
+
     /// The provider's refusal, when the error is one.
     pub fn reply(&self) -> Option<&ProviderReply> {
         match self {

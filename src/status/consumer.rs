@@ -26,7 +26,46 @@ impl Coded for TokenError {
     }
 }
 
+/// What a front end does about a failed token request: the CLI turns it into its exit status,
+/// a service into a retry or a report to the admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFailure {
+    /// Try again later; nothing needs changing (network, provider busy, store busy).
+    Temporary,
+    /// An admin must sign in again (revoked or expired grant, no refresh token).
+    NeedsReauthorization,
+    /// No account of that name in the config.
+    UnknownAccount,
+    /// The config file cannot be used: missing, damaged, or an account it describes is invalid.
+    Config,
+    /// Anything else: the message says what.
+    Other,
+}
+
+impl TokenFailure {
+    /// The kind of a config error: an unknown account, or a file that cannot be used.
+    pub fn of_config(e: &ConfigError) -> Self {
+        match e {
+            ConfigError::UnknownAccount { .. } => TokenFailure::UnknownAccount,
+            _ => TokenFailure::Config,
+        }
+    }
+}
+
 impl TokenError {
+    /// The kind of failure, for the caller to act on.
+    pub fn failure(&self) -> TokenFailure {
+        match self {
+            TokenError::Config(e) => TokenFailure::of_config(e),
+            TokenError::OAuth(e) if e.needs_reauthorization() => TokenFailure::NeedsReauthorization,
+            TokenError::OAuth(e) if e.is_temporary() => TokenFailure::Temporary,
+            TokenError::OAuth(OAuthError::Config { .. } | OAuthError::Profile(_)) => {
+                TokenFailure::Config
+            }
+            TokenError::OAuth(_) => TokenFailure::Other,
+        }
+    }
+
     /// True when only signing in again helps.
     pub fn needs_reauthorization(&self) -> bool {
         matches!(self, TokenError::OAuth(e) if e.needs_reauthorization())

@@ -10,7 +10,7 @@
 
 mod consumer;
 
-pub use consumer::{access_token, start_over, StartOverError, TokenError};
+pub use consumer::{access_token, start_over, StartOverError, TokenError, TokenFailure};
 
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};
