@@ -84,7 +84,10 @@ section "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 section "Rust unit tests (core, CLI, app commands, bindings)"
-counted "Rust unit tests" cargo test --no-fail-fast --workspace --lib --bins
+# From here on a failing stage does not stop the others: every count is shown, and the run
+# fails at the end (so two runs of one commit can be compared count for count).
+stage_failed=0
+counted "Rust unit tests" cargo test --no-fail-fast --workspace --lib --bins || stage_failed=1
 
 section "fuzz targets: they build (cargo check), and every committed input is replayed"
 # Deterministic: no random exploration here (that is scripts/fuzz.sh, run on purpose). The
@@ -94,7 +97,7 @@ section "fuzz targets: they build (cargo check), and every committed input is re
 cargo check --quiet --manifest-path fuzz/Cargo.toml --bins --target-dir "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/fuzz-check"
 
 section "Windows build: unit tests cross-built (x86_64-pc-windows-gnu) and run under Wine; the app cross-built"
-counted "Windows unit tests (under Wine)" bash scripts/windows-tests.sh
+counted "Windows unit tests (under Wine)" bash scripts/windows-tests.sh || stage_failed=1
 
 section "real peers: OpenID provider, Dovecot IMAP + submission, Postfix"
 PEERS_ENV=$(tests/peers/start.sh)
@@ -103,8 +106,9 @@ export MAILOAUTH_PEERS_ENV=$PEERS_ENV
 echo "peers up ($PEERS_ENV)"
 
 section "integration tests against the real peers"
-counted "integration tests (real peers)" cargo test --no-fail-fast --package mailoauth --test '*'
+counted "integration tests (real peers)" cargo test --no-fail-fast --package mailoauth --test '*' || stage_failed=1
 
 section "GUI end-to-end tests (real window: Xvfb + tauri-driver + WebKitWebDriver)"
-counted "GUI end-to-end tests" cargo test --no-fail-fast --package mailoauth-app --test gui_e2e
+counted "GUI end-to-end tests" cargo test --no-fail-fast --package mailoauth-app --test gui_e2e || stage_failed=1
 echo "screenshots: $(cd "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/screenshots" && pwd)"
+[ $stage_failed -eq 0 ]

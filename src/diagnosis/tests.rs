@@ -1055,3 +1055,19 @@ fn a_log_full_of_codes_is_explained_by_a_bounded_number_of_families() {
         .count();
     assert!(families > 0 && families <= 40, "{families}");
 }
+
+#[test]
+fn an_endpoint_whose_certificate_is_refused_is_a_certificate_problem_not_a_network_one() {
+    // What the OAuth engine says when the token endpoint's certificate is self-signed
+    // (tests/tls_and_faults.rs): "could not be reached" names the endpoint, the certificate
+    // is the cause.
+    let text = "the token endpoint could not be reached: client error: error sending request for url (https://127.0.0.1:46213/token): client error (Connect): invalid peer certificate: Other(OtherError(CaUsedAsEndEntity)); check the endpoint URL, the proxy and the firewall";
+    let x = explain(text, &Context::default());
+    let got: Vec<&str> = x.matches.iter().map(|m| m.diagnosis.id.as_str()).collect();
+    assert_eq!(
+        got.first().copied(),
+        Some("net-tls-untrusted-certificate"),
+        "{got:?}"
+    );
+    assert!(!got.contains(&"net-host-unreachable"), "{got:?}");
+}
