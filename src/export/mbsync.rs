@@ -49,24 +49,8 @@ impl Exporter for Mbsync {
     }
 
     fn render(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
-        let imap = account.imap.as_ref().ok_or(ExportError::MissingServer {
-            account: account.name.clone(),
-            format: "mbsync",
-            protocol: "IMAP",
-            key: "imap",
-        })?;
-        if account
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.pinned_sha256.is_some())
-        {
-            // Dropping the pin silently would weaken what the admin configured.
-            return Err(ExportError::Unsupported {
-                account: account.name.clone(),
-                format: "mbsync",
-                reason: "mbsync cannot pin a certificate fingerprint; use tls.ca_file with the server's CA instead, or a consumer that supports pinning (msmtp)".into(),
-            });
-        }
+        let imap = super::server_for(account, "mbsync", "IMAP")?;
+        super::refuse_pin(account, "mbsync", "mbsync cannot pin a certificate fingerprint; use tls.ca_file with the server's CA instead, or a consumer that supports pinning (msmtp)")?;
         // SSLType is the name isync 1.4 knows; 1.5 still accepts it next to its new TLSType.
         let ssl_type = match imap.security {
             Security::Tls => "IMAPS",

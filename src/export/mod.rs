@@ -285,6 +285,47 @@ impl Coded for ExportError {
     }
 }
 
+/// The account's server for `protocol` ("SMTP" or "IMAP"), or the error that names the format
+/// needing it and the config key to add.
+pub(crate) fn server_for<'a>(
+    account: &'a Account,
+    format: &'static str,
+    protocol: &'static str,
+) -> Result<&'a crate::config::MailServer, ExportError> {
+    let (server, key) = match protocol {
+        "SMTP" => (account.smtp.as_ref(), "smtp"),
+        _ => (account.imap.as_ref(), "imap"),
+    };
+    server.ok_or(ExportError::MissingServer {
+        account: account.name.clone(),
+        format,
+        protocol,
+        key,
+    })
+}
+
+/// Refuses an account that pins a certificate fingerprint, for a format whose client cannot
+/// pin: dropping the pin silently would weaken what the admin configured. `instead` says what
+/// to use.
+pub(crate) fn refuse_pin(
+    account: &Account,
+    format: &'static str,
+    instead: &str,
+) -> Result<(), ExportError> {
+    if account
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.pinned_sha256.is_some())
+    {
+        return Err(ExportError::Unsupported {
+            account: account.name.clone(),
+            format,
+            reason: instead.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// One consumer format.
 pub trait Exporter: Sync {
     /// Stable id used on the command line and by the GUI (`msmtp`).

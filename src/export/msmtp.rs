@@ -44,12 +44,7 @@ impl Exporter for Msmtp {
     }
 
     fn render(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
-        let smtp = account.smtp.as_ref().ok_or(ExportError::MissingServer {
-            account: account.name.clone(),
-            format: "msmtp",
-            protocol: "SMTP",
-            key: "smtp",
-        })?;
+        let smtp = super::server_for(account, "msmtp", "SMTP")?;
         let (tls, starttls) = match smtp.security {
             Security::Tls => ("on", "off"),
             Security::StartTls => ("on", "on"),

@@ -74,23 +74,8 @@ impl Exporter for Neomutt {
     }
 
     fn render(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
-        let imap = account.imap.as_ref().ok_or(ExportError::MissingServer {
-            account: account.name.clone(),
-            format: "neomutt",
-            protocol: "IMAP",
-            key: "imap",
-        })?;
-        if account
-            .tls
-            .as_ref()
-            .is_some_and(|t| t.pinned_sha256.is_some())
-        {
-            return Err(ExportError::Unsupported {
-                account: account.name.clone(),
-                format: "neomutt",
-                reason: "NeoMutt cannot pin a SHA-256 certificate fingerprint; use tls.ca_file with the server's CA instead, or a consumer that supports pinning (msmtp)".into(),
-            });
-        }
+        let imap = super::server_for(account, "neomutt", "IMAP")?;
+        super::refuse_pin(account, "neomutt", "NeoMutt cannot pin a SHA-256 certificate fingerprint; use tls.ca_file with the server's CA instead, or a consumer that supports pinning (msmtp)")?;
         // NeoMutt runs the refresh commands with /bin/sh -c on every platform.
         let command = ctx.posix().token_command(account);
         let servers: Vec<&MailServer> = [Some(imap), account.smtp.as_ref()]

@@ -50,12 +50,7 @@ impl Exporter for SafeqMps {
                 "SafeQ MPS documents OAuth mail sources only for Microsoft 365 (ImapOAuthMicrosoft); for other providers configure MPS with the provider's own instructions",
             ));
         }
-        let imap = account.imap.as_ref().ok_or(ExportError::MissingServer {
-            account: account.name.clone(),
-            format: "safeq-mps",
-            protocol: "IMAP",
-            key: "imap",
-        })?;
+        let imap = super::server_for(account, "safeq-mps", "IMAP")?;
         if imap.security != crate::provider::Security::Tls {
             return Err(unsupported(
                 "the ImapOAuthMicrosoft source connects with implicit TLS; set the account's IMAP security to tls (port 993)",
