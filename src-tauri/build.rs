@@ -7,6 +7,7 @@ fn main() {
             "profile_view",
             "registration_checklist",
             "validate_field",
+            "validate_server",
             "explain_error",
             "open_link",
             "sandbox_info",

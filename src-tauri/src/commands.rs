@@ -5,7 +5,7 @@ use mailoauth::diagnosis::{self, Context as DiagnosisContext, Explanation};
 use mailoauth::error::ErrorCode;
 use mailoauth::provider::checklist::{self, Checklist, ChecklistContext};
 use mailoauth::provider::{self, Cloud, ProfileView, ProviderSummary};
-use mailoauth::validate::{self, FieldContext, FieldKind, FieldReport};
+use mailoauth::validate::{self, FieldContext, FieldKind, FieldReport, PortSecurityInput};
 use tauri_plugin_shell::ShellExt;
 
 /// The providers the first wizard screen offers, from the core's catalog.
@@ -38,6 +38,16 @@ pub async fn validate_field(
     context: FieldContext,
 ) -> CmdResult<FieldReport> {
     Ok(validate::validate_field(kind, &value, &context))
+}
+
+/// Checks a mail server's port and security as the admin edits them (with the host: security
+/// `none` is refused for anything but this machine, the same rule as the loader and the tests).
+#[tauri::command]
+pub async fn validate_server(
+    input: PortSecurityInput,
+    context: FieldContext,
+) -> CmdResult<FieldReport> {
+    Ok(validate::validate_port_security(&input, &context))
 }
 
 /// The troubleshooter: every known failure the pasted text matches, with cause and fix.

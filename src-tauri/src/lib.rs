@@ -33,6 +33,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::profile_view,
             commands::registration_checklist,
             commands::validate_field,
+            commands::validate_server,
             commands::explain_error,
             commands::open_link,
             flows::sandbox_info,

@@ -19,7 +19,9 @@ pub use file::{
     imported_values, validate_file, validate_file_on, FileContext, FileKind, FileReport,
     ImportedValues,
 };
-pub use input::{validate_field, validate_port_security, FieldContext, FieldKind, FieldReport};
+pub use input::{
+    validate_field, validate_port_security, FieldContext, FieldKind, FieldReport, PortSecurityInput,
+};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

@@ -12,6 +12,7 @@ import type { ChecklistContext } from './bindings/ChecklistContext';
 import type { FieldKind } from './bindings/FieldKind';
 import type { FieldContext } from './bindings/FieldContext';
 import type { FieldReport } from './bindings/FieldReport';
+import type { PortSecurityInput } from './bindings/PortSecurityInput';
 import type { Explanation } from './bindings/Explanation';
 import type { DiagnosisContext } from './bindings/DiagnosisContext';
 import type { Sandbox } from './bindings/Sandbox';
@@ -125,6 +126,11 @@ export function registrationChecklist(provider: string, context: ChecklistContex
 }
 
 /** Checks one field as it is typed. */
+/** Checks a mail server's port and security (and, with the host, clear-text authentication). */
+export function validateServer(input: PortSecurityInput, context: FieldContext): Promise<FieldReport> {
+  return call<FieldReport>('validate_server', { input, context });
+}
+
 export function validateField(kind: FieldKind, value: string, context: FieldContext): Promise<FieldReport> {
   return call<FieldReport>('validate_field', { kind, value, context });
 }
