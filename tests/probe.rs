@@ -453,8 +453,17 @@ async fn a_port_where_nothing_listens_is_reported_quickly() {
     for r in [&report.smtp, &report.imap] {
         assert_eq!(
             failed(r),
-            (FailureKind::Connect, "net-connection-failed".into())
+            (FailureKind::Connect, "net-mail-host-no-connection".into())
         );
+        // The diagnosis names the server and port that refused, not the usual mail hosts.
+        let d = r
+            .as_ref()
+            .and_then(|r| r.failure.as_ref())
+            .and_then(|f| f.diagnosis.as_ref())
+            .expect("a diagnosis");
+        assert_eq!(d.title, "Can't connect to localhost", "{d:?}");
+        let fix = d.fix.join(" ");
+        assert!(fix.contains(&format!("nc -vz localhost {port}")), "{fix}");
     }
 }
 

@@ -628,8 +628,11 @@ impl ProbeError {
             }
         }
         let id = match self {
-            ProbeError::Resolve { .. } => "net-dns-failure",
-            ProbeError::Connect { .. } | ProbeError::Timeout { .. } => "net-connection-failed",
+            // With the host, port and role in `ctx` (the report of one server), these name the
+            // server that could not be reached instead of listing the usual mail hosts.
+            ProbeError::Resolve { .. } => "net-mail-host-unreachable",
+            ProbeError::Connect { .. } => "net-mail-host-no-connection",
+            ProbeError::Timeout { .. } => "net-connection-failed",
             ProbeError::PortExpectsStartTls { .. } | ProbeError::PortExpectsTls { .. } => {
                 "net-tls-mode-mismatch"
             }
@@ -1030,7 +1033,17 @@ pub(crate) fn decode_challenge(reply: &str) -> Option<Box<DecodedChallenge>> {
 
 impl Recorder<'_> {
     fn finish(self, ep: &Endpoint, found: Findings, ctx: &diagnosis::Context) -> ProtocolReport {
-        let failure = self.failed.as_ref().map(|(step, e)| e.failure(*step, ctx));
+        // The server this report is about, so a diagnosis can name it.
+        let ctx = diagnosis::Context {
+            host: Some(ep.host.clone()),
+            host_role: Some(match self.protocol {
+                Protocol::Smtp => diagnosis::HostRole::Smtp,
+                Protocol::Imap => diagnosis::HostRole::Imap,
+            }),
+            port: Some(ep.port),
+            ..ctx.clone()
+        };
+        let failure = self.failed.as_ref().map(|(step, e)| e.failure(*step, &ctx));
         ProtocolReport {
             protocol: self.protocol,
             endpoint: ep.clone(),

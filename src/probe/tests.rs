@@ -259,7 +259,7 @@ fn local_failures_map_to_network_entries() {
             addresses: "127.0.0.1:1".into(),
             message: "Connection refused (os error 111)".into()
         }),
-        "net-connection-failed"
+        "net-mail-host-no-connection"
     );
     assert_eq!(
         diag_id(&ProbeError::TlsUntrusted {
@@ -272,7 +272,7 @@ fn local_failures_map_to_network_entries() {
             host: "smtp.offce365.com".into(),
             message: "failed to lookup address information".into()
         }),
-        "net-dns-failure"
+        "net-mail-host-unreachable"
     );
 }
 
