@@ -289,13 +289,17 @@ pub fn account_status(
     // The order of events, not their clock: a failure opens `failing_since`, a success closes
     // it, so a success in the same second as the failure it repairs still counts.
     let failing = record.last_failure.is_some() && record.failing_since.is_some();
+    // The recorded (scrubbed) error fills in what the id alone cannot: the host that could not
+    // be reached, its role and port ("Can't reach login.microsoftonline.com").
     let diagnosis = record
         .last_failure
         .as_ref()
         .filter(|_| failing)
-        .and_then(|f| f.diagnosis_id.as_deref())
-        .and_then(diagnosis::entry)
-        .map(|e| e.diagnosis(&ctx));
+        .and_then(|f| {
+            f.diagnosis_id
+                .as_deref()
+                .and_then(|id| diagnosis::diagnose(id, &f.error, &ctx))
+        });
     let secret_expires = account
         .auth
         .client_secret_expires

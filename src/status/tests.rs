@@ -168,3 +168,34 @@ fn a_damaged_status_file_counts_as_empty_and_is_replaced() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A recorded failure to reach the token endpoint is shown with the host that could not be
+/// reached, from the recorded error text, not as "the server".
+#[test]
+fn an_unreachable_token_endpoint_is_named_in_the_status() {
+    let dir = scratch("status-unreachable");
+    let cfg_path = dir.join("mailoauth.toml");
+    let cfg = sample_config();
+    let error = "the token endpoint could not be reached: error sending request for url (https://login.microsoftonline.com/contoso.com/oauth2/v2.0/token): client error (Connect): dns error: failed to lookup address information; check the endpoint URL, the proxy and the firewall";
+    record_failure(
+        &cfg_path,
+        "scanner",
+        error,
+        Some("net-host-unreachable"),
+        false,
+        T0,
+    )
+    .unwrap();
+    let status = read(&cfg_path).unwrap();
+    let all = overview(&cfg, &status, day("2026-11-23"));
+    let d = all[0].diagnosis.as_ref().expect("a diagnosis");
+    assert_eq!(d.title, "Can't reach login.microsoftonline.com", "{d:?}");
+    assert!(
+        d.fix
+            .iter()
+            .any(|f| f.contains("nslookup login.microsoftonline.com")),
+        "{:?}",
+        d.fix
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
