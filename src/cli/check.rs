@@ -163,13 +163,7 @@ fn from_account(
         .unwrap_or_else(mailoauth::config::default_path);
     // The same statuses as `mailoauth token` for the same causes (src/cli/exit.rs): a config
     // that cannot be used, an unknown account, a sign-in to repeat, a temporary failure.
-    let status = |f: mailoauth::status::TokenFailure| match f {
-        mailoauth::status::TokenFailure::Temporary => super::exit::EX_TEMPFAIL,
-        mailoauth::status::TokenFailure::NeedsReauthorization => super::exit::NEEDS_REAUTHORIZATION,
-        mailoauth::status::TokenFailure::UnknownAccount => super::exit::EX_NOUSER,
-        mailoauth::status::TokenFailure::Config => super::exit::EX_CONFIG,
-        mailoauth::status::TokenFailure::Other => FAILED,
-    };
+    let status = super::exit::token_status;
     let doc = mailoauth::config::load(&path).map_err(|e| {
         let code = status(mailoauth::status::TokenFailure::of_config(&e));
         (code, e.to_string())

@@ -27,15 +27,20 @@ pub const EX_CONFIG: u8 = 78;
 /// `sysexits.h` range and neither 1 nor clap's usage status 2, so nothing else means it.
 pub const NEEDS_REAUTHORIZATION: u8 = 80;
 
-/// The exit status of a failed token request.
-pub fn for_token(failure: TokenFailure) -> ExitCode {
-    ExitCode::from(match failure {
+/// The exit status of a failed token request (also `check`'s, while it gets the token).
+pub fn token_status(failure: TokenFailure) -> u8 {
+    match failure {
         TokenFailure::Temporary => EX_TEMPFAIL,
         TokenFailure::NeedsReauthorization => NEEDS_REAUTHORIZATION,
         TokenFailure::UnknownAccount => EX_NOUSER,
         TokenFailure::Config => EX_CONFIG,
         TokenFailure::Other => 1,
-    })
+    }
+}
+
+/// [`token_status`] as the process's exit code.
+pub fn for_token(failure: TokenFailure) -> ExitCode {
+    ExitCode::from(token_status(failure))
 }
 
 /// What `--help` of `token`, `check` and `status` says about exit statuses.
