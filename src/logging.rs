@@ -221,24 +221,7 @@ fn file_writer(
 
 /// The UTC date of now, `YYYY-MM-DD` (the names tracing-appender's daily rotation used).
 fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    civil_date(secs / 86_400)
-}
-
-/// `YYYY-MM-DD` of `days` since 1970-01-01 (H. Hinnant's days-to-civil).
-fn civil_date(days: u64) -> String {
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::validate::CivilDate::today().to_string()
 }
 
 /// The daily log file, opened by mailoauth rather than by tracing-appender's rolling appender,
@@ -502,6 +485,7 @@ mod tests {
 
     #[test]
     fn daily_names_are_utc_dates() {
+        let civil_date = |d| crate::validate::CivilDate::from_days(d).to_string();
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(19_722), "2023-12-31");
         assert_eq!(civil_date(19_723), "2024-01-01");
