@@ -37,6 +37,8 @@ enum Command {
     Config(cli::config::Args),
     /// Print a fresh access token for an account (for passwordeval / PassCmd); refreshes when needed.
     Token(cli::token::Args),
+    /// The machine-wide token service: run it, move an account's tokens into it.
+    Service(cli::service::Args),
 }
 
 impl Command {
@@ -53,6 +55,7 @@ impl Command {
             Command::Export(_) => "export",
             Command::Config(_) => "config",
             Command::Token(_) => "token",
+            Command::Service(_) => "service",
         }
     }
 }
@@ -73,11 +76,21 @@ fn main() -> ExitCode {
             None
         }
     };
-    tracing::info!(
-        command = cli.command.name(),
-        version = env!("CARGO_PKG_VERSION"),
-        "start"
-    );
+    // `token` runs for every mail sent or fetched: a call that changes nothing writes nothing,
+    // so its start is logged only at debug level.
+    if matches!(cli.command, Command::Token(_)) {
+        tracing::debug!(
+            command = "token",
+            version = env!("CARGO_PKG_VERSION"),
+            "start"
+        );
+    } else {
+        tracing::info!(
+            command = cli.command.name(),
+            version = env!("CARGO_PKG_VERSION"),
+            "start"
+        );
+    }
     match cli.command {
         Command::Providers(args) => cli::providers::run(args),
         Command::Checklist(args) => cli::checklist::run(args),
@@ -89,5 +102,6 @@ fn main() -> ExitCode {
         Command::Export(args) => cli::export::run(args),
         Command::Config(args) => cli::config::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Service(args) => cli::service::run(args),
     }
 }

@@ -526,6 +526,8 @@ pub fn config_account(
         smtp: server(&setup.check.smtp),
         imap: server(&setup.check.imap),
         token_store,
+        readers: Vec::new(),
+        google_testing_consent: None,
         tls: ca_file.map(|f| TlsTrust {
             ca_file: Some(f.to_path_buf()),
             pinned_sha256: None,

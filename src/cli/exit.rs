@@ -8,7 +8,9 @@
 //! | 1 | any other failure (the message says what) |
 //! | 64 `EX_USAGE` | a value on the command line cannot be used |
 //! | 67 `EX_NOUSER` | no account of that name in the config |
+//! | 69 `EX_UNAVAILABLE` | the mailoauth service is not running and holds this account (no valid cached token) |
 //! | 75 `EX_TEMPFAIL` | temporary: the provider or the network, or a busy store; try again later |
+//! | 77 `EX_NOPERM` | the mailoauth service refused: this user is not among the account's readers |
 //! | 78 `EX_CONFIG` | the config file cannot be used (missing, damaged, invalid) |
 //! | 80 | the account must sign in again (`mailoauth` cannot fix this alone) |
 
@@ -19,6 +21,10 @@ use std::process::ExitCode;
 pub const EX_USAGE: u8 = 64;
 /// No account of that name (sysexits.h: "addressee unknown").
 pub const EX_NOUSER: u8 = 67;
+/// The mailoauth service holds the account and is not running (sysexits.h: service unavailable).
+pub const EX_UNAVAILABLE: u8 = 69;
+/// The mailoauth service refused the request (sysexits.h: permission denied).
+pub const EX_NOPERM: u8 = 77;
 /// Temporary failure: try again later (sysexits.h).
 pub const EX_TEMPFAIL: u8 = 75;
 /// The configuration cannot be used (sysexits.h).
@@ -45,7 +51,9 @@ pub fn for_token(failure: TokenFailure) -> ExitCode {
 
 /// What `--help` of `token`, `check` and `status` says about exit statuses.
 pub const HELP: &str = "Exit status: 0 success; 64 a value on the command line cannot be used; 67 no account of that name; \
-75 temporary failure (network, provider, busy store: try again later); 78 the config file cannot be used; \
+69 the mailoauth service holds the account and is not running; \
+75 temporary failure (network, provider, busy store, a service that does not answer: try again later); \
+77 the mailoauth service refused (not among the account's readers); 78 the config file cannot be used; \
 80 the account must sign in again (an admin must re-authorize it); 1 any other failure.";
 
 #[cfg(test)]
@@ -57,7 +65,9 @@ mod tests {
         for code in [
             EX_USAGE,
             EX_NOUSER,
+            EX_UNAVAILABLE,
             EX_TEMPFAIL,
+            EX_NOPERM,
             EX_CONFIG,
             NEEDS_REAUTHORIZATION,
         ] {

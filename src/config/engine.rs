@@ -24,6 +24,14 @@ impl Account {
         let client_secret = match &self.auth.client_secret {
             None => None,
             Some(SecretRef::File(p)) => Some(SecretSource::File(p.clone())),
+            Some(SecretRef::Service) => {
+                return Err(invalid(
+                    _path,
+                    self,
+                    "auth.client_secret",
+                    "`service` holds tokens only; give the client secret as `file:`, `env:` or `keyring:`".into(),
+                ))
+            }
             Some(SecretRef::Env(n)) => Some(SecretSource::Env(n.clone())),
             Some(SecretRef::Keyring { service, entry }) => Some(SecretSource::Keyring {
                 service: service.clone(),
@@ -74,6 +82,14 @@ impl Account {
                         store::keyring::SERVICE,
                         self.mailbox.trim()
                     ),
+                ))
+            }
+            SecretRef::Service => {
+                return Err(invalid(
+                    path,
+                    self,
+                    "token_store",
+                    "the mailoauth service holds this account's tokens: ask it (`mailoauth token`), it is their only writer".into(),
                 ))
             }
             SecretRef::Env(_) => {

@@ -19,7 +19,8 @@ pub use location::{default_path, default_path_for, Platform};
 pub use schema::{config_schema, config_schema_text};
 pub use secret_ref::{SecretRef, SecretRefError};
 pub use types::{
-    Account, AuthSettings, Config, EndpointSettings, MailServer, TlsTrust, FORMAT_VERSION,
+    Account, AuthSettings, Config, EndpointSettings, MailServer, ServiceSettings, TlsTrust,
+    FORMAT_VERSION,
 };
 
 use crate::error::{Coded, ErrorCode};

@@ -25,6 +25,41 @@ pub struct Config {
     #[serde(default, rename = "account")]
     #[ts(rename = "account")]
     pub accounts: Vec<Account>,
+    /// The `[service]` table: how the mailoauth token service keeps the accounts it holds fresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub service: Option<ServiceSettings>,
+}
+
+/// The `[service]` table, read by `mailoauth service run`; every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigService")]
+pub struct ServiceSettings {
+    /// Refresh an access token this many seconds before it expires (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub refresh_ahead_secs: Option<u64>,
+    /// Run each account's check this often, in seconds (default 14400: four hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub check_every_secs: Option<u64>,
+    /// A command run when an account's state changes (environment: MAILOAUTH_ACCOUNT, MAILOAUTH_STATE, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub hook: Option<String>,
+    /// The proxy URL the service uses for provider requests (a service does not inherit the admin's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub proxy: Option<String>,
+    /// Warn this many days before a client secret expires or a Google Testing consent ends (default 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub notify_days: Option<u32>,
+    /// At most one consumer report (`token --rejected`) per account per this many seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub report_min_interval_secs: Option<u64>,
 }
 
 impl Default for Config {
@@ -32,6 +67,7 @@ impl Default for Config {
         Config {
             version: FORMAT_VERSION,
             accounts: Vec::new(),
+            service: None,
         }
     }
 }
@@ -64,10 +100,21 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub imap: Option<MailServer>,
-    /// Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring) or
-    /// `file:<folder>` (one owner-only file per mailbox in that folder).
+    /// Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring),
+    /// `file:<folder>` (one owner-only file per mailbox in that folder) or `service` (held by the
+    /// mailoauth token service, which alone refreshes them).
     #[ts(type = "string")]
     pub token_store: SecretRef,
+    /// Who may read the account's token from the mailoauth service: OS user names, and OS groups
+    /// as `group:<name>` (managers always may).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
+    pub readers: Vec<String>,
+    /// The Google OAuth consent screen is in Testing status, where Google ends a grant after 7
+    /// days: the service reminds the admin before (the API does not reveal this status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub google_testing_consent: Option<bool>,
     /// An extra CA or a pinned certificate for the mail servers, when the system store is not enough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -90,11 +90,29 @@ pub async fn access_token(
     now: u64,
     warn: &dyn Fn(&str),
 ) -> Result<AccessToken, TokenError> {
+    access_token_forced(doc, name, now, false, warn).await
+}
+
+/// [`access_token`], refreshing even a still-valid token when `force` is set (a consumer
+/// reported it rejected, or asked for a refresh).
+pub async fn access_token_forced(
+    doc: &ConfigDocument,
+    name: &str,
+    now: u64,
+    force: bool,
+    warn: &dyn Fn(&str),
+) -> Result<AccessToken, TokenError> {
     let result = async {
         let account = doc.account(name)?;
         let auth = account.oauth_settings(&doc.path)?;
         let store = account.token_store(&doc.path)?;
-        Ok::<_, TokenError>(oauth::refresh_if_needed(&auth, store.as_ref(), now).await?)
+        let token = if force {
+            let expired = crate::service::custody::Expired(store.as_ref());
+            oauth::refresh_if_needed(&auth, &expired, now).await?
+        } else {
+            oauth::refresh_if_needed(&auth, store.as_ref(), now).await?
+        };
+        Ok::<_, TokenError>(token)
     }
     .await;
     let recorded = match &result {

@@ -10,7 +10,9 @@
 
 mod consumer;
 
-pub use consumer::{access_token, start_over, StartOverError, TokenError, TokenFailure};
+pub use consumer::{
+    access_token, access_token_forced, start_over, StartOverError, TokenError, TokenFailure,
+};
 
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};

@@ -1,0 +1,215 @@
+//! The client side of the endpoint, used by `mailoauth token`: connect, send one request, read
+//! one answer, all within a bound, so a hung service costs a consumer at most a few seconds.
+
+use super::protocol::{self, ErrorBody, ProtocolError, Request};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a client waits for the service to answer a request that needs no provider round
+/// trip (`MAILOAUTH_SERVICE_WAIT_SECS` overrides it).
+pub const WAIT: Duration = Duration::from_secs(2);
+
+/// The socket to use: `explicit`, else `MAILOAUTH_SERVICE_SOCKET`, else the platform default.
+pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
+    explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(super::SOCKET_ENV).map(PathBuf::from))
+        .unwrap_or_else(super::default_socket)
+}
+
+/// Why the service gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No service listens on the socket.
+    #[error("the mailoauth service is not running (no answer on {path})")]
+    NotRunning {
+        /// The socket.
+        path: String,
+    },
+    /// The service did not answer in time.
+    #[error("the mailoauth service did not answer within {secs} s on {path}; try again later")]
+    Timeout {
+        /// The socket.
+        path: String,
+        /// The bound.
+        secs: u64,
+    },
+    /// The socket's folder is not one only root (or this account) may write: someone else may
+    /// have put a socket there.
+    #[error("not trusting the socket {path}: {detail}")]
+    Untrusted {
+        /// The socket.
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// The answer could not be read.
+    #[error("the mailoauth service answered something this mailoauth cannot read: {0}")]
+    Protocol(#[from] ProtocolError),
+}
+
+/// The folder of `socket` must be root's or this account's and writable by no one else.
+#[cfg(unix)]
+fn trust(socket: &Path) -> Result<(), ClientError> {
+    let dir = socket.parent().unwrap_or(Path::new("/"));
+    let rules = crate::config::atomic::DirRules {
+        follow_link: false,
+        root_may_own: true,
+        owner_only: false,
+        repair: false,
+    };
+    match crate::config::atomic::check_dir(dir, rules) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ClientError::NotRunning {
+            path: socket.display().to_string(),
+        }),
+        Err(e) => Err(ClientError::Untrusted {
+            path: socket.display().to_string(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Sends `req` to the service at `socket` and reads its answer, waiting at most `wait`.
+#[cfg(unix)]
+pub async fn ask(
+    socket: &Path,
+    req: &Request,
+    wait: Duration,
+) -> Result<Result<Value, ErrorBody>, ClientError> {
+    trust(socket)?;
+    let path = socket.display().to_string();
+    let exchange = async {
+        let mut stream = match tokio::net::UnixStream::connect(socket).await {
+            Ok(s) => s,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Err(ClientError::NotRunning { path: path.clone() })
+            }
+            Err(e) => {
+                return Err(ClientError::Protocol(ProtocolError::Io {
+                    detail: e.to_string(),
+                }))
+            }
+        };
+        protocol::write_frame(&mut stream, &protocol::encode_request(req))
+            .await
+            .map_err(|e| ProtocolError::Io {
+                detail: e.to_string(),
+            })?;
+        let body = protocol::read_frame(&mut stream)
+            .await?
+            .ok_or(ProtocolError::Io {
+                detail: String::from("the service closed the connection without an answer"),
+            })?;
+        Ok(protocol::decode_answer(&body)?)
+    };
+    match tokio::time::timeout(wait, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(ClientError::Timeout {
+            path,
+            secs: wait.as_secs(),
+        }),
+    }
+}
+
+/// The bound for `req`: [`WAIT`] (or `MAILOAUTH_SERVICE_WAIT_SECS`), plus the HTTP time-out for
+/// requests that make the service ask the provider.
+pub fn wait_for(req: &Request) -> Duration {
+    let base = std::env::var("MAILOAUTH_SERVICE_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(WAIT);
+    match req {
+        Request::Report { .. } | Request::Refresh { .. } | Request::Check { .. } => {
+            base + crate::oauth::client::http_timeout()
+        }
+        _ => base,
+    }
+}
+
+/// Why an account could not be moved into the service.
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    /// The config or the account cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The old store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Nothing to move, or already moved.
+    #[error("{0}")]
+    Nothing(String),
+    /// The service did not take the tokens (the config was put back).
+    #[error("the mailoauth service did not take the tokens of {account:?} (the config is unchanged): {detail}")]
+    Refused {
+        /// The account.
+        account: String,
+        /// What the service or the connection said.
+        detail: String,
+    },
+}
+
+/// Moves the tokens of account `name` from its keyring or file store into the service at
+/// `socket` and sets its `token_store` to `service`. Holds the old store's lock throughout so
+/// no direct-path refresh runs meanwhile; the config is changed first (from then on the direct
+/// path no longer refreshes it) and put back if the service refuses; the old copy is deleted
+/// last, so the service is the only writer.
+#[cfg(unix)]
+pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), AdoptError> {
+    let mut doc = crate::config::load(config_path)?;
+    let account = doc.account(name)?.clone();
+    if super::is_service_owned(&account) {
+        return Err(AdoptError::Nothing(format!(
+            "account {name:?} is already held by the mailoauth service"
+        )));
+    }
+    let auth = account.oauth_settings(config_path)?;
+    let key = crate::oauth::store_key(&auth);
+    let old = account.token_store(config_path)?;
+    let _lock = crate::store::lock_async(old.as_ref(), &key).await?;
+    let tokens = old.load(&key)?.ok_or_else(|| {
+        AdoptError::Nothing(format!(
+            "account {name:?} has no tokens in the {}: authorize it first",
+            old.describe()
+        ))
+    })?;
+    let set_store = |doc: &mut crate::config::ConfigDocument, store| {
+        if let Some(a) = doc.config.accounts.iter_mut().find(|a| a.name == name) {
+            a.token_store = store;
+        }
+    };
+    set_store(&mut doc, crate::config::SecretRef::Service);
+    if let crate::config::SaveOutcome::ChangedOnDisk { .. } = doc.save()? {
+        return Err(AdoptError::Nothing(format!(
+            "{} changed while mailoauth was moving account {name:?}; run the command again",
+            config_path.display()
+        )));
+    }
+    let req = Request::PutTokens {
+        account: name.to_string(),
+        tokens: tokens.to_json(),
+    };
+    let refused = match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e.message),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(detail) = refused {
+        set_store(&mut doc, account.token_store.clone());
+        doc.save_overwriting()?;
+        return Err(AdoptError::Refused {
+            account: name.to_string(),
+            detail,
+        });
+    }
+    old.delete(&key)?;
+    tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
+    Ok(())
+}

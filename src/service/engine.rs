@@ -1,0 +1,677 @@
+//! The service's engine: the accounts it holds (those with `token_store = "service"`), their
+//! tokens in memory, refreshes ahead of expiry through the core's refresh, and the answers to
+//! each request. It is the only writer of the custody store, and writes only on a change.
+//!
+//! Every call into the core (config, OAuth refresh) is in the "core calls" section below, so
+//! they can be pointed at the account façade in one place.
+
+use super::custody;
+use super::notify::{AccountState, Event, Notifier};
+use super::peer::{may_read, PeerIdentity};
+use super::protocol::{ErrorBody, Request};
+use super::schedule::{self, AccountClock, Due, Policy};
+use crate::config::{self, Account, ConfigDocument};
+use crate::oauth::{self, TokenSet};
+use crate::store::file::FileStore;
+use crate::store::TokenStore;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// ---- core calls (the lead retargets these to `crate::account::*`) ----
+
+/// Reads the machine config.
+fn core_load(path: &Path) -> Result<ConfigDocument, config::ConfigError> {
+    config::load(path)
+}
+
+/// True when the service holds `account`'s tokens (`token_store = "service"`). Stands in for
+/// the façade's `StoreSpec::Service` until it lands.
+pub fn is_service_owned(account: &Account) -> bool {
+    matches!(account.token_store, config::SecretRef::Service)
+}
+
+/// The key of `account`'s tokens in the custody store.
+fn core_key(account: &Account, config_path: &Path) -> Result<String, String> {
+    account
+        .oauth_settings(config_path)
+        .map(|auth| oauth::store_key(&auth))
+        .map_err(|e| e.to_string())
+}
+
+/// Refreshes `account` through the core's refresh (store lock, rotation-safe save); `force`
+/// refreshes even a token that is still valid. Returns the saved tokens.
+async fn core_refresh(
+    account: &Account,
+    config_path: &Path,
+    store: &FileStore,
+    force: bool,
+) -> Result<TokenSet, Failure> {
+    let auth = account
+        .oauth_settings(config_path)
+        .map_err(|e| Failure::config(e.to_string()))?;
+    let now = oauth::unix_now();
+    let result = if force {
+        oauth::refresh_if_needed(&auth, &custody::Expired(store), now).await
+    } else {
+        oauth::refresh_if_needed(&auth, store, now).await
+    };
+    result.map_err(|e| Failure {
+        message: crate::diagnosis::scrub(&e.to_string()),
+        diagnosis: e.diagnosis_id(),
+        reauthorize: e.needs_reauthorization(),
+        temporary: e.is_temporary(),
+    })?;
+    let key = oauth::store_key(&auth);
+    store
+        .load(&key)
+        .map_err(|e| Failure::store(e.to_string()))?
+        .ok_or_else(|| Failure::store(format!("the tokens of {key} vanished after the save")))
+}
+
+// ---- the engine ----
+
+/// Why an account has no fresh token.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Scrubbed text.
+    pub message: String,
+    /// The diagnosis id.
+    pub diagnosis: Option<String>,
+    /// Only a new sign-in helps.
+    pub reauthorize: bool,
+    /// Try again later.
+    pub temporary: bool,
+}
+
+impl Failure {
+    fn config(message: String) -> Self {
+        Failure {
+            message,
+            diagnosis: None,
+            reauthorize: false,
+            temporary: false,
+        }
+    }
+    fn store(message: String) -> Self {
+        Failure {
+            message: format!("the custody store cannot be used, refreshes are stopped: {message}"),
+            diagnosis: None,
+            reauthorize: false,
+            temporary: false,
+        }
+    }
+    fn body(&self) -> ErrorBody {
+        let code = if self.reauthorize {
+            "needs_reauthorization"
+        } else if self.temporary {
+            "temporary"
+        } else {
+            "failed"
+        };
+        ErrorBody {
+            code: code.into(),
+            message: self.message.clone(),
+            diagnosis: self.diagnosis.clone(),
+            reauthorize: self.reauthorize,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    account: Option<Account>,
+    key: String,
+    tokens: Option<TokenSet>,
+    last_refresh: Option<u64>,
+    last_error: Option<Failure>,
+    failures: u32,
+    last_attempt: Option<SystemTime>,
+    last_report: Option<u64>,
+    last_check: Option<SystemTime>,
+}
+
+struct State {
+    /// Service-owned accounts by name.
+    accounts: BTreeMap<String, Entry>,
+    /// Every account of the config by name, service-owned or not.
+    known: BTreeMap<String, bool>,
+    config_stamp: Option<(SystemTime, u64)>,
+    config_error: Option<String>,
+    policy: Policy,
+    report_interval: u64,
+    notifier: Notifier,
+    refusals_logged: HashMap<(String, String), Instant>,
+    refusals_suppressed: u64,
+}
+
+/// The engine shared by the endpoint and the refresh loop.
+pub struct Engine {
+    config_path: PathBuf,
+    store: FileStore,
+    service_uid: u32,
+    state: Mutex<State>,
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Refreshes between request and save, right now.
+    in_flight: AtomicUsize,
+    stopping: AtomicBool,
+    /// Wakes the refresh loop (reload, new tokens, stop).
+    pub wake: tokio::sync::Notify,
+}
+
+fn policy_of(doc: Option<&config::Config>) -> (Policy, u64) {
+    let s = doc.and_then(|c| c.service.clone()).unwrap_or_default();
+    (
+        Policy {
+            refresh_ahead: Duration::from_secs(s.refresh_ahead_secs.unwrap_or(600)),
+            check_every: Duration::from_secs(s.check_every_secs.unwrap_or(14_400)),
+            backoff_min: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(900),
+        },
+        s.report_min_interval_secs.unwrap_or(60),
+    )
+}
+
+fn to_system(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+fn config_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+impl Engine {
+    /// Loads the config and the custody store of `state_dir`. A config that cannot be read is
+    /// not fatal: the service starts with no accounts and says why in `status`.
+    pub fn start(
+        config_path: PathBuf,
+        state_dir: &Path,
+        service_uid: u32,
+    ) -> Result<Arc<Engine>, crate::store::StoreError> {
+        let store = custody::prepare(state_dir)?;
+        let (policy, report_interval) = policy_of(None);
+        let engine = Arc::new(Engine {
+            config_path,
+            store,
+            service_uid,
+            state: Mutex::new(State {
+                accounts: BTreeMap::new(),
+                known: BTreeMap::new(),
+                config_stamp: None,
+                config_error: None,
+                policy,
+                report_interval,
+                notifier: Notifier::new(None, BTreeMap::new()),
+                refusals_logged: HashMap::new(),
+                refusals_suppressed: 0,
+            }),
+            refresh_locks: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            stopping: AtomicBool::new(false),
+            wake: tokio::sync::Notify::new(),
+        });
+        engine.reload();
+        Ok(engine)
+    }
+
+    /// The uid the service runs as (a manager too).
+    pub fn service_uid(&self) -> u32 {
+        self.service_uid
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads the config again. A config that cannot be used keeps the last good accounts and
+    /// records why. Returns the error text, if any.
+    pub fn reload(&self) -> Option<String> {
+        let stamp = config_stamp(&self.config_path);
+        let doc = match core_load(&self.config_path) {
+            Ok(d) => d,
+            Err(e) => {
+                let text = format!(
+                    "the config cannot be used, the last good accounts stay in service: {e}"
+                );
+                tracing::error!(config = %self.config_path.display(), "{text}");
+                let mut st = self.lock();
+                st.config_stamp = stamp;
+                st.config_error = Some(text.clone());
+                return Some(text);
+            }
+        };
+        let (policy, report_interval) = policy_of(Some(&doc.config));
+        let hook = doc.config.service.as_ref().and_then(|s| s.hook.clone());
+        let mut st = self.lock();
+        st.config_stamp = stamp;
+        st.config_error = None;
+        st.policy = policy;
+        st.report_interval = report_interval;
+        if st.notifier.last_states().is_empty() {
+            st.notifier = Notifier::new(hook, BTreeMap::new());
+        }
+        st.known = doc
+            .config
+            .accounts
+            .iter()
+            .map(|a| (a.name.clone(), is_service_owned(a)))
+            .collect();
+        let mut accounts = BTreeMap::new();
+        for a in doc.config.accounts.iter().filter(|a| is_service_owned(a)) {
+            let mut entry = st.accounts.remove(&a.name).unwrap_or_default();
+            match core_key(a, &self.config_path) {
+                Ok(key) => {
+                    if entry.key != key || entry.tokens.is_none() {
+                        entry.tokens = self.store.load(&key).unwrap_or_else(|e| {
+                            tracing::error!(account = %a.name, "custody store: {e}");
+                            None
+                        });
+                    }
+                    entry.key = key;
+                }
+                Err(e) => {
+                    entry.last_error = Some(Failure::config(e));
+                }
+            }
+            entry.account = Some(a.clone());
+            accounts.insert(a.name.clone(), entry);
+        }
+        tracing::info!(
+            accounts = accounts.len(),
+            config = %self.config_path.display(),
+            "service accounts loaded"
+        );
+        st.accounts = accounts;
+        drop(st);
+        self.wake.notify_one();
+        None
+    }
+
+    /// Reads the config again when its file changed since the last read.
+    pub fn reload_if_changed(&self) {
+        let stamp = config_stamp(&self.config_path);
+        if stamp != self.lock().config_stamp {
+            self.reload();
+        }
+    }
+
+    /// Asks the engine to stop: no new refresh starts; those in flight finish and save.
+    /// Returns how many refreshes were in flight when the stop arrived.
+    pub fn stop(&self) -> usize {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// True once [`Engine::stop`] was called.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Waits until no refresh is in flight (each is bounded by the HTTP time-out).
+    pub async fn drain(&self) {
+        while self.in_flight.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn refresh_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.refresh_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The memory token of `name` when it is valid beyond the core's margin.
+    fn fresh_token(&self, name: &str) -> Option<TokenSet> {
+        let st = self.lock();
+        let t = st.accounts.get(name)?.tokens.as_ref()?;
+        t.fresh_at(oauth::unix_now(), oauth::CLOCK_SKEW_SECS)
+            .then(|| t.clone())
+    }
+
+    /// Refreshes `name` (one at a time per account); without `force`, a token another request
+    /// refreshed meanwhile is returned as is.
+    pub async fn refresh(&self, name: &str, force: bool) -> Result<TokenSet, Failure> {
+        let lock = self.refresh_lock(name);
+        let _one = lock.lock().await;
+        if !force {
+            if let Some(t) = self.fresh_token(name) {
+                return Ok(t);
+            }
+        }
+        let account = {
+            let st = self.lock();
+            match st.accounts.get(name).and_then(|e| e.account.clone()) {
+                Some(a) => a,
+                None => {
+                    return Err(Failure::config(format!(
+                        "account {name:?} is not held by the mailoauth service"
+                    )))
+                }
+            }
+        };
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.stopping() {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Failure {
+                message: String::from("the mailoauth service is stopping"),
+                diagnosis: None,
+                reauthorize: false,
+                temporary: true,
+            });
+        }
+        tracing::info!(account = name, force, "refresh requested");
+        let result = core_refresh(&account, &self.config_path, &self.store, force).await;
+        if self.stopping() {
+            tracing::warn!(
+                account = name,
+                "stop signal landed during this refresh; it finished and saved before the exit"
+            );
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let now = SystemTime::now();
+        let mut st = self.lock();
+        let State {
+            accounts, notifier, ..
+        } = &mut *st;
+        if let Some(e) = accounts.get_mut(name) {
+            e.last_attempt = Some(now);
+            match &result {
+                Ok(t) => {
+                    e.tokens = Some(t.clone());
+                    e.last_refresh = Some(oauth::unix_now());
+                    e.last_error = None;
+                    e.failures = 0;
+                }
+                Err(f) => {
+                    e.failures = e.failures.saturating_add(1);
+                    e.last_error = Some(f.clone());
+                }
+            }
+            let state = match &result {
+                Ok(_) => AccountState::Ok,
+                Err(f) if f.reauthorize => AccountState::NeedsReauthorization,
+                Err(_) => AccountState::Failing,
+            };
+            let mailbox = e
+                .account
+                .as_ref()
+                .map(|a| a.mailbox.clone())
+                .unwrap_or_default();
+            let detail = result
+                .as_ref()
+                .err()
+                .map(|f| f.message.clone())
+                .unwrap_or_default();
+            notifier.observe(&Event {
+                account: name,
+                mailbox: &mailbox,
+                state: &state,
+                diagnosis: result.as_ref().err().and_then(|f| f.diagnosis.as_deref()),
+                detail: &detail,
+            });
+        }
+        result
+    }
+
+    /// The refresh loop: refreshes what is due, then sleeps until the next due time (at most
+    /// 60 s, re-reading the wall clock on each wake, so suspend and clock jumps are caught) or
+    /// until woken. Returns when the engine stops.
+    pub async fn run_loop(self: Arc<Self>) {
+        while !self.stopping() {
+            self.reload_if_changed();
+            let now = SystemTime::now();
+            let (due, wake_at) = {
+                let st = self.lock();
+                let mut due = Vec::new();
+                let mut clocks = Vec::new();
+                for (name, e) in &st.accounts {
+                    let clock = AccountClock {
+                        expires_at: e.tokens.as_ref().and_then(|t| t.expires_at).map(to_system),
+                        last_check: e.last_check,
+                        failures: e.failures,
+                        last_attempt: e.last_attempt,
+                        needs_reauthorization: e.last_error.as_ref().is_some_and(|f| f.reauthorize)
+                            || e.tokens.as_ref().is_none_or(|t| t.refresh_token.is_none()),
+                    };
+                    if schedule::due(now, &clock, &st.policy) == Due::Refresh {
+                        due.push(name.clone());
+                    }
+                    clocks.push(clock);
+                }
+                (due, schedule::next_wake(now, &clocks, &st.policy))
+            };
+            for name in due {
+                let engine = self.clone();
+                tokio::spawn(async move {
+                    let _ = engine.refresh(&name, true).await;
+                    engine.wake.notify_one();
+                });
+            }
+            let cap = now + Duration::from_secs(60);
+            let until = wake_at.map_or(cap, |w| w.min(cap));
+            let sleep = until
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::from_millis(200))
+                .max(Duration::from_millis(200));
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+
+    fn refuse(&self, peer: &PeerIdentity, account: &str, rule: &str) -> ErrorBody {
+        let message = format!(
+            "user {:?} may not {rule} account {account:?}: {}",
+            peer.user,
+            if rule == "read" {
+                format!("the account's `readers` in {} do not name this user or one of its groups; an admin adds it there", self.config_path.display())
+            } else {
+                String::from("only root and members of the group `mailoauth` manage the service")
+            }
+        );
+        let mut st = self.lock();
+        let key = (peer.user.clone(), account.to_string());
+        let now = Instant::now();
+        let log = st
+            .refusals_logged
+            .get(&key)
+            .is_none_or(|t| now.duration_since(*t) >= Duration::from_secs(60));
+        if log {
+            let suppressed = std::mem::take(&mut st.refusals_suppressed);
+            st.refusals_logged.insert(key, now);
+            tracing::warn!(user = %peer.user, uid = ?peer.uid, account, rule, suppressed, "refused: {message}");
+        } else {
+            st.refusals_suppressed += 1;
+        }
+        ErrorBody::new("refused", message)
+    }
+
+    /// Checks that `name` exists, is held by the service, and that `peer` may read it.
+    fn readable(&self, peer: &PeerIdentity, name: &str) -> Result<(), ErrorBody> {
+        let (known, readers) = {
+            let st = self.lock();
+            let readers = st
+                .accounts
+                .get(name)
+                .and_then(|e| e.account.as_ref())
+                .map(|a| a.readers.clone());
+            (st.known.get(name).copied(), readers)
+        };
+        match (known, readers) {
+            (None, _) => Err(ErrorBody::new(
+                "unknown_account",
+                format!("no account {name:?} in {}", self.config_path.display()),
+            )),
+            (Some(false), _) => Err(ErrorBody::new(
+                "not_service_owned",
+                format!("account {name:?} is not held by the mailoauth service (its token_store is not \"service\")"),
+            )),
+            (Some(true), Some(readers)) if may_read(peer, &readers) => Ok(()),
+            _ => Err(self.refuse(peer, name, "read")),
+        }
+    }
+
+    fn token_answer(t: &TokenSet) -> Value {
+        json!({ "access_token": t.access_token.expose(), "expires_at": t.expires_at })
+    }
+
+    /// A token for `name`: from memory when valid, else refreshed now.
+    async fn token(&self, peer: &PeerIdentity, name: &str) -> Result<Value, ErrorBody> {
+        self.readable(peer, name)?;
+        if let Some(t) = self.fresh_token(name) {
+            return Ok(Self::token_answer(&t));
+        }
+        self.refresh(name, false)
+            .await
+            .map(|t| Self::token_answer(&t))
+            .map_err(|f| f.body())
+    }
+
+    /// A forced refresh asked by a reader (rate-limited per account) or a manager.
+    async fn forced(
+        &self,
+        peer: &PeerIdentity,
+        name: &str,
+        reply: Option<&str>,
+    ) -> Result<Value, ErrorBody> {
+        self.readable(peer, name)?;
+        let now = oauth::unix_now();
+        let limited = {
+            let mut st = self.lock();
+            let interval = st.report_interval;
+            let e = st.accounts.get_mut(name).expect("readable checked it");
+            let limited = !peer.is_manager && e.last_report.is_some_and(|t| now < t + interval);
+            if !limited {
+                e.last_report = Some(now);
+            }
+            limited
+        };
+        if let Some(reply) = reply {
+            tracing::warn!(account = name, user = %peer.user, rate_limited = limited, "a consumer reports the token was rejected: {}", crate::diagnosis::scrub(reply));
+        }
+        if limited {
+            // The token refreshed a moment ago is the answer; the provider is not asked again.
+            return self.token(peer, name).await;
+        }
+        self.refresh(name, true)
+            .await
+            .map(|t| Self::token_answer(&t))
+            .map_err(|f| f.body())
+    }
+
+    fn status(&self, peer: &PeerIdentity) -> Value {
+        let st = self.lock();
+        let accounts: Vec<Value> = st
+            .accounts
+            .iter()
+            .filter(|(_, e)| e.account.as_ref().is_some_and(|a| may_read(peer, &a.readers)))
+            .map(|(name, e)| {
+                let expires_at = e.tokens.as_ref().and_then(|t| t.expires_at);
+                json!({
+                    "account": name,
+                    "mailbox": e.account.as_ref().map(|a| a.mailbox.clone()),
+                    "has_tokens": e.tokens.is_some(),
+                    "expires_at": expires_at,
+                    "next_refresh": expires_at.map(|x| x.saturating_sub(st.policy.refresh_ahead.as_secs())),
+                    "last_refresh": e.last_refresh,
+                    "last_report": e.last_report,
+                    "failures": e.failures,
+                    "error": e.last_error.as_ref().map(|f| &f.message),
+                    "diagnosis": e.last_error.as_ref().and_then(|f| f.diagnosis.clone()),
+                    "needs_reauthorization": e.last_error.as_ref().is_some_and(|f| f.reauthorize),
+                })
+            })
+            .collect();
+        json!({
+            "config": self.config_path.display().to_string(),
+            "config_error": st.config_error,
+            "accounts": accounts,
+        })
+    }
+
+    fn put_tokens(&self, name: &str, tokens: &str) -> Result<Value, ErrorBody> {
+        let tokens = TokenSet::from_json(tokens)
+            .map_err(|e| ErrorBody::new("bad_request", format!("tokens for {name:?}: {e}")))?;
+        if !self.lock().accounts.contains_key(name) {
+            self.reload();
+        }
+        let key = {
+            let st = self.lock();
+            match st.accounts.get(name) {
+                Some(e) if !e.key.is_empty() => e.key.clone(),
+                _ => {
+                    return Err(ErrorBody::new(
+                        "not_service_owned",
+                        format!("account {name:?} is not in {} with token_store = \"service\"; set that first", self.config_path.display()),
+                    ))
+                }
+            }
+        };
+        let _lock = self
+            .store
+            .lock(&key)
+            .map_err(|e| ErrorBody::new("failed", e.to_string()))?;
+        self.store
+            .save(&key, &tokens)
+            .map_err(|e| ErrorBody::new("failed", e.to_string()))?;
+        let mut st = self.lock();
+        if let Some(e) = st.accounts.get_mut(name) {
+            e.tokens = Some(tokens);
+            e.last_error = None;
+            e.failures = 0;
+        }
+        drop(st);
+        tracing::info!(account = name, "tokens taken into the service's custody");
+        self.wake.notify_one();
+        Ok(json!({ "account": name }))
+    }
+
+    /// Answers one request of `peer`.
+    pub async fn handle(&self, peer: &PeerIdentity, req: Request) -> Result<Value, ErrorBody> {
+        let manager = |what: &str| {
+            if peer.is_manager {
+                Ok(())
+            } else {
+                Err(self.refuse(peer, what, "manage"))
+            }
+        };
+        match req {
+            Request::Hello => {
+                Ok(json!({ "versions": [super::protocol::VERSION], "mailoauth": crate::VERSION }))
+            }
+            Request::Token { account } => self.token(peer, &account).await,
+            Request::Report { account, reply } => self.forced(peer, &account, Some(&reply)).await,
+            Request::Refresh { account } => self.forced(peer, &account, None).await,
+            Request::Status => Ok(self.status(peer)),
+            Request::PutTokens { account, tokens } => {
+                manager(&account)?;
+                self.put_tokens(&account, &tokens)
+            }
+            Request::Check { account } => {
+                manager(&account)?;
+                // A refresh first: that is where a revoked grant shows.
+                self.readable(peer, &account)?;
+                self.refresh(&account, true)
+                    .await
+                    .map(|t| json!({ "account": account, "expires_at": t.expires_at }))
+                    .map_err(|f| f.body())
+            }
+            Request::Reload => {
+                manager("(all)")?;
+                match self.reload() {
+                    None => Ok(json!({ "reloaded": true })),
+                    Some(e) => Err(ErrorBody::new("config", e)),
+                }
+            }
+        }
+    }
+}
