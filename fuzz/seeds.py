@@ -106,3 +106,20 @@ examples.append(
 )
 examples.append("{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid client secret provided.\",\"error_codes\":[7000215]}")
 write("explain", examples)
+
+
+def frame(body):
+    b = body.encode()
+    return len(b).to_bytes(4, "big") + b
+
+
+write("service_frame", [
+    frame('{"v":1,"op":"hello"}'),
+    frame('{"v":1,"op":"token","account":"scanner"}'),
+    frame('{"v":1,"op":"report","account":"scanner","reply":"535-5.7.8 Username and Password not accepted."}'),
+    frame('{"v":1,"op":"put_tokens","account":"scanner","tokens":"{\\"accessToken\\":\\"a\\",\\"obtainedAt\\":1}"}'),
+    frame('{"v":1,"op":"status"}'),
+    frame('{"v":2,"op":"hello"}'),
+    b"\xff\xff\xff\xff{",
+    '{"v":1,"op":"refresh","account":"a"}',
+])

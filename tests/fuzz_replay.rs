@@ -25,6 +25,8 @@ mod loopback_request;
 mod redirect_query;
 #[path = "../fuzz/fuzz_targets/checks/sasl_challenge.rs"]
 mod sasl_challenge;
+#[path = "../fuzz/fuzz_targets/checks/service_frame.rs"]
+mod service_frame;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -93,6 +95,11 @@ fn sasl_challenge_corpus() {
     replay("sasl_challenge", sasl_challenge::check);
 }
 
+#[test]
+fn service_frame_corpus() {
+    replay("service_frame", service_frame::check);
+}
+
 /// Every fuzz target of `fuzz/Cargo.toml` has its corpus replayed here.
 #[test]
 fn every_target_is_replayed() {
@@ -112,5 +119,5 @@ fn every_target_is_replayed() {
             "fuzz target {t} has no replay test in tests/fuzz_replay.rs"
         );
     }
-    assert_eq!(targets.len(), 7, "targets: {targets:?}");
+    assert_eq!(targets.len(), 8, "targets: {targets:?}");
 }

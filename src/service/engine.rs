@@ -132,6 +132,8 @@ struct Entry {
     last_attempt: Option<SystemTime>,
     last_report: Option<u64>,
     last_check: Option<SystemTime>,
+    /// Successful refreshes so far: a request that waited for another's refresh takes its result.
+    generation: u64,
 }
 
 struct State {
@@ -339,11 +341,25 @@ impl Engine {
     /// Refreshes `name` (one at a time per account); without `force`, a token another request
     /// refreshed meanwhile is returned as is.
     pub async fn refresh(&self, name: &str, force: bool) -> Result<TokenSet, Failure> {
+        let generation = self.lock().accounts.get(name).map(|e| e.generation);
         let lock = self.refresh_lock(name);
         let _one = lock.lock().await;
         if !force {
             if let Some(t) = self.fresh_token(name) {
                 return Ok(t);
+            }
+        }
+        {
+            // Another request refreshed while this one waited: its tokens are the answer (a
+            // herd of consumers, or of reports of one rejected token, costs one refresh).
+            let st = self.lock();
+            if let Some(e) = st.accounts.get(name) {
+                let now = oauth::unix_now();
+                if Some(e.generation) != generation {
+                    if let Some(t) = e.tokens.as_ref().filter(|t| t.expires_at.is_none_or(|x| x > now)) {
+                        return Ok(t.clone());
+                    }
+                }
             }
         }
         let account = {
@@ -387,6 +403,7 @@ impl Engine {
                 Ok(t) => {
                     e.tokens = Some(t.clone());
                     e.last_refresh = Some(oauth::unix_now());
+                    e.generation += 1;
                     e.last_error = None;
                     e.failures = 0;
                 }
