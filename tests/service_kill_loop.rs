@@ -34,7 +34,11 @@ const SERVICE_TABLE: &str = "\n[service]\nrefresh_ahead_secs = 3\n";
 fn assert_grant_alive(svc: &Svc, when: &str) {
     let out = svc.token(None, &["--refresh"]);
     let token = printed(&out, when);
-    assert_eq!(token, *svc.held().access_token.expose(), "{when}: printed is not saved");
+    assert_eq!(
+        token,
+        *svc.held().access_token.expose(),
+        "{when}: printed is not saved"
+    );
 }
 
 /// How long a forced refresh through the service takes here (median of three, a quarter more),
@@ -81,7 +85,10 @@ async fn killing_token_clients_never_loses_the_grant() {
                 killed += 1;
             }
         }
-        assert!(svc.child.as_mut().unwrap().try_wait().unwrap().is_none(), "the service ended");
+        assert!(
+            svc.child.as_mut().unwrap().try_wait().unwrap().is_none(),
+            "the service ended"
+        );
         assert_grant_alive(&svc, &format!("after batch {batch}"));
     }
     eprintln!("token clients: {killed} killed (or failed), {finished} finished");
@@ -107,7 +114,10 @@ async fn sigterm_during_refreshes_never_loses_the_grant() {
         let mut client = client.spawn().unwrap();
         std::thread::sleep(Duration::from_micros(jitter(rounds, span)));
         let status = svc.stop();
-        assert!(status.success(), "{when}: the service's exit after SIGTERM: {status:?}");
+        assert!(
+            status.success(),
+            "{when}: the service's exit after SIGTERM: {status:?}"
+        );
         let _ = wait_bounded(&mut client, &when);
         let err = std::fs::read_to_string(svc.dir.join(format!("service-{}.err", svc.starts)))
             .unwrap_or_default();
@@ -121,7 +131,12 @@ async fn sigterm_during_refreshes_never_loses_the_grant() {
     svc.start();
     assert_grant_alive(&svc, "after the SIGTERM rounds");
     assert!(svc.stop().success());
-    eprintln!("SIGTERM rounds: {rounds}; landed between the refresh request and the save: {landed}");
-    assert!(landed > 0, "no SIGTERM landed inside a refresh in {rounds} rounds");
+    eprintln!(
+        "SIGTERM rounds: {rounds}; landed between the refresh request and the save: {landed}"
+    );
+    assert!(
+        landed > 0,
+        "no SIGTERM landed inside a refresh in {rounds} rounds"
+    );
     let _ = output_bounded;
 }

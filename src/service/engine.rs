@@ -356,7 +356,11 @@ impl Engine {
             if let Some(e) = st.accounts.get(name) {
                 let now = oauth::unix_now();
                 if Some(e.generation) != generation {
-                    if let Some(t) = e.tokens.as_ref().filter(|t| t.expires_at.is_none_or(|x| x > now)) {
+                    if let Some(t) = e
+                        .tokens
+                        .as_ref()
+                        .filter(|t| t.expires_at.is_none_or(|x| x > now))
+                    {
                         return Ok(t.clone());
                     }
                 }
@@ -456,7 +460,7 @@ impl Engine {
                         failures: e.failures,
                         last_attempt: e.last_attempt,
                         needs_reauthorization: e.last_error.as_ref().is_some_and(|f| f.reauthorize)
-                            || e.tokens.as_ref().is_none_or(|t| t.refresh_token.is_none()),
+                            || e.tokens.is_none(),
                     };
                     if schedule::due(now, &clock, &st.policy) == Due::Refresh {
                         due.push(name.clone());

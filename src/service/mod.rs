@@ -119,6 +119,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
     let mut term = sig(SignalKind::terminate())?;
     let mut int = sig(SignalKind::interrupt())?;
     let mut hup = sig(SignalKind::hangup())?;
+    apply_proxy(&opts.config);
     let uid = crate::config::atomic::euid();
     let state_dir = opts.state_dir.clone().unwrap_or_else(default_state_dir);
     let socket = client::socket_path(opts.socket.as_deref());
@@ -153,6 +154,22 @@ pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
     let _ = std::fs::remove_file(&socket);
     tracing::info!("mailoauth service stopped");
     Ok(())
+}
+
+/// The `[service] proxy` of the config, for the provider requests of this process (the HTTP
+/// client takes `HTTPS_PROXY`/`HTTP_PROXY` from the environment): set once at start, before any
+/// request; a change needs a restart of the service.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn apply_proxy(config: &std::path::Path) {
+    let proxy = crate::config::load(config)
+        .ok()
+        .and_then(|d| d.config.service)
+        .and_then(|s| s.proxy);
+    if let Some(p) = proxy {
+        tracing::info!(proxy = %crate::diagnosis::scrub(&p), "provider requests go through the configured proxy");
+        std::env::set_var("HTTPS_PROXY", &p);
+        std::env::set_var("HTTP_PROXY", &p);
+    }
 }
 
 /// Runs the service (not on this platform yet: the Windows service is the `install` part's).

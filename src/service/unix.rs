@@ -17,6 +17,10 @@ use tokio::net::{UnixListener, UnixStream};
 /// nothing must not hold a task for ever.
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
+/// Connections served at once; more wait in the listen queue, so a local user who opens
+/// connections by the thousand cannot exhaust the service's file descriptors.
+const MAX_CONNECTIONS: usize = 256;
+
 fn io_err(path: &Path, e: io::Error) -> ServiceError {
     ServiceError::Socket {
         path: path.display().to_string(),
@@ -93,13 +97,24 @@ pub async fn serve(
     stop: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(stop);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let slot = tokio::select! {
+            _ = &mut stop => return,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => return,
+            },
+        };
         tokio::select! {
             _ = &mut stop => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let engine = engine.clone();
-                    tokio::spawn(async move { connection(stream, engine).await });
+                    tokio::spawn(async move {
+                        connection(stream, engine).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("accepting a connection failed: {e}");

@@ -30,7 +30,10 @@ pub fn check(data: &[u8]) {
         let body = &data[4..];
         if len > MAX_FRAME {
             // The reader refuses it before reading the body; the decoder refuses a body as long.
-            assert!(body.len() <= MAX_FRAME || matches!(decode_request(body), Err(ProtocolError::TooLarge { .. })));
+            assert!(
+                body.len() <= MAX_FRAME
+                    || matches!(decode_request(body), Err(ProtocolError::TooLarge { .. }))
+            );
         } else if let Ok(req) = decode_request(&body[..len.min(body.len())]) {
             round_trip(&req);
         }

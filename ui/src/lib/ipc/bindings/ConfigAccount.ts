@@ -29,10 +29,21 @@ smtp?: ConfigMailServer,
  */
 imap?: ConfigMailServer, 
 /**
- * Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring) or
- * `file:<folder>` (one owner-only file per mailbox in that folder).
+ * Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring),
+ * `file:<folder>` (one owner-only file per mailbox in that folder) or `service` (held by the
+ * mailoauth token service, which alone refreshes them).
  */
 token_store: string, 
+/**
+ * Who may read the account's token from the mailoauth service: OS user names, and OS groups
+ * as `group:<name>` (managers always may).
+ */
+readers?: Array<string>, 
+/**
+ * The Google OAuth consent screen is in Testing status, where Google ends a grant after 7
+ * days: the service reminds the admin before (the API does not reveal this status).
+ */
+google_testing_consent?: boolean, 
 /**
  * An extra CA or a pinned certificate for the mail servers, when the system store is not enough.
  */
