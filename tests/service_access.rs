@@ -240,3 +240,61 @@ async fn a_cached_token_on_the_direct_path_writes_nothing() {
     }
     assert_eq!(snapshot(), before, "a cached token call wrote to disk");
 }
+
+/// A broken edit of the config keeps the last good accounts in service, and the service's
+/// status says why; fixing the file brings the new settings in without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_config_edit_keeps_the_last_good_accounts() {
+    use mailoauth::service::client::ask;
+    use mailoauth::service::protocol::Request;
+    let mut svc = Svc::new("service-reload", PUBLIC_CLIENT, &[], "");
+    svc.sign_in().await;
+    svc.start();
+    svc.adopt();
+    let first = printed(&svc.token(None, &[]), "before the edit");
+    let good = std::fs::read_to_string(&svc.config).unwrap();
+    std::fs::write(
+        &svc.config,
+        "version = 1\n[[account]]\nname = \"alice\"\nbroken",
+    )
+    .unwrap();
+    let socket = svc.socket.clone();
+    let ask_now = move |req: Request| {
+        let socket = socket.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(ask(&socket, &req, std::time::Duration::from_secs(30)))
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    };
+    let reloaded = ask_now(Request::Reload);
+    let err = reloaded.expect_err("a broken config is an error");
+    assert_eq!(err.code, "config");
+    assert!(
+        err.message.contains("last good accounts"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        printed(&svc.token(None, &[]), "with the broken config"),
+        first
+    );
+    let status = ask_now(Request::Status).expect("status");
+    let why = status["config_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.contains("mailoauth.toml"), "status says why: {status}");
+    assert_eq!(status["accounts"][0]["account"], "alice", "{status}");
+
+    std::fs::write(&svc.config, &good).unwrap();
+    assert!(ask_now(Request::Reload).is_ok());
+    let status = ask_now(Request::Status).expect("status");
+    assert!(status["config_error"].is_null(), "{status}");
+    svc.stop();
+}
