@@ -298,3 +298,59 @@ async fn a_broken_config_edit_keeps_the_last_good_accounts() {
     assert!(status["config_error"].is_null(), "{status}");
     svc.stop();
 }
+
+/// The service's own state (last refresh, last consumer report) survives a restart, in
+/// `service-state.json` of its state folder, which a status request shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_state_survives_a_restart() {
+    use mailoauth::service::client::ask;
+    use mailoauth::service::protocol::Request;
+    let mut svc = Svc::new("service-state", PUBLIC_CLIENT, &[], "");
+    svc.sign_in().await;
+    svc.start();
+    svc.adopt();
+    printed(
+        &svc.token(None, &["--rejected", "535 5.7.8 rejected"]),
+        "report",
+    );
+    let status = |socket: std::path::PathBuf| {
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(ask(
+                    &socket,
+                    &Request::Status,
+                    std::time::Duration::from_secs(30),
+                ))
+                .unwrap()
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    };
+    let before = status(svc.socket.clone());
+    assert!(before["accounts"][0]["last_refresh"].is_u64(), "{before}");
+    assert!(before["accounts"][0]["last_report"].is_u64(), "{before}");
+    let state_file = svc.state.join("service-state.json");
+    let written = mtime(&state_file);
+    assert!(written.is_some(), "the state is saved");
+    // Plain token requests served from memory change nothing and write nothing.
+    for _ in 0..3 {
+        printed(&svc.token(None, &[]), "cached");
+    }
+    assert_eq!(mtime(&state_file), written);
+    svc.stop();
+    svc.start();
+    let after = status(svc.socket.clone());
+    assert_eq!(
+        after["accounts"][0]["last_refresh"],
+        before["accounts"][0]["last_refresh"]
+    );
+    assert_eq!(
+        after["accounts"][0]["last_report"],
+        before["accounts"][0]["last_report"]
+    );
+    svc.stop();
+}

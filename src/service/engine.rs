@@ -153,6 +153,10 @@ struct State {
 /// The engine shared by the endpoint and the refresh loop.
 pub struct Engine {
     config_path: PathBuf,
+    state_path: PathBuf,
+    /// The bytes last written to (or read from) the state file: a save that changes nothing
+    /// writes nothing.
+    state_written: Mutex<Vec<u8>>,
     store: FileStore,
     service_uid: u32,
     state: Mutex<State>,
@@ -162,6 +166,31 @@ pub struct Engine {
     stopping: AtomicBool,
     /// Wakes the refresh loop (reload, new tokens, stop).
     pub wake: tokio::sync::Notify,
+}
+
+/// The service's own state, `<state dir>/service-state.json`: what `status` shows across
+/// restarts, and the states the admin was already told about.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Persisted {
+    version: u32,
+    accounts: BTreeMap<String, PersistedAccount>,
+    notified: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct PersistedAccount {
+    last_refresh: Option<u64>,
+    last_report: Option<u64>,
+    last_check: Option<u64>,
+    last_error: Option<String>,
+    diagnosis: Option<String>,
+    needs_reauthorization: bool,
+}
+
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn policy_of(doc: Option<&config::Config>) -> (Policy, u64) {
@@ -196,18 +225,43 @@ impl Engine {
     ) -> Result<Arc<Engine>, crate::store::StoreError> {
         let store = custody::prepare(state_dir)?;
         let (policy, report_interval) = policy_of(None);
+        let state_path = state_dir.join("service-state.json");
+        let read = std::fs::read(&state_path).unwrap_or_default();
+        let persisted: Persisted = serde_json::from_slice(&read).unwrap_or_default();
+        let mut accounts = BTreeMap::new();
+        for (name, p) in &persisted.accounts {
+            let failure = p.last_error.as_ref().map(|m| Failure {
+                message: m.clone(),
+                diagnosis: p.diagnosis.clone(),
+                reauthorize: p.needs_reauthorization,
+                temporary: false,
+            });
+            accounts.insert(
+                name.clone(),
+                Entry {
+                    last_refresh: p.last_refresh,
+                    last_report: p.last_report,
+                    last_check: p.last_check.map(to_system),
+                    failures: u32::from(failure.is_some()),
+                    last_error: failure,
+                    ..Entry::default()
+                },
+            );
+        }
         let engine = Arc::new(Engine {
             config_path,
+            state_path,
+            state_written: Mutex::new(read),
             store,
             service_uid,
             state: Mutex::new(State {
-                accounts: BTreeMap::new(),
+                accounts,
                 known: BTreeMap::new(),
                 config_stamp: None,
                 config_error: None,
                 policy,
                 report_interval,
-                notifier: Notifier::new(None, BTreeMap::new()),
+                notifier: Notifier::new(None, persisted.notified.clone()),
                 refusals_logged: HashMap::new(),
                 refusals_suppressed: 0,
             }),
@@ -253,9 +307,8 @@ impl Engine {
         st.config_error = None;
         st.policy = policy;
         st.report_interval = report_interval;
-        if st.notifier.last_states().is_empty() {
-            st.notifier = Notifier::new(hook, BTreeMap::new());
-        }
+        let notified = st.notifier.last_states().clone();
+        st.notifier = Notifier::new(hook, notified);
         st.known = doc
             .config
             .accounts
@@ -291,6 +344,53 @@ impl Engine {
         drop(st);
         self.wake.notify_one();
         None
+    }
+
+    /// Writes `service-state.json` (atomically) when its content changed since the last write.
+    /// A state file that cannot be written is logged loudly; the tokens are in the custody
+    /// store either way.
+    pub fn persist(&self) {
+        let persisted = {
+            let st = self.lock();
+            Persisted {
+                version: 1,
+                accounts: st
+                    .accounts
+                    .iter()
+                    .map(|(name, e)| {
+                        (
+                            name.clone(),
+                            PersistedAccount {
+                                last_refresh: e.last_refresh,
+                                last_report: e.last_report,
+                                last_check: e.last_check.map(secs),
+                                last_error: e.last_error.as_ref().map(|f| f.message.clone()),
+                                diagnosis: e.last_error.as_ref().and_then(|f| f.diagnosis.clone()),
+                                needs_reauthorization: e
+                                    .last_error
+                                    .as_ref()
+                                    .is_some_and(|f| f.reauthorize),
+                            },
+                        )
+                    })
+                    .collect(),
+                notified: st.notifier.last_states().clone(),
+            }
+        };
+        let Ok(mut bytes) = serde_json::to_vec_pretty(&persisted) else {
+            return;
+        };
+        bytes.push(b'\n');
+        let mut written = self.state_written.lock().unwrap_or_else(|p| p.into_inner());
+        if *written == bytes {
+            return;
+        }
+        match crate::config::atomic::write_atomic(&self.state_path, &bytes, false) {
+            Ok(()) => *written = bytes,
+            Err(e) => {
+                tracing::error!(path = %self.state_path.display(), "the service state cannot be written: {e}")
+            }
+        }
     }
 
     /// Reads the config again when its file changed since the last read.
@@ -439,6 +539,20 @@ impl Engine {
                 detail: &detail,
             });
         }
+        drop(st);
+        self.persist();
+        result
+    }
+
+    /// The account's check: a forced refresh, where a revoked grant shows (Microsoft's access
+    /// tokens stay valid after a revocation). The SMTP/IMAP login of the check is not run here
+    /// yet.
+    pub async fn check(&self, name: &str) -> Result<TokenSet, Failure> {
+        let result = self.refresh(name, true).await;
+        if let Some(e) = self.lock().accounts.get_mut(name) {
+            e.last_check = Some(SystemTime::now());
+        }
+        self.persist();
         result
     }
 
@@ -462,17 +576,28 @@ impl Engine {
                         needs_reauthorization: e.last_error.as_ref().is_some_and(|f| f.reauthorize)
                             || e.tokens.is_none(),
                     };
-                    if schedule::due(now, &clock, &st.policy) == Due::Refresh {
-                        due.push(name.clone());
+                    match schedule::due(now, &clock, &st.policy) {
+                        Due::Refresh => due.push((name.clone(), false)),
+                        Due::Check => due.push((name.clone(), true)),
+                        Due::Nothing => {}
                     }
                     clocks.push(clock);
                 }
                 (due, schedule::next_wake(now, &clocks, &st.policy))
             };
-            for name in due {
+            for (name, check) in due {
+                // One refresh per account at a time: a wake during a slow (or failing) refresh
+                // must not queue another behind it.
+                if self.refresh_lock(&name).try_lock().is_err() {
+                    continue;
+                }
                 let engine = self.clone();
                 tokio::spawn(async move {
-                    let _ = engine.refresh(&name, true).await;
+                    let _ = if check {
+                        engine.check(&name).await
+                    } else {
+                        engine.refresh(&name, true).await
+                    };
                     engine.wake.notify_one();
                 });
             }
@@ -569,7 +694,12 @@ impl Engine {
         let limited = {
             let mut st = self.lock();
             let interval = st.report_interval;
-            let e = st.accounts.get_mut(name).expect("readable checked it");
+            let Some(e) = st.accounts.get_mut(name) else {
+                return Err(ErrorBody::new(
+                    "unknown_account",
+                    format!("account {name:?} left the config"),
+                ));
+            };
             let limited = !peer.is_manager && e.last_report.is_some_and(|t| now < t + interval);
             if !limited {
                 e.last_report = Some(now);
@@ -651,6 +781,7 @@ impl Engine {
             e.failures = 0;
         }
         drop(st);
+        self.persist();
         tracing::info!(account = name, "tokens taken into the service's custody");
         self.wake.notify_one();
         Ok(json!({ "account": name }))
@@ -681,7 +812,7 @@ impl Engine {
                 manager(&account)?;
                 // A refresh first: that is where a revoked grant shows.
                 self.readable(peer, &account)?;
-                self.refresh(&account, true)
+                self.check(&account)
                     .await
                     .map(|t| json!({ "account": account, "expires_at": t.expires_at }))
                     .map_err(|f| f.body())
