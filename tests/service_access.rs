@@ -354,3 +354,90 @@ async fn the_service_state_survives_a_restart() {
     );
     svc.stop();
 }
+
+/// Measures whole-process `mailoauth token` through the service and on the direct path (cached
+/// token), p50 and p99 over 200 runs each, for docs/PERFORMANCE.md (run on purpose:
+/// `cargo test -p mailoauth --test service_access -- --ignored --nocapture measure`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run on purpose"]
+async fn measure_token_latency() {
+    let mut direct = Svc::new("service-measure-direct", PUBLIC_CLIENT, &[], "");
+    direct.sign_in().await;
+    let mut svc = Svc::new("service-measure", PUBLIC_CLIENT, &[], "");
+    svc.sign_in().await;
+    svc.start();
+    svc.adopt();
+    let run = |s: &Svc| {
+        let mut times: Vec<std::time::Duration> = (0..200)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let out = s.token_command(None, &[]).output().unwrap();
+                assert!(out.status.success());
+                t.elapsed()
+            })
+            .collect();
+        times.sort();
+        (times[100], times[197])
+    };
+    let (sp50, sp99) = run(&svc);
+    let (dp50, dp99) = run(&direct);
+    eprintln!("through the service: p50 {sp50:?} p99 {sp99:?}; direct path (cached): p50 {dp50:?} p99 {dp99:?}");
+    svc.stop();
+    direct.child = None;
+}
+
+/// The socket's folder and a socket left behind: a link in place of the folder, or a file in
+/// place of the socket, is refused; a second service on a live socket is refused (69); the
+/// socket of a service killed with SIGKILL is replaced at the next start.
+#[test]
+fn the_socket_is_placed_safely_and_a_stale_one_replaced() {
+    let mut svc = Svc::new("service-socket", PUBLIC_CLIENT, &[], "");
+    let run_once = |svc: &Svc| {
+        let out = std::process::Command::new(service::BIN)
+            .args(["service", "run", "--config"])
+            .arg(&svc.config)
+            .arg("--state-dir")
+            .arg(&svc.state)
+            .arg("--socket")
+            .arg(&svc.socket)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        service::output_bounded(out, "a service that must refuse to start")
+    };
+    let run_dir = svc.socket.parent().unwrap().to_path_buf();
+    let elsewhere = svc.dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &run_dir).unwrap();
+    let out = run_once(&svc);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("symbolic link"),
+        "{out:?}"
+    );
+    std::fs::remove_file(&run_dir).unwrap();
+
+    std::fs::create_dir(&run_dir).unwrap();
+    std::fs::write(&svc.socket, "not a socket").unwrap();
+    let out = run_once(&svc);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a socket"),
+        "{out:?}"
+    );
+    std::fs::remove_file(&svc.socket).unwrap();
+
+    svc.start();
+    let out = run_once(&svc);
+    assert_eq!(out.status.code(), Some(69), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already answers"));
+
+    let mut child = svc.child.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(svc.socket.exists(), "SIGKILL leaves the socket");
+    svc.start();
+    assert!(svc.stop().success());
+}
