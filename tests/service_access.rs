@@ -22,7 +22,12 @@ async fn readers_get_the_token_others_are_refused_and_managers_manage() {
     let stranger = OsUser::new("mostrange", &[]);
     let group = OsGroup::ensure(mailoauth::service::peer::MANAGER_GROUP);
     let manager = OsUser::new("momanage", &[&group.name]);
-    let mut svc = Svc::new("service-readers", PUBLIC_CLIENT, &[&reader.0], "");
+    let mut svc = Svc::new(
+        "service-readers",
+        PUBLIC_CLIENT,
+        &[&reader.0],
+        "\n[service]\nreport_min_interval_secs = 86400\n",
+    );
     svc.sign_in().await;
     svc.start();
     svc.adopt();
@@ -38,6 +43,20 @@ async fn readers_get_the_token_others_are_refused_and_managers_manage() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A reader's report refreshes once; a second one within the interval gets the same token
+    // (a reader cannot make the service hammer the provider).
+    let reported = printed(
+        &svc.token(Some(&reader.0), &["--rejected", "535 5.7.8 no"]),
+        "the reader's report",
+    );
+    assert_ne!(reported, held.access_token.expose().as_str());
+    let again = printed(
+        &svc.token(Some(&reader.0), &["--rejected", "535 5.7.8 no"]),
+        "the reader's second report",
+    );
+    assert_eq!(again, reported, "the second report was not rate-limited");
+    let held = svc.held();
 
     let out = svc.token(Some(&stranger.0), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -440,4 +459,47 @@ fn the_socket_is_placed_safely_and_a_stale_one_replaced() {
     assert!(svc.socket.exists(), "SIGKILL leaves the socket");
     svc.start();
     assert!(svc.stop().success());
+}
+
+/// The service refreshes ahead of expiry by itself: with 5 s tokens and a 3 s window, the
+/// token it holds changes with no request at all, and stays valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_refreshes_ahead_of_expiry_by_itself() {
+    let mut svc = Svc::new(
+        "service-ahead",
+        "mailapp-short",
+        &[],
+        "\n[service]\nrefresh_ahead_secs = 3\n",
+    );
+    svc.sign_in().await;
+    svc.start();
+    svc.adopt();
+    let first = svc.held();
+    let mut seen = Vec::new();
+    for _ in 0..1200 {
+        let now = svc.held();
+        if now.access_token != first.access_token && !seen.contains(&now.obtained_at) {
+            seen.push(now.obtained_at);
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        seen.len(),
+        2,
+        "two refreshes ahead of expiry without a request"
+    );
+    assert_ne!(
+        svc.held().refresh_token,
+        first.refresh_token,
+        "rotated and saved"
+    );
+    // And the grant is alive: the service's token works through a forced refresh.
+    printed(
+        &svc.token(None, &["--refresh"]),
+        "after the refreshes ahead",
+    );
+    svc.stop();
 }
