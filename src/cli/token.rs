@@ -206,20 +206,20 @@ fn direct(args: Args, runtime: &tokio::runtime::Runtime, service_down: bool) -> 
 }
 
 /// A cached token that is still valid beyond the refresh margin, read without a lock and
-/// without writing: only when the status file records no failure to clear, so a call that
-/// changes nothing writes nothing.
+/// without writing: only when the status file already records a success and no failure to
+/// clear, so a call that changes nothing writes nothing (the first success is still recorded).
 fn cached(
     account: &config::Account,
     config_path: &std::path::Path,
     name: &str,
     now: u64,
 ) -> Option<oauth::AccessToken> {
-    let failing = status::read(config_path)
+    let recorded_ok = status::read(config_path)
         .ok()?
         .accounts
         .get(name)
-        .is_some_and(|r| r.failing_since.is_some() || r.last_success.is_none());
-    if failing {
+        .is_some_and(|r| r.failing_since.is_none() && r.last_success.is_some());
+    if !recorded_ok {
         return None;
     }
     let auth = account.oauth_settings(config_path).ok()?;
