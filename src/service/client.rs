@@ -1,7 +1,9 @@
 //! The client side of the endpoint, used by `mailoauth token`: connect, send one request, read
 //! one answer, all within a bound, so a hung service costs a consumer at most a few seconds.
 
-use super::protocol::{self, ErrorBody, ProtocolError, Request};
+#[cfg(unix)]
+use super::protocol;
+use super::protocol::{ErrorBody, ProtocolError, Request};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,6 +118,19 @@ pub async fn ask(
             secs: wait.as_secs(),
         }),
     }
+}
+
+/// Sends `req` to the service: not on this platform yet (the named pipe client is the
+/// `install` part's), so every caller takes the direct path.
+#[cfg(not(unix))]
+pub async fn ask(
+    socket: &Path,
+    _req: &Request,
+    _wait: Duration,
+) -> Result<Result<Value, ErrorBody>, ClientError> {
+    Err(ClientError::NotRunning {
+        path: socket.display().to_string(),
+    })
 }
 
 /// The bound for `req`: [`WAIT`] (or `MAILOAUTH_SERVICE_WAIT_SECS`), plus the HTTP time-out for
