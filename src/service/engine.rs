@@ -468,7 +468,16 @@ impl Engine {
         }
         let account = {
             let st = self.lock();
-            match st.accounts.get(name).and_then(|e| e.account.clone()) {
+            let entry = st.accounts.get(name);
+            match entry.and_then(|e| e.account.clone()) {
+                Some(_) if entry.is_some_and(|e| e.tokens.is_none()) => {
+                    return Err(Failure {
+                        message: format!("the mailoauth service holds no tokens for account {name:?} yet: sign it in with the mailoauth wizard, or move its tokens in with `mailoauth service adopt {name}`"),
+                        diagnosis: None,
+                        reauthorize: true,
+                        temporary: false,
+                    })
+                }
                 Some(a) => a,
                 None => {
                     return Err(Failure::config(format!(
@@ -825,5 +834,117 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"version = 1
+
+[[account]]
+name = "held"
+purpose = "send"
+mailbox = "held@example.test"
+token_store = "service"
+readers = ["lp"]
+
+[account.smtp]
+host = "127.0.0.1"
+port = 587
+security = "start_tls"
+sasl = "xoauth2"
+
+[account.auth]
+provider = "generic"
+client_id = "c"
+client_auth = "none"
+flow = "device_code"
+scopes = ["mail"]
+
+[account.auth.endpoints]
+authorization = "https://127.0.0.1:9/auth"
+token = "https://127.0.0.1:9/token"
+device_authorization = "https://127.0.0.1:9/device"
+"#;
+
+    fn engine(name: &str) -> (PathBuf, Arc<Engine>) {
+        let dir =
+            std::env::temp_dir().join(format!("mailoauth-engine-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("m.toml"), CONFIG).unwrap();
+        let e = Engine::start(dir.join("m.toml"), &dir.join("state"), 12345).unwrap();
+        assert_eq!(e.lock().config_error, None);
+        (dir, e)
+    }
+
+    fn peer(user: &str) -> PeerIdentity {
+        PeerIdentity {
+            user: user.into(),
+            uid: Some(4242),
+            groups: vec![],
+            is_manager: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn refusals_name_the_rule_and_are_logged_at_most_once_a_minute() {
+        let (dir, e) = engine("refuse");
+        for _ in 0..3 {
+            let err = e
+                .handle(
+                    &peer("mallory"),
+                    Request::Token {
+                        account: "held".into(),
+                    },
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, "refused");
+            assert!(err.message.contains("\"held\"") && err.message.contains("readers"));
+        }
+        assert_eq!(
+            e.lock().refusals_suppressed,
+            2,
+            "two of three refusals not logged again"
+        );
+        let err = e
+            .handle(&peer("mallory"), Request::Reload)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "refused");
+        assert!(err.message.contains("mailoauth"), "{}", err.message);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_account_without_tokens_says_how_to_hand_them_over() {
+        let (dir, e) = engine("empty");
+        let err = e
+            .handle(
+                &peer("lp"),
+                Request::Token {
+                    account: "held".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.reauthorize && err.message.contains("mailoauth service adopt held"),
+            "{err:?}"
+        );
+        let err = e
+            .handle(
+                &peer("lp"),
+                Request::Token {
+                    account: "other".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "unknown_account");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
