@@ -719,7 +719,7 @@ mod tests {
         let spaced = dir.join("my hook.cmd");
         std::fs::write(&spaced, "").unwrap();
         let text = spaced.to_string_lossy().into_owned();
-        assert_eq!(hook_argv(&text), [text.clone()]);
+        assert_eq!(hook_argv(&text), vec![text]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
