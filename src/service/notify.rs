@@ -409,6 +409,10 @@ fn run_hook(
         run.outcome = HookOutcome::NotStarted(String::from("the hook is empty"));
         return run;
     };
+    if let Err(why) = safe_program(Path::new(program)) {
+        run.outcome = HookOutcome::NotStarted(why);
+        return run;
+    }
     let mut cmd = Command::new(program);
     cmd.args(args)
         .env_clear()
@@ -471,6 +475,54 @@ fn run_hook(
             .to_string();
     }
     run
+}
+
+/// Refuses a hook program that another user could replace: the service runs it with its own
+/// rights (root), so a hook file or folder writable by others would hand those rights to anyone
+/// who can write there. A bare name is found through the service's `PATH` and is not checked.
+#[cfg(unix)]
+fn safe_program(program: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if program.components().count() < 2 {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let file = std::fs::metadata(program).map_err(|e| format!("{}: {e}", program.display()))?;
+    let parent = program
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."));
+    for (what, path, meta) in [
+        ("hook", program, Some(file)),
+        ("hook's folder", parent, std::fs::metadata(parent).ok()),
+    ] {
+        let Some(meta) = meta else { continue };
+        let owner_ok = meta.uid() == 0 || meta.uid() == me;
+        let sticky = meta.mode() & 0o1000 != 0 && meta.is_dir();
+        if !owner_ok || (meta.mode() & 0o022 != 0 && !sticky) {
+            return Err(format!(
+                "{}: the {what} is owned by uid {} with mode {:o}; the service runs it with its own rights, so it must belong to root (or the service's user) and be writable by nobody else: chown root and chmod go-w",
+                path.display(),
+                meta.uid(),
+                meta.mode() & 0o7777
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// On Windows the hook's folder is the admin's to protect (`%ProgramData%` ACLs); see
+/// docs/SECURITY.md.
+#[cfg(not(unix))]
+fn safe_program(_program: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 fn kill_tree(child: &mut std::process::Child) {
@@ -737,6 +789,35 @@ mod tests {
             matches!(&runs[0].outcome, HookOutcome::NotStarted(why) if why.contains("/nonexistent")),
             "{runs:?}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hook_others_may_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mailoauth-hook-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let hook = dir.join("hook.sh");
+        std::fs::write(&hook, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o757)).unwrap();
+        let why = safe_program(&hook).unwrap_err();
+        assert!(why.contains("chmod go-w") && why.contains("757"), "{why}");
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(safe_program(&hook), Ok(()));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = safe_program(&hook).unwrap_err();
+        assert!(why.contains("hook's folder"), "{why}");
+        // A bare name comes from the service's PATH.
+        assert_eq!(safe_program(Path::new("logger")), Ok(()));
+        let mut n = Notifier::new(Some(hook.to_string_lossy().into_owned()), BTreeMap::new())
+            .with_os_log(false);
+        assert!(n.observe(&event(&AccountState::Failing)));
+        assert!(matches!(
+            &n.wait_hooks()[0].outcome,
+            HookOutcome::NotStarted(why) if why.contains("hook's folder")
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     fn account(expires: Option<&str>) -> config::Account {
