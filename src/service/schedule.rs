@@ -55,6 +55,18 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The policy of the `[service]` keys `refresh_ahead_secs` and `check_every_secs`, with the
+    /// default backoff.
+    pub fn from_secs(refresh_ahead_secs: u64, check_every_secs: u64) -> Policy {
+        Policy {
+            refresh_ahead: Duration::from_secs(refresh_ahead_secs),
+            check_every: Duration::from_secs(check_every_secs),
+            ..Policy::default()
+        }
+    }
+}
+
 /// What the engine knows about one account's timing (kept in the service state).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AccountClock {
@@ -218,6 +230,18 @@ mod tests {
             backoff_min: Duration::from_secs(30),
             backoff_max: Duration::from_secs(3600),
         }
+    }
+
+    #[test]
+    fn the_config_keys_make_the_policy() {
+        assert_eq!(
+            Policy::from_secs(DEFAULT_REFRESH_AHEAD_SECS, DEFAULT_CHECK_EVERY_SECS),
+            Policy::default()
+        );
+        let p = Policy::from_secs(5, 60);
+        assert_eq!(p.refresh_ahead, Duration::from_secs(5));
+        assert_eq!(p.check_every, Duration::from_secs(60));
+        assert_eq!(p.backoff_min, Duration::from_secs(DEFAULT_BACKOFF_MIN_SECS));
     }
 
     /// Just refreshed and checked at T0, token valid for an hour.
