@@ -17,7 +17,7 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// The `id_token` next to the OAuth fields of a token response.
@@ -67,17 +67,56 @@ pub fn http_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
+/// The proxy of every provider request of this process, set by [`set_proxy`].
+static PROXY: RwLock<Option<String>> = RwLock::new(None);
+
+fn proxy_err(_: oauth2::reqwest::Error) -> OAuthError {
+    // The URL may carry a password: never quote it.
+    OAuthError::Config {
+        field: "proxy",
+        problem: String::from(
+            "is not a valid proxy URL: give http://host:port or https://host:port (user:password@ allowed)",
+        ),
+    }
+}
+
+/// Sends every later provider request of this process through `url` (the service's
+/// `[service] proxy`: a service does not inherit an admin's `HTTPS_PROXY` or Windows proxy
+/// settings); `None` restores reqwest's default (the `HTTPS_PROXY`/`NO_PROXY` environment).
+/// A process-wide setting, because the service has one proxy for all its accounts and the
+/// flows build their client deep inside.
+pub fn set_proxy(url: Option<&str>) -> Result<(), OAuthError> {
+    let url = url.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(u) = url {
+        oauth2::reqwest::Proxy::all(u).map_err(proxy_err)?;
+    }
+    if let Ok(mut p) = PROXY.write() {
+        *p = url.map(str::to_string);
+    }
+    Ok(())
+}
+
 impl Http {
-    /// A client with [`http_timeout`] per request; certificates are always verified.
+    /// A client with [`http_timeout`] per request and the proxy of [`set_proxy`]; certificates
+    /// are always verified.
     pub fn new() -> Result<Self, OAuthError> {
-        let client = oauth2::reqwest::ClientBuilder::new()
+        let proxy = PROXY.read().ok().and_then(|p| p.clone());
+        Self::with_proxy(proxy.as_deref())
+    }
+
+    /// A client like [`Http::new`] that goes through `proxy` (all schemes), or reqwest's
+    /// default when `None`.
+    pub fn with_proxy(proxy: Option<&str>) -> Result<Self, OAuthError> {
+        let mut builder = oauth2::reqwest::ClientBuilder::new()
             .redirect(oauth2::reqwest::redirect::Policy::none())
-            .timeout(http_timeout())
-            .build()
-            .map_err(|e| OAuthError::Config {
-                field: "http client",
-                problem: e.to_string(),
-            })?;
+            .timeout(http_timeout());
+        if let Some(url) = proxy {
+            builder = builder.proxy(oauth2::reqwest::Proxy::all(url).map_err(proxy_err)?);
+        }
+        let client = builder.build().map_err(|e| OAuthError::Config {
+            field: "http client",
+            problem: e.to_string(),
+        })?;
         Ok(Self {
             client,
             last_status: Mutex::new(None),
@@ -274,4 +313,66 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-request HTTP proxy on loopback: returns the request head it received.
+    async fn one_request_proxy() -> (String, tokio::task::JoinHandle<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let body = r#"{"access_token":"via-proxy","token_type":"Bearer"}"#;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            conn.write_all(reply.as_bytes()).await.unwrap();
+            String::from_utf8_lossy(&head).into_owned()
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn the_configured_proxy_carries_provider_requests() {
+        let (proxy, seen) = one_request_proxy().await;
+        let http = Http::with_proxy(Some(&proxy)).unwrap();
+        // The name does not resolve: only the proxy can answer it.
+        let reply = http
+            .reqwest()
+            .post("http://token.provider.invalid/oauth2/token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 200);
+        let head = seen.await.unwrap();
+        assert!(
+            head.starts_with("POST http://token.provider.invalid/oauth2/token HTTP/1.1"),
+            "{head}"
+        );
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_refused_without_quoting_it() {
+        let e = set_proxy(Some("http://user:s3cret@[bad")).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("proxy"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(Http::with_proxy(Some("::not a url::")).is_err());
+        // (Setting a valid proxy is tested in tests/service_proxy.rs, its own process: the
+        // setting is process-wide and would reach the other tests' clients here.)
+    }
 }

@@ -21,7 +21,7 @@ mod metadata;
 mod refresh;
 
 pub use checks::{check_grant, required_scopes};
-pub use client::HTTP_TIMEOUT_SECS;
+pub use client::{set_proxy, HTTP_TIMEOUT_SECS};
 pub use error::{find_aadsts, Endpoint, OAuthError, OfflineAccess, ProviderReply};
 pub use flows::authorize;
 pub use hold::hold_termination_signals;

@@ -302,6 +302,11 @@ impl Engine {
         };
         let (policy, report_interval) = policy_of(Some(&doc.config));
         let hook = doc.config.service.as_ref().and_then(|s| s.hook.clone());
+        // The proxy follows the config too: a reload changes it without a restart.
+        let proxy = doc.config.service.as_ref().and_then(|s| s.proxy.as_deref());
+        if let Err(e) = crate::oauth::set_proxy(proxy) {
+            tracing::error!(error = %e, "the configured proxy is not used");
+        }
         let mut st = self.lock();
         st.config_stamp = stamp;
         st.config_error = None;

@@ -165,10 +165,11 @@ fn apply_proxy(config: &std::path::Path) {
         .ok()
         .and_then(|d| d.config.service)
         .and_then(|s| s.proxy);
-    if let Some(p) = proxy {
-        tracing::info!(proxy = %crate::diagnosis::scrub(&p), "provider requests go through the configured proxy");
-        std::env::set_var("HTTPS_PROXY", &p);
-        std::env::set_var("HTTP_PROXY", &p);
+    if let Some(p) = &proxy {
+        tracing::info!(proxy = %crate::diagnosis::scrub(p), "provider requests go through the configured proxy");
+    }
+    if let Err(e) = crate::oauth::set_proxy(proxy.as_deref()) {
+        tracing::error!(error = %e, "the configured proxy is not used");
     }
 }
 
