@@ -37,6 +37,10 @@ enum Command {
     Config(cli::config::Args),
     /// Print a fresh access token for an account (for passwordeval / PassCmd); refreshes when needed.
     Token(cli::token::Args),
+    /// The whole setup in this terminal (or a script, every prompt a flag): sign-in, mail tests, save, export.
+    Setup(cli::setup::Args),
+    /// Sign a saved account in again with its own settings, test it and save it (after a revocation, a password reset).
+    Reauthorize(cli::reauthorize::Args),
 }
 
 impl Command {
@@ -53,6 +57,8 @@ impl Command {
             Command::Export(_) => "export",
             Command::Config(_) => "config",
             Command::Token(_) => "token",
+            Command::Setup(_) => "setup",
+            Command::Reauthorize(_) => "reauthorize",
         }
     }
 }
@@ -89,5 +95,7 @@ fn main() -> ExitCode {
         Command::Export(args) => cli::export::run(args),
         Command::Config(args) => cli::config::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Setup(args) => cli::setup::run(args),
+        Command::Reauthorize(args) => cli::reauthorize::run(args),
     }
 }

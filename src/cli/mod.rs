@@ -8,6 +8,8 @@ pub mod exit;
 pub mod explain;
 pub mod export;
 pub mod providers;
+pub mod reauthorize;
+pub mod setup;
 pub mod status;
 pub mod token;
 pub mod validate;

@@ -77,8 +77,9 @@ pub fn run(args: Args) -> ExitCode {
             }
             if e.needs_reauthorization() {
                 eprintln!(
-                    "mailoauth: account {:?} must sign in again: run the mailoauth wizard on this machine",
-                    args.account
+                    "mailoauth: account {:?} must sign in again: run {}",
+                    args.account,
+                    super::reauthorize::command(Some(&path), &args.account)
                 );
             }
             super::exit::for_token(e.failure())
