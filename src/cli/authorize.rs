@@ -111,6 +111,13 @@ pub(super) fn filled(
     auth: &AccountAuth,
 ) -> Option<mailoauth::diagnosis::Diagnosis> {
     let mut d = mailoauth::diagnosis::diagnose(id, message, &context(auth))?;
+    // Some catalog texts name the tenant in words ('Grant admin consent for <tenant>').
+    if let Some(t) = auth.tenant.as_deref().filter(|t| !t.is_empty()) {
+        let name = |s: &str| s.replace("<tenant>", t);
+        d.fix = d.fix.iter().map(|f| name(f)).collect();
+        d.cause = name(&d.cause);
+        d.title = name(&d.title);
+    }
     let worldwide = "https://login.microsoftonline.com";
     let host = auth
         .endpoints

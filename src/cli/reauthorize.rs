@@ -192,8 +192,8 @@ async fn run_async(
         new.auth.certificate = account.auth.certificate.clone();
         new.auth.client_secret_expires = account.auth.client_secret_expires.clone();
         new.auth.endpoints = account.auth.endpoints.clone();
-        for s in [&mut new.smtp, &mut new.imap] {
-            if let Some(s) = s {
+        for s in [&mut new.smtp, &mut new.imap].into_iter().flatten() {
+            {
                 s.sasl = account
                     .smtp
                     .iter()

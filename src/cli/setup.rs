@@ -725,7 +725,7 @@ pub fn resolve(
         } else if (f.required)(&a) {
             problems.push(format!("missing --{flag}: {}", f.prompt.unwrap_or(f.help)));
         }
-        if let Some(v) = value.filter(|v| !v.is_empty() && !(v.len() == 1 && v[0].is_empty())) {
+        if let Some(v) = value.filter(|v| v.iter().any(|x| !x.is_empty())) {
             a.set(f.key, v);
         }
     }
