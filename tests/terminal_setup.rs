@@ -190,6 +190,7 @@ fn keep_screen(name: &str, text: &str) {
     // The run's temporary folder and ports vary: the kept screen names them generically.
     let p = peers();
     let text = text
+        .replace(bin(), "mailoauth")
         .replace(p.issuer(), "http://127.0.0.1:<provider port>")
         .replace(&std::env::temp_dir().display().to_string(), "/tmp");
     let trimmed: Vec<&str> = text.lines().map(str::trim_end).collect();
@@ -493,6 +494,108 @@ fn a_script_sets_up_and_reauthorizes_after_the_grant_is_revoked() {
         "the mail tests ran: {err}"
     );
     let out = token(&config, "alice");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Setup again with the same name: the difference is shown, and --yes updates the account.
+    let mut again = vec!["setup".to_string()];
+    again.extend(peer_flags(&dir));
+    again.extend([
+        "--client-id".into(),
+        PUBLIC_CLIENT.into(),
+        "--mailbox".into(),
+        ALICE.0.into(),
+        "--flow".into(),
+        "device-code".into(),
+        "--purpose".into(),
+        "send".into(),
+        "--name".into(),
+        "alice".into(),
+        "--yes".into(),
+    ]);
+    let (status, _, err) = scripted(&again);
+    assert!(status.success(), "{err}");
+    assert!(err.contains("(the account exists: it is updated)"), "{err}");
+    assert!(
+        err.contains("-purpose = \"both\"") && err.contains("+purpose = \"send\""),
+        "the difference: {err}"
+    );
+    let text = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        text.contains("purpose = \"send\"") && !text.contains("[account.imap]"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn authorize_writes_the_account_with_the_discovered_endpoints() {
+    let dir = fresh_dir("authorize");
+    let config = dir.join("mailoauth.toml");
+    let store = format!("file:{}", dir.join("tokens").display());
+    let base = |scopes: bool| {
+        let mut a: Vec<String> = vec![
+            "authorize".into(),
+            "--provider".into(),
+            "generic".into(),
+            "--issuer".into(),
+            peers().issuer().into(),
+            "--client-id".into(),
+            PUBLIC_CLIENT.into(),
+            "--mailbox".into(),
+            ALICE.0.into(),
+            "--flow".into(),
+            "device-code".into(),
+            "--purpose".into(),
+            "receive".into(),
+            "--store".into(),
+            store.clone(),
+            "--config".into(),
+            config.display().to_string(),
+            "--account".into(),
+            "inbox".into(),
+            "--imap".into(),
+            format!("localhost:{}:tls", peers().imaps_port()),
+            "--ca-file".into(),
+            peers().ca_file().display().to_string(),
+        ];
+        if scopes {
+            for s in MAIL_SCOPES {
+                a.push("--scope".into());
+                a.push(s.into());
+            }
+        }
+        a
+    };
+    // A generic provider without scopes: the flag is named, nothing starts.
+    let (status, _, err) = scripted(&base(false));
+    assert_eq!(status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("--scope") && err.contains("(repeatable)"),
+        "{err}"
+    );
+    assert!(!config.exists());
+
+    let (status, out, err) = scripted(&base(true));
+    assert!(status.success(), "{err}");
+    assert!(out.contains("Refresh token: stored"), "{out}");
+    assert!(err.contains("Saved account \"inbox\""), "{err}");
+    let text = std::fs::read_to_string(&config).expect("the account was written");
+    let issuer = peers().issuer();
+    for line in [
+        format!("token = \"{issuer}/token\""),
+        format!("device_authorization = \"{issuer}/device/auth\""),
+        format!("issuer = \"{issuer}\""),
+        format!("token_store = \"{store}\""),
+        String::from("\"offline_access\""),
+    ] {
+        assert!(text.contains(&line), "{line} missing from:\n{text}");
+    }
+    // The store of the sign-in is the account's: `token` finds the tokens without a hand edit.
+    let out = token(&config, "inbox");
     assert!(
         out.status.success(),
         "{}",

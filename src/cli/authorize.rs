@@ -88,6 +88,15 @@ pub struct Args {
     /// The account's name in --config.
     #[arg(long, requires = "config")]
     account: Option<String>,
+    /// The account's SMTP server as host:port:security (with --config) [default: the provider's].
+    #[arg(long, requires = "config")]
+    smtp: Option<String>,
+    /// The account's IMAP server as host:port:security (with --config) [default: the provider's].
+    #[arg(long, requires = "config")]
+    imap: Option<String>,
+    /// A PEM file of an extra CA the mail servers need (with --config; saved in [account.tls]).
+    #[arg(long, requires = "config")]
+    ca_file: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -361,6 +370,44 @@ fn check_input(
             "--scope: {} has no scopes of its own; give each scope the mail server expects with --scope (repeatable), e.g. --scope openid --scope email --scope offline_access plus the mail scope.",
             profile.name()
         ));
+    }
+    if args.config.is_some() {
+        let sends = matches!(args.purpose, Purpose::Send | Purpose::Both);
+        let receives = matches!(args.purpose, Purpose::Receive | Purpose::Both);
+        for (flag, used, given, protocol) in [
+            ("smtp", sends, &args.smtp, provider::MailProtocol::Smtp),
+            ("imap", receives, &args.imap, provider::MailProtocol::Imap),
+        ] {
+            match given {
+                Some(text) => {
+                    if let Err(e) = mailoauth::probe::Endpoint::parse(text) {
+                        errors.push(format!("--{flag}: {e}"));
+                    }
+                }
+                None if used
+                    && profile
+                        .mail(protocol, args.cloud)
+                        .ok()
+                        .and_then(|d| d.host)
+                        .is_none() =>
+                {
+                    errors.push(format!(
+                        "--{flag}: {} has no {} server of its own; give it as host:port:security for the account in --config.",
+                        profile.name(),
+                        flag.to_ascii_uppercase()
+                    ));
+                }
+                None => {}
+            }
+        }
+        if let Some(f) = &args.ca_file {
+            if !std::fs::metadata(f).is_ok_and(|m| m.is_file()) {
+                errors.push(format!(
+                    "--ca-file: {} is not a readable file; give the path of the PEM file itself.",
+                    f.display()
+                ));
+            }
+        }
     }
     if let Some(a) = &args.authority {
         if profile.id() != "microsoft" {
@@ -641,19 +688,29 @@ fn write_account(
     };
     let sends = matches!(auth.purpose, Purpose::Send | Purpose::Both);
     let receives = matches!(auth.purpose, Purpose::Receive | Purpose::Both);
+    let given = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| mailoauth::probe::Endpoint::parse(t).ok())
+    };
     let setup = super::setup::core_api::AccountSetup {
         auth: auth.clone(),
         store: store.to_string(),
         check: mailoauth::probe::CheckRequest {
             mailbox: auth.mailbox.clone(),
-            smtp: existing
-                .as_ref()
-                .and_then(|a| from_existing(a.smtp.as_ref()))
+            smtp: given(&args.smtp)
+                .or_else(|| {
+                    existing
+                        .as_ref()
+                        .and_then(|a| from_existing(a.smtp.as_ref()))
+                })
                 .or_else(|| server(provider::MailProtocol::Smtp, sends))
                 .filter(|_| sends),
-            imap: existing
-                .as_ref()
-                .and_then(|a| from_existing(a.imap.as_ref()))
+            imap: given(&args.imap)
+                .or_else(|| {
+                    existing
+                        .as_ref()
+                        .and_then(|a| from_existing(a.imap.as_ref()))
+                })
                 .or_else(|| server(provider::MailProtocol::Imap, receives))
                 .filter(|_| receives),
             mechanism: Default::default(),
@@ -663,16 +720,20 @@ fn write_account(
             timeouts: Default::default(),
         },
     };
-    let ca = existing
-        .as_ref()
-        .and_then(|a| a.tls.as_ref())
-        .and_then(|t| t.ca_file.clone());
+    let ca = args.ca_file.clone().or_else(|| {
+        existing
+            .as_ref()
+            .and_then(|a| a.tls.as_ref())
+            .and_then(|t| t.ca_file.clone())
+    });
     let mut account = super::setup::core_api::config_account(name, &setup, ca.as_deref())
         .map_err(|e| fail(&e, None))?;
     account.auth.key_id = args.key_id.clone();
     account.auth.certificate = args.certificate.clone();
-    if let Some(old) = &existing {
+    if let Some(old) = existing.as_ref().filter(|_| args.ca_file.is_none()) {
         account.tls = old.tls.clone();
+    }
+    if let Some(old) = &existing {
         account.auth.client_secret_expires = old.auth.client_secret_expires.clone();
     }
     let mode = super::setup::core_api::SaveMode::Write { base: None };
