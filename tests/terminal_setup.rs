@@ -167,6 +167,18 @@ impl Tmux {
         }
     }
 
+    /// A clean screen and history for the next command.
+    fn reset(&self) {
+        self.type_text("clear");
+        self.keys(&["Enter"]);
+        let start = Instant::now();
+        while self.screen().contains("EXIT=") {
+            assert!(start.elapsed() < BOUND, "the screen never cleared");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(self.tmux(&["clear-history", "-t", "t"]).status.success());
+    }
+
     /// Runs `argv` in the shell, followed by its exit status.
     fn run(&self, argv: &[String]) {
         let quoted: Vec<String> = argv.iter().map(|a| format!("'{a}'")).collect();
@@ -243,6 +255,34 @@ fn token(config: &Path, name: &str) -> std::process::Output {
         .arg(name)
         .output()
         .expect("run mailoauth token")
+}
+
+/// The provider revokes alice's grant (an admin removed the app's access), and the cached access
+/// token is made stale so the next `token` must refresh.
+fn revoke_and_stale(dir: &Path) {
+    let file = dir.join("tokens").join(format!("{}.json", ALICE.0));
+    let mut stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("token file")).expect("JSON");
+    let refresh = stored["refreshToken"]
+        .as_str()
+        .expect("a refresh token")
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/token/revocation", peers().issuer()))
+            .form(&[
+                ("token", refresh.as_str()),
+                ("token_type_hint", "refresh_token"),
+                ("client_id", PUBLIC_CLIENT),
+            ])
+            .send()
+            .await
+            .expect("POST revocation");
+        assert!(resp.status().is_success(), "revocation: {resp:?}");
+    });
+    stored["expiresAt"] = serde_json::json!(1);
+    std::fs::write(&file, serde_json::to_string(&stored).unwrap()).expect("stale token");
 }
 
 #[test]
@@ -324,6 +364,37 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!out.stdout.is_empty());
+
+    // Months later the grant is revoked: `token` names the one command that fixes it, and
+    // that command, typed as printed, brings the account back.
+    revoke_and_stale(&dir);
+    t.reset();
+    t.run(&[
+        bin().to_string(),
+        "token".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "alice".into(),
+    ]);
+    let s = t.wait_exit();
+    keep_screen("token-must-sign-in-again", &t.screen());
+    let command = format!("mailoauth reauthorize alice --config {}", config.display());
+    assert!(s.contains(&command), "{s}");
+    t.reset();
+    t.run(&[
+        bin().to_string(),
+        "reauthorize".into(),
+        "alice".into(),
+        "--config".into(),
+        config.display().to_string(),
+    ]);
+    let s = t.wait_for("user_code=");
+    approve(&device_url(&s).expect("the code's URL"));
+    let s = t.wait_exit();
+    keep_screen("reauthorize", &t.screen());
+    assert!(s.contains("EXIT=0"), "{s}");
+    assert!(s.contains("signed in again and works"), "{s}");
+    assert!(token(&config, "alice").status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -449,29 +520,7 @@ fn a_script_sets_up_and_reauthorizes_after_the_grant_is_revoked() {
 
     // The provider revokes the grant (an admin removed the app's access); the cached access
     // token is made stale so the next `token` must refresh.
-    let file = dir.join("tokens").join(format!("{}.json", ALICE.0));
-    let mut stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).expect("token file")).expect("JSON");
-    let refresh = stored["refreshToken"]
-        .as_str()
-        .expect("a refresh token")
-        .to_string();
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/token/revocation", peers().issuer()))
-            .form(&[
-                ("token", refresh.as_str()),
-                ("token_type_hint", "refresh_token"),
-                ("client_id", PUBLIC_CLIENT),
-            ])
-            .send()
-            .await
-            .expect("POST revocation");
-        assert!(resp.status().is_success(), "revocation: {resp:?}");
-    });
-    stored["expiresAt"] = serde_json::json!(1);
-    std::fs::write(&file, serde_json::to_string(&stored).unwrap()).expect("stale token");
+    revoke_and_stale(&dir);
 
     let out = token(&config, "alice");
     assert!(!out.status.success());
