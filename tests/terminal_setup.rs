@@ -338,7 +338,10 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
     // The sign-in: the code is shown large with its countdown; the browser user approves it.
     let s = t.wait_for("user_code=");
     keep_screen("setup-device-code", &t.screen());
-    assert!(s.contains("┃"), "the code is framed:\n{s}");
+    assert!(
+        s.contains("█████") && s.contains("Code: "),
+        "the code is large, and as text: {s}"
+    );
     let url = device_url(&s).expect("the code's URL");
     approve(&url);
     let s = t.wait_for("Save to");

@@ -908,6 +908,10 @@ impl Asker for Terminal {
             .prompt()
             .map_err(inquire_stop)?;
         let answer = answer.trim().to_string();
+        if answer.is_empty() {
+            // The prompt's own line shows a mask either way: say what was taken.
+            eprintln!("  (no client secret: a public client)");
+        }
         Ok((!answer.is_empty()).then(|| Secret::new(answer)))
     }
 

@@ -22,17 +22,75 @@ pub struct Listener {
     pub timeout_secs: Option<u64>,
 }
 
-/// The user code in a frame, letters spaced, so it can be read from across the room and typed
-/// without mistaking one character for another.
+/// Block letters for the device code (5 rows; `#` is drawn as a full block).
+#[rustfmt::skip]
+const GLYPHS: &[(char, [&str; 5])] = &[
+    ('A', [" ### ", "#   #", "#####", "#   #", "#   #"]),
+    ('B', ["#### ", "#   #", "#### ", "#   #", "#### "]),
+    ('C', [" ####", "#    ", "#    ", "#    ", " ####"]),
+    ('D', ["#### ", "#   #", "#   #", "#   #", "#### "]),
+    ('E', ["#####", "#    ", "#### ", "#    ", "#####"]),
+    ('F', ["#####", "#    ", "#### ", "#    ", "#    "]),
+    ('G', [" ####", "#    ", "#  ##", "#   #", " ####"]),
+    ('H', ["#   #", "#   #", "#####", "#   #", "#   #"]),
+    ('I', ["#####", "  #  ", "  #  ", "  #  ", "#####"]),
+    ('J', ["#####", "    #", "    #", "#   #", " ### "]),
+    ('K', ["#   #", "#  # ", "###  ", "#  # ", "#   #"]),
+    ('L', ["#    ", "#    ", "#    ", "#    ", "#####"]),
+    ('M', ["#   #", "## ##", "# # #", "#   #", "#   #"]),
+    ('N', ["#   #", "##  #", "# # #", "#  ##", "#   #"]),
+    ('O', [" ### ", "#   #", "#   #", "#   #", " ### "]),
+    ('P', ["#### ", "#   #", "#### ", "#    ", "#    "]),
+    ('Q', [" ### ", "#   #", "# # #", "#  # ", " ## #"]),
+    ('R', ["#### ", "#   #", "#### ", "#  # ", "#   #"]),
+    ('S', [" ####", "#    ", " ### ", "    #", "#### "]),
+    ('T', ["#####", "  #  ", "  #  ", "  #  ", "  #  "]),
+    ('U', ["#   #", "#   #", "#   #", "#   #", " ### "]),
+    ('V', ["#   #", "#   #", "#   #", " # # ", "  #  "]),
+    ('W', ["#   #", "#   #", "# # #", "## ##", "#   #"]),
+    ('X', ["#   #", " # # ", "  #  ", " # # ", "#   #"]),
+    ('Y', ["#   #", " # # ", "  #  ", "  #  ", "  #  "]),
+    ('Z', ["#####", "   # ", "  #  ", " #   ", "#####"]),
+    ('0', [" ### ", "#  ##", "# # #", "##  #", " ### "]),
+    ('1', ["  #  ", " ##  ", "  #  ", "  #  ", " ### "]),
+    ('2', [" ### ", "#   #", "  ## ", " #   ", "#####"]),
+    ('3', ["#### ", "    #", " ### ", "    #", "#### "]),
+    ('4', ["#   #", "#   #", "#####", "    #", "    #"]),
+    ('5', ["#####", "#    ", "#### ", "    #", "#### "]),
+    ('6', [" ### ", "#    ", "#### ", "#   #", " ### "]),
+    ('7', ["#####", "    #", "   # ", "  #  ", "  #  "]),
+    ('8', [" ### ", "#   #", " ### ", "#   #", " ### "]),
+    ('9', [" ### ", "#   #", " ####", "    #", " ### "]),
+    ('-', ["     ", "     ", "#####", "     ", "     "]),
+];
+
+/// The user code in block letters, so it can be read from across the room, then as plain text
+/// to copy. A code with a character the letters lack, or too long for an 80-column terminal,
+/// is shown as text only.
 pub fn big_code(code: &str) -> String {
-    let spaced: String = code
+    let plain = format!("  Code: {code}");
+    let glyphs: Option<Vec<&[&str; 5]>> = code
         .chars()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let width = spaced.chars().count() + 6;
-    let bar = "━".repeat(width);
-    format!("  ┏{bar}┓\n  ┃   {spaced}   ┃\n  ┗{bar}┛")
+        .map(|c| {
+            GLYPHS
+                .iter()
+                .find(|(g, _)| *g == c.to_ascii_uppercase())
+                .map(|(_, rows)| rows)
+        })
+        .collect();
+    let Some(glyphs) = glyphs.filter(|g| !g.is_empty() && g.len() * 7 <= 78) else {
+        return plain;
+    };
+    let mut out = String::new();
+    for row in 0..5 {
+        let line: Vec<String> = glyphs.iter().map(|g| g[row].replace('#', "█")).collect();
+        out.push_str("  ");
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&plain);
+    out
 }
 
 /// `mm:ss` of the seconds left.
@@ -241,12 +299,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_code_is_framed_and_spaced() {
+    fn the_code_is_large_and_copyable() {
         let b = big_code("WDJB-MJHT");
         let lines: Vec<&str> = b.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[1].contains("W D J B - M J H T"), "{b}");
-        assert_eq!(lines[0].chars().count(), lines[1].chars().count());
+        assert_eq!(lines.len(), 7, "{b}");
+        assert_eq!(
+            lines[0],
+            "  █   █  ████   █████  ████          █   █  █████  █   █  █████"
+        );
+        assert_eq!(lines[6], "  Code: WDJB-MJHT");
+        // Every character a provider uses has its letters; others fall back to text.
+        for c in ('A'..='Z').chain('0'..='9').chain(['-']) {
+            assert!(GLYPHS.iter().any(|(g, _)| *g == c), "{c}");
+        }
+        assert_eq!(big_code("ab_c"), "  Code: ab_c");
+        assert_eq!(big_code("ABCDEFGHIJKLM"), "  Code: ABCDEFGHIJKLM");
         assert_eq!(mm_ss(899), "14:59");
         assert_eq!(mm_ss(0), "00:00");
     }
