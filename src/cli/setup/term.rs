@@ -127,6 +127,11 @@ pub async fn sign_in(
     let on_event = |e: FlowEvent| match e {
         FlowEvent::ListeningOn { redirect_uri } => {
             eprintln!("Waiting for the browser at {redirect_uri}");
+            if let Some(port) = url::Url::parse(&redirect_uri).ok().and_then(|u| u.port()) {
+                eprintln!(
+                    "Signing in from another computer over SSH? Forward the port first: ssh -L {port}:127.0.0.1:{port} <this machine> (--port fixes it)."
+                );
+            }
         }
         FlowEvent::BrowserNotOpened { url, .. } | FlowEvent::BrowserOpened { url } => {
             eprintln!(
