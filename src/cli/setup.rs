@@ -517,10 +517,7 @@ pub fn check(key: &str, raw: &str, a: &Answers) -> Checked {
                 one(&norm)
             } else {
                 let names: Vec<&str> = options.iter().map(|(v, _)| v.as_str()).collect();
-                refuse(
-                    raw,
-                    format!("{raw:?} is not one of: {}.", names.join(", ")),
-                )
+                refuse(raw, format!("{raw:?} is not one of: {}.", names.join(", ")))
             }
         }
         "client-id" => from_report(input::validate_field(FieldKind::ClientId, raw, &ctx), raw),
@@ -540,14 +537,18 @@ pub fn check(key: &str, raw: &str, a: &Answers) -> Checked {
             Ok(_) => one(raw.trim().trim_end_matches('/')),
             Err(e) => refuse(raw, format!("Issuer: {e}")),
         },
-        "authority" => match url::Url::parse(raw.trim()) {
-            Ok(u) if u.scheme() == "https" || u.host_str().is_some_and(|h| h == "127.0.0.1" || h == "localhost") => {
-                one(raw.trim().trim_end_matches('/'))
+        "authority" => match super::authorize::split_authority(raw) {
+            Ok((base, _)) => {
+                let mut c = one(raw.trim().trim_end_matches('/'));
+                if !(base.starts_with("https://")
+                    || base.starts_with("http://127.0.0.1")
+                    || base.starts_with("http://localhost"))
+                {
+                    c.errors.push(String::from("Authority: give the https:// URL of the authority, e.g. https://login.microsoftonline.com/organizations."));
+                }
+                c
             }
-            _ => refuse(
-                raw,
-                String::from("Authority: give the https:// URL of the authority with its tenant path, e.g. https://login.microsoftonline.com/organizations."),
-            ),
+            Err(e) => refuse(raw, e.replace("--authority: ", "Authority: ")),
         },
         "smtp" | "imap" => {
             let kind = if key == "smtp" {
@@ -568,27 +569,43 @@ pub fn check(key: &str, raw: &str, a: &Answers) -> Checked {
             if std::fs::metadata(raw.trim()).is_ok_and(|m| m.is_file()) {
                 one(raw)
             } else {
-                refuse(raw, format!("CA file: {} is not a readable file; give the path of the PEM file itself.", raw.trim()))
+                refuse(
+                    raw,
+                    format!(
+                        "CA file: {} is not a readable file; give the path of the PEM file itself.",
+                        raw.trim()
+                    ),
+                )
             }
         }
         "store" => {
             let s = raw.trim();
-            if s == "keyring" || s.strip_prefix("file:").is_some_and(|d| !d.trim().is_empty()) {
+            if s == "keyring"
+                || s.strip_prefix("file:")
+                    .is_some_and(|d| !d.trim().is_empty())
+            {
                 one(s)
             } else {
-                refuse(raw, String::from("Token store: write file:<folder> or keyring."))
+                refuse(
+                    raw,
+                    String::from("Token store: write file:<folder> or keyring."),
+                )
             }
         }
         "port" => match raw.trim().parse::<u16>() {
             Ok(p) if p != 0 => one(raw),
-            _ => refuse(raw, String::from("Port: give the port of the registered redirect URI (1-65535).")),
+            _ => refuse(
+                raw,
+                String::from("Port: give the port of the registered redirect URI (1-65535)."),
+            ),
         },
         "name" => {
             let n = raw.trim();
             let valid = !n.is_empty()
                 && n.len() <= 64
                 && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
             if valid {
                 one(n)
             } else {
@@ -623,6 +640,11 @@ pub fn default_of(key: &str, a: &Answers) -> Option<String> {
             })
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())),
         "export" => Some("none".into()),
+        // An authority with a tenant path (`.../organizations`) names the tenant.
+        "tenant" => a
+            .get("authority")
+            .and_then(|u| super::authorize::split_authority(u).ok())
+            .and_then(|(_, t)| t),
         "smtp" | "imap" => {
             let protocol = if key == "smtp" {
                 MailProtocol::Smtp
@@ -1066,7 +1088,18 @@ async fn finish(
         }
     }
     if let Some(authority) = a.get("authority") {
-        setup.auth.endpoints.authority = Some(authority.to_string());
+        match super::authorize::split_authority(authority) {
+            Ok((base, tenant)) => {
+                if let (Some(t), Some(given)) = (&tenant, &setup.auth.tenant) {
+                    if !t.eq_ignore_ascii_case(given) {
+                        eprintln!("mailoauth setup: --authority names the tenant {t:?} but --tenant is {given:?}: give one of them.");
+                        return ExitCode::from(EX_USAGE);
+                    }
+                }
+                setup.auth.endpoints.authority = Some(base);
+            }
+            Err(e) => return fail(e),
+        }
     }
     if let (Some(s), Some(_)) = (&secret, &setup.auth.client_secret) {
         match core_api::keep_client_secret(&setup.store, &setup.auth.mailbox, s) {
@@ -1391,6 +1424,38 @@ mod tests {
         );
         assert!(
             problems.iter().any(|p| p.starts_with("--client-id: ")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn an_authority_with_organizations_is_the_tenant() {
+        let args = parse(&[
+            "--provider",
+            "microsoft",
+            "--authority",
+            "https://login.example.net/organizations",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--mailbox",
+            "scanner@contoso.com",
+            "--yes",
+        ]);
+        let (a, _) = resolve(&args, &mut Script).expect("the tenant comes from the authority");
+        assert_eq!(a.get("tenant"), Some("organizations"));
+        let args = parse(&[
+            "--provider",
+            "microsoft",
+            "--authority",
+            "login.example.net",
+        ]);
+        let Err(Stop::Usage(problems)) = resolve(&args, &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("--authority: Authority:")),
             "{problems:?}"
         );
     }
