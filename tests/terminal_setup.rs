@@ -531,6 +531,17 @@ fn a_script_sets_up_and_reauthorizes_after_the_grant_is_revoked() {
     let command = format!("mailoauth reauthorize alice --config {}", config.display());
     assert!(err.contains(&command), "token names the command: {err}");
     assert!(!err.contains("wizard"), "{err}");
+    // `check` says the same.
+    let out = Command::new(bin())
+        .arg("check")
+        .arg("--config")
+        .arg(&config)
+        .arg("alice")
+        .output()
+        .expect("run mailoauth check");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(80), "{err}");
+    assert!(err.contains(&command), "check names the command: {err}");
 
     // The command printed, run as printed, brings the account back.
     let (status, out, err) = scripted(&[
