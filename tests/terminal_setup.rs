@@ -666,3 +666,92 @@ fn authorize_writes_the_account_with_the_discovered_endpoints() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The Microsoft journey's questions, up to the sign-in (no test may reach Microsoft): the
+/// provider, purpose, cloud and flow picked from lists, the registration checklist with its
+/// values and links, a wrong client ID refused with the window's message and corrected, and Esc
+/// at the last question, which saves nothing.
+#[test]
+fn microsoft_questions_checklist_and_cancel_in_a_terminal() {
+    let dir = fresh_dir("microsoft");
+    let config = dir.join("mailoauth.toml");
+    let t = Tmux::start("microsoft");
+    t.run(&[
+        bin().to_string(),
+        "setup".into(),
+        "--config".into(),
+        config.display().to_string(),
+        "--store".into(),
+        format!("file:{}", dir.join("tokens").display()),
+    ]);
+    t.wait_for("Mail provider");
+    t.type_text("microsoft");
+    t.keys(&["Enter"]);
+    t.wait_for("What does the service do with the mailbox");
+    t.keys(&["Enter"]);
+    t.wait_for("? Cloud");
+    t.keys(&["Enter"]);
+    t.wait_for("How the mailbox signs in");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("Tenant (directory ID or domain)");
+    keep_screen("setup-microsoft-checklist", &t.history());
+    assert!(s.contains("Registration checklist"), "{s}");
+    assert!(
+        s.contains("Open: https://entra.microsoft.com/"),
+        "the console links: {s}"
+    );
+    assert!(
+        s.contains("Register an application in Microsoft Entra"),
+        "{s}"
+    );
+    t.type_text("contoso.onmicrosoft.com");
+    t.keys(&["Enter"]);
+    t.wait_for("? Client ID");
+    t.type_text("not-a-guid");
+    t.keys(&["Enter"]);
+    let ctx = mailoauth::validate::input::FieldContext {
+        provider: Some("microsoft".into()),
+        flow: Some(mailoauth::provider::Flow::Loopback),
+        client_type: None,
+        purpose: Some(mailoauth::provider::Purpose::Both),
+        cloud: Default::default(),
+    };
+    let report = mailoauth::validate::input::validate_field(
+        mailoauth::validate::input::FieldKind::ClientId,
+        "not-a-guid",
+        &ctx,
+    );
+    let message = report
+        .findings
+        .iter()
+        .find(|f| f.severity == mailoauth::validate::Severity::Error)
+        .map(|f| f.message.clone())
+        .expect("not-a-guid is refused");
+    let head: String = message.chars().take(40).collect();
+    t.wait_for(&head);
+    keep_screen("setup-microsoft-wrong-client-id", &t.screen());
+    for _ in 0.."not-a-guid".len() {
+        t.keys(&["BSpace"]);
+    }
+    t.type_text("11111111-2222-3333-4444-555555555555");
+    t.keys(&["Enter"]);
+    t.wait_for("Mailbox address");
+    t.type_text("scanner@contoso.com");
+    t.keys(&["Enter"]);
+    // The servers are offered with the provider's as the default.
+    let s = t.wait_for("SMTP server");
+    assert!(s.contains("smtp.office365.com:587:start_tls"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("IMAP server");
+    assert!(s.contains("outlook.office365.com:993:tls"), "{s}");
+    t.keys(&["Enter"]);
+    t.wait_for("Account name");
+    t.keys(&["Enter"]);
+    t.wait_for("Export the account");
+    t.keys(&["Escape"]);
+    let s = t.wait_exit();
+    assert!(s.contains("EXIT=130"), "{s}");
+    assert!(s.contains("cancelled; nothing was saved"), "{s}");
+    assert!(!config.exists(), "nothing was written");
+    let _ = std::fs::remove_dir_all(&dir);
+}

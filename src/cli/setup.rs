@@ -865,9 +865,14 @@ impl Asker for Terminal {
         }
         if f.kind == Kind::Choice {
             let options = choices(f.key, a);
+            // One line per choice: the description is cut to fit an 80-column terminal.
             let labels: Vec<String> = options
                 .iter()
-                .map(|(v, d)| format!("{v:<20} {d}"))
+                .map(|(v, d)| {
+                    let short: String = d.chars().take(56).collect();
+                    let cut = if short.len() < d.len() { "..." } else { "" };
+                    format!("{v:<20} {short}{cut}")
+                })
                 .collect();
             let start = default_of(f.key, a)
                 .and_then(|d| options.iter().position(|(v, _)| *v == d))
@@ -950,7 +955,15 @@ impl Asker for Terminal {
                 eprintln!(
                     "\nRegistration checklist (do this in the provider's console first; the values and links can be copied):\n"
                 );
-                eprint!("{}", super::checklist::render(&list));
+                // The command's closing hint names its own flags; here the values are asked next.
+                let text = super::checklist::render(&list);
+                for line in text
+                    .lines()
+                    .filter(|l| !l.starts_with("Values in <angle brackets>"))
+                {
+                    eprintln!("{line}");
+                }
+                eprintln!("Values in <angle brackets> are the ones you enter next.");
                 eprintln!();
             }
             Err(e) => eprintln!("(no checklist: {e})"),
