@@ -644,6 +644,8 @@ fn authorize_writes_the_account_with_the_discovered_endpoints() {
 
     let (status, out, err) = scripted(&base(true));
     assert!(status.success(), "{err}");
+    // The messages name the values they know.
+    assert!(err.contains("Sign in as alice@example.test."), "{err}");
     assert!(out.contains("Refresh token: stored"), "{out}");
     assert!(err.contains("Saved account \"inbox\""), "{err}");
     let text = std::fs::read_to_string(&config).expect("the account was written");

@@ -243,13 +243,13 @@ pub(super) async fn discover(issuer: &str) -> Result<EndpointOverrides, String> 
         .overrides())
 }
 
-fn show(e: &FlowEvent) {
+fn show(e: &FlowEvent, mailbox: &str) {
     match e {
         FlowEvent::ListeningOn { redirect_uri } => {
             eprintln!("Waiting for the browser at {redirect_uri}")
         }
         FlowEvent::BrowserNotOpened { url, .. } | FlowEvent::BrowserOpened { url } => {
-            eprintln!("\nOpen this URL in a browser on this machine and sign in as the mailbox:\n\n  {url}\n")
+            eprintln!("\nOpen this URL in a browser on this machine and sign in as {mailbox}:\n\n  {url}\n")
         }
         FlowEvent::RedirectIgnored { reason } => eprintln!("(ignored: {reason})"),
         FlowEvent::DeviceCode {
@@ -265,7 +265,7 @@ fn show(e: &FlowEvent) {
             if let Some(c) = verification_uri_complete {
                 eprintln!("(or open {c})");
             }
-            eprintln!("Sign in as the mailbox. The code expires in {left} minutes.");
+            eprintln!("Sign in as {mailbox}. The code expires in {left} minutes.");
         }
         FlowEvent::PasteRedirect { reason } => {
             eprintln!("No loopback listener ({reason}); continuing without one.")
@@ -579,7 +579,8 @@ async fn run_async(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e, None),
     };
-    let on_event = |e: FlowEvent| show(&e);
+    let mailbox = auth.mailbox.clone();
+    let on_event = move |e: FlowEvent| show(&e, &mailbox);
     // A server has no browser to start: the URL is printed for the admin to open.
     let open = |_: &str| Err(String::from("headless: open the URL by hand"));
     let mut hooks = FlowHooks::new(&on_event, &open);

@@ -1474,6 +1474,41 @@ mod tests {
     }
 
     #[test]
+    fn secrets_come_from_a_file_or_an_environment_variable_only() {
+        let dir =
+            std::env::temp_dir().join(format!("mailoauth-setup-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("secret");
+        std::fs::write(&file, " GOCSPX-from-file \n").unwrap();
+        let f = file.display().to_string();
+        let s = read_secret(&parse(&["--client-secret-file", &f]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.expose(), "GOCSPX-from-file");
+        let both = parse(&["--client-secret-file", &f, "--client-secret-env", "X"]);
+        assert!(read_secret(&both).unwrap_err().contains("only one"));
+        let unset = parse(&["--client-secret-env", "MAILOAUTH_TEST_UNSET_SECRET_VAR"]);
+        assert!(read_secret(&unset)
+            .unwrap_err()
+            .contains("MAILOAUTH_TEST_UNSET_SECRET_VAR"));
+        // Google needs one: a script without it is told which flags give it.
+        let args = parse(&["--provider", "google"]);
+        let Err(Stop::Usage(problems)) = resolve(&args, &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("missing --client-secret-file or --client-secret-env")),
+            "{problems:?}"
+        );
+        // There is no flag that takes the secret itself.
+        use clap::Parser;
+        assert!(Cli::try_parse_from(["setup", "--client-secret", "x"]).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_complete_script_resolves_with_defaults() {
         let args = parse(&[
             "--provider",
