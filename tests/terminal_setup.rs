@@ -296,9 +296,9 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
     t.run(&argv);
 
     // Purpose: the default (both) is picked with Enter.
-    t.wait_for("What does the service do with the mailbox");
+    t.wait_for("? What does the service do with the mailbox");
     t.keys(&["Enter"]);
-    let s = t.wait_for("Client ID");
+    let s = t.wait_for("? Client ID");
     assert!(
         s.contains("register a client at your provider"),
         "the checklist step: {s}"
@@ -306,10 +306,10 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
     t.type_text(PUBLIC_CLIENT);
     t.keys(&["Enter"]);
     // A public client: the secret is left empty.
-    t.wait_for("Client secret");
+    t.wait_for("? Client secret");
     t.keys(&["Enter"]);
     // A wrong mailbox is refused at its prompt with the window's message, then corrected.
-    t.wait_for("Mailbox address");
+    t.wait_for("? Mailbox address");
     t.type_text("alice");
     t.keys(&["Enter"]);
     // The window's own message for this value (the core's validator), as the terminal shows it.
@@ -330,9 +330,9 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
     );
     t.type_text("@example.test");
     t.keys(&["Enter"]);
-    t.wait_for("Account name");
+    t.wait_for("? Account name");
     t.keys(&["Enter"]);
-    t.wait_for("Export the account");
+    t.wait_for("? Export the account");
     t.keys(&["Enter"]);
 
     // The sign-in: the code is shown large with its countdown; the browser user approves it.
@@ -344,7 +344,7 @@ fn device_code_journey_in_a_terminal_with_a_wrong_mailbox_corrected() {
     );
     let url = device_url(&s).expect("the code's URL");
     approve(&url);
-    let s = t.wait_for("Save to");
+    let s = t.wait_for("? Save to");
     assert!(s.contains("SMTP") && s.contains("IMAP"), "{s}");
     keep_screen("setup-save-preview", &t.screen());
     t.keys(&["Enter"]);
@@ -423,7 +423,7 @@ fn loopback_journey_in_a_terminal() {
         "msmtp".into(),
     ]);
     t.run(&argv);
-    t.wait_for("Client secret");
+    t.wait_for("? Client secret");
     t.keys(&["Enter"]);
     let s = t.wait_for("/auth?");
     keep_screen("setup-loopback", &t.screen());
@@ -433,7 +433,7 @@ fn loopback_journey_in_a_terminal() {
         .expect("the sign-in URL")
         .to_string();
     browser_sign_in(&url);
-    t.wait_for("Save to");
+    t.wait_for("? Save to");
     t.keys(&["Enter"]);
     let s = t.wait_exit();
     keep_screen("setup-loopback-saved", &t.screen());
@@ -686,16 +686,16 @@ fn microsoft_questions_checklist_and_cancel_in_a_terminal() {
         "--store".into(),
         format!("file:{}", dir.join("tokens").display()),
     ]);
-    t.wait_for("Mail provider");
+    t.wait_for("? Mail provider");
     t.type_text("microsoft");
     t.keys(&["Enter"]);
-    t.wait_for("What does the service do with the mailbox");
+    t.wait_for("? What does the service do with the mailbox");
     t.keys(&["Enter"]);
     t.wait_for("? Cloud");
     t.keys(&["Enter"]);
-    t.wait_for("How the mailbox signs in");
+    t.wait_for("? How the mailbox signs in");
     t.keys(&["Enter"]);
-    let s = t.wait_for("Tenant (directory ID or domain)");
+    let s = t.wait_for("? Tenant (directory ID or domain)");
     keep_screen("setup-microsoft-checklist", &t.history());
     assert!(s.contains("Registration checklist"), "{s}");
     assert!(
@@ -737,19 +737,19 @@ fn microsoft_questions_checklist_and_cancel_in_a_terminal() {
     }
     t.type_text("11111111-2222-3333-4444-555555555555");
     t.keys(&["Enter"]);
-    t.wait_for("Mailbox address");
+    t.wait_for("? Mailbox address");
     t.type_text("scanner@contoso.com");
     t.keys(&["Enter"]);
     // The servers are offered with the provider's as the default.
-    let s = t.wait_for("SMTP server");
+    let s = t.wait_for("? SMTP server");
     assert!(s.contains("smtp.office365.com:587:start_tls"), "{s}");
     t.keys(&["Enter"]);
-    let s = t.wait_for("IMAP server");
+    let s = t.wait_for("? IMAP server");
     assert!(s.contains("outlook.office365.com:993:tls"), "{s}");
     t.keys(&["Enter"]);
-    t.wait_for("Account name");
+    t.wait_for("? Account name");
     t.keys(&["Enter"]);
-    t.wait_for("Export the account");
+    t.wait_for("? Export the account");
     t.keys(&["Escape"]);
     let s = t.wait_exit();
     assert!(s.contains("EXIT=130"), "{s}");
