@@ -192,16 +192,8 @@ async fn run_async(
         new.auth.certificate = account.auth.certificate.clone();
         new.auth.client_secret_expires = account.auth.client_secret_expires.clone();
         new.auth.endpoints = account.auth.endpoints.clone();
-        for s in [&mut new.smtp, &mut new.imap].into_iter().flatten() {
-            {
-                s.sasl = account
-                    .smtp
-                    .iter()
-                    .chain(account.imap.iter())
-                    .find(|m| m.host == s.host && m.port == s.port)
-                    .map_or(s.sasl, |m| m.sasl);
-            }
-        }
+        new.smtp = account.smtp.clone();
+        new.imap = account.imap.clone();
         if new != account {
             match core_api::save_account(&path, new, core_api::SaveMode::Write { base: None }) {
                 Ok(r) if r.saved => {
