@@ -39,6 +39,10 @@ enum Command {
     Token(cli::token::Args),
     /// The machine-wide token service: run it, move an account's tokens into it.
     Service(cli::service::Args),
+    /// The whole setup in this terminal (or a script, every prompt a flag): sign-in, mail tests, save, export.
+    Setup(cli::setup::Args),
+    /// Sign a saved account in again with its own settings, test it and save it (after a revocation, a password reset).
+    Reauthorize(cli::reauthorize::Args),
 }
 
 impl Command {
@@ -56,6 +60,8 @@ impl Command {
             Command::Config(_) => "config",
             Command::Token(_) => "token",
             Command::Service(_) => "service",
+            Command::Setup(_) => "setup",
+            Command::Reauthorize(_) => "reauthorize",
         }
     }
 }
@@ -103,5 +109,7 @@ fn main() -> ExitCode {
         Command::Config(args) => cli::config::run(args),
         Command::Token(args) => cli::token::run(args),
         Command::Service(args) => cli::service::run(args),
+        Command::Setup(args) => cli::setup::run(args),
+        Command::Reauthorize(args) => cli::reauthorize::run(args),
     }
 }

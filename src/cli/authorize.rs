@@ -78,15 +78,119 @@ pub struct Args {
     /// Environment variable holding the mailbox password (password flow only).
     #[arg(long)]
     password_env: Option<String>,
+    /// Another Microsoft authority than the cloud's (a proxy, a new national cloud), with or
+    /// without the tenant: https://login.example.net, .../organizations or .../common.
+    #[arg(long)]
+    authority: Option<String>,
+    /// Write (or update) the account in this config file after the sign-in, discovery results included.
+    #[arg(long, requires = "account")]
+    config: Option<PathBuf>,
+    /// The account's name in --config.
+    #[arg(long, requires = "config")]
+    account: Option<String>,
+    /// The account's SMTP server as host:port:security (with --config) [default: the provider's].
+    #[arg(long, requires = "config")]
+    smtp: Option<String>,
+    /// The account's IMAP server as host:port:security (with --config) [default: the provider's].
+    #[arg(long, requires = "config")]
+    imap: Option<String>,
+    /// A PEM file of an extra CA the mail servers need (with --config; saved in [account.tls]).
+    #[arg(long, requires = "config")]
+    ca_file: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
 }
 
+/// The diagnosis context of a sign-in: every value the admin gave is filled into the fixes.
+fn context(auth: &AccountAuth) -> mailoauth::diagnosis::Context {
+    mailoauth::diagnosis::Context {
+        mailbox: Some(auth.mailbox.clone()).filter(|m| !m.is_empty()),
+        tenant: auth.tenant.clone(),
+        client_id: Some(auth.client_id.clone()).filter(|c| !c.is_empty()),
+        ..Default::default()
+    }
+}
+
+/// A diagnosis of a sign-in failure with the account's values filled in, and its Microsoft
+/// links (admin consent) on the account's cloud or authority instead of the worldwide one.
+pub(super) fn filled(
+    id: &str,
+    message: &str,
+    auth: &AccountAuth,
+) -> Option<mailoauth::diagnosis::Diagnosis> {
+    let mut d = mailoauth::diagnosis::diagnose(id, message, &context(auth))?;
+    // Some catalog texts name the tenant in words ('Grant admin consent for <tenant>').
+    if let Some(t) = auth.tenant.as_deref().filter(|t| !t.is_empty()) {
+        let name = |s: &str| s.replace("<tenant>", t);
+        d.fix = d.fix.iter().map(|f| name(f)).collect();
+        d.cause = name(&d.cause);
+        d.title = name(&d.title);
+    }
+    let worldwide = "https://login.microsoftonline.com";
+    let host = auth
+        .endpoints
+        .authority
+        .clone()
+        .or_else(|| {
+            provider::profile(&auth.provider)
+                .and_then(|p| p.cloud_vars(auth.cloud).ok())
+                .and_then(|v| v.get("authority").cloned())
+        })
+        .map(|h| h.trim_end_matches('/').to_string());
+    if let Some(host) = host.filter(|h| h != worldwide && auth.provider == "microsoft") {
+        let swap = |t: &str| t.replace(worldwide, &host);
+        d.fix = d.fix.iter().map(|f| swap(f)).collect();
+        d.link = d.link.as_deref().map(swap);
+        d.cause = swap(&d.cause);
+    }
+    Some(d)
+}
+
+/// Prints the diagnosis of a failed sign-in, filled with the account's values.
+pub(super) fn explain(e: &oauth::OAuthError, auth: &AccountAuth) {
+    let message = e.to_string();
+    if let Some(d) = e.diagnosis_id().and_then(|id| filled(&id, &message, auth)) {
+        eprintln!("\n{}\n{}", d.title, d.cause);
+        for (i, step) in d.fix.iter().enumerate() {
+            eprintln!("  {}. {step}", i + 1);
+        }
+        if let Some(link) = &d.link {
+            eprintln!("  {link}");
+        }
+    }
+}
+
+/// Splits `--authority` into the authority base and the tenant its path names, if any
+/// (`https://login.example.net/organizations` -> base and `organizations`).
+pub(super) fn split_authority(url: &str) -> Result<(String, Option<String>), String> {
+    let parsed = url::Url::parse(url.trim()).map_err(|e| {
+        format!("--authority: {url:?} is not a URL ({e}); give e.g. https://login.microsoftonline.com/organizations")
+    })?;
+    let trimmed = url.trim().trim_end_matches('/');
+    let last = parsed
+        .path_segments()
+        .and_then(|mut s| s.rfind(|x| !x.is_empty()).map(str::to_string));
+    let is_tenant = |t: &str| {
+        matches!(t, "organizations" | "common" | "consumers")
+            || t.contains('.')
+            || (t.len() == 36 && t.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+    };
+    match last.filter(|t| is_tenant(t)) {
+        Some(t) => Ok((
+            trimmed[..trimmed.len() - t.len()]
+                .trim_end_matches('/')
+                .to_string(),
+            Some(t),
+        )),
+        None => Ok((trimmed.to_string(), None)),
+    }
+}
+
 /// The default token folder: the user's data folder, or %ProgramData% on Windows. Never the
 /// shared temporary folder, where another account could prepare the folder first: without a
 /// data folder or a home (`HOME`, else the account database), the admin must name the store.
-fn default_store() -> Result<String, String> {
+pub(super) fn default_store() -> Result<String, String> {
     let base = if cfg!(windows) {
         std::env::var_os("ProgramData").map(PathBuf::from)
     } else {
@@ -119,7 +223,7 @@ fn fail(e: &dyn std::fmt::Display, diagnosis: Option<String>) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn discover(issuer: &str) -> Result<EndpointOverrides, String> {
+pub(super) async fn discover(issuer: &str) -> Result<EndpointOverrides, String> {
     let url = discovery::discovery_url(issuer).map_err(|e| e.to_string())?;
     let http = oauth2::reqwest::ClientBuilder::new()
         .redirect(oauth2::reqwest::redirect::Policy::none())
@@ -139,13 +243,13 @@ async fn discover(issuer: &str) -> Result<EndpointOverrides, String> {
         .overrides())
 }
 
-fn show(e: &FlowEvent) {
+fn show(e: &FlowEvent, mailbox: &str) {
     match e {
         FlowEvent::ListeningOn { redirect_uri } => {
             eprintln!("Waiting for the browser at {redirect_uri}")
         }
         FlowEvent::BrowserNotOpened { url, .. } | FlowEvent::BrowserOpened { url } => {
-            eprintln!("\nOpen this URL in a browser on this machine and sign in as the mailbox:\n\n  {url}\n")
+            eprintln!("\nOpen this URL in a browser on this machine and sign in as {mailbox}:\n\n  {url}\n")
         }
         FlowEvent::RedirectIgnored { reason } => eprintln!("(ignored: {reason})"),
         FlowEvent::DeviceCode {
@@ -161,7 +265,7 @@ fn show(e: &FlowEvent) {
             if let Some(c) = verification_uri_complete {
                 eprintln!("(or open {c})");
             }
-            eprintln!("Sign in as the mailbox. The code expires in {left} minutes.");
+            eprintln!("Sign in as {mailbox}. The code expires in {left} minutes.");
         }
         FlowEvent::PasteRedirect { reason } => {
             eprintln!("No loopback listener ({reason}); continuing without one.")
@@ -242,7 +346,12 @@ fn check_input(
             input::validate_field(FieldKind::ClientId, &args.client_id, &ctx),
         )
     };
-    let tenant = match &args.tenant {
+    let authority_tenant = args
+        .authority
+        .as_deref()
+        .and_then(|a| split_authority(a).ok())
+        .and_then(|(_, t)| t);
+    let tenant = match args.tenant.as_ref().or(authority_tenant.as_ref()) {
         Some(t) if profile.id() == "microsoft" => {
             take(&mut errors, "tenant", input::azure_tenant(t, Some(flow)))
         }
@@ -256,6 +365,70 @@ fn check_input(
         }
         None => None,
     };
+    if args.scopes.is_empty() && profile.is_hand_entered() && flow != Flow::ServiceAccount {
+        errors.push(format!(
+            "--scope: {} has no scopes of its own; give each scope the mail server expects with --scope (repeatable), e.g. --scope openid --scope email --scope offline_access plus the mail scope.",
+            profile.name()
+        ));
+    }
+    if args.config.is_some() {
+        let sends = matches!(args.purpose, Purpose::Send | Purpose::Both);
+        let receives = matches!(args.purpose, Purpose::Receive | Purpose::Both);
+        for (flag, used, given, protocol) in [
+            ("smtp", sends, &args.smtp, provider::MailProtocol::Smtp),
+            ("imap", receives, &args.imap, provider::MailProtocol::Imap),
+        ] {
+            match given {
+                Some(text) => {
+                    if let Err(e) = mailoauth::probe::Endpoint::parse(text) {
+                        errors.push(format!("--{flag}: {e}"));
+                    }
+                }
+                None if used
+                    && profile
+                        .mail(protocol, args.cloud)
+                        .ok()
+                        .and_then(|d| d.host)
+                        .is_none() =>
+                {
+                    errors.push(format!(
+                        "--{flag}: {} has no {} server of its own; give it as host:port:security for the account in --config.",
+                        profile.name(),
+                        flag.to_ascii_uppercase()
+                    ));
+                }
+                None => {}
+            }
+        }
+        if let Some(f) = &args.ca_file {
+            if !std::fs::metadata(f).is_ok_and(|m| m.is_file()) {
+                errors.push(format!(
+                    "--ca-file: {} is not a readable file; give the path of the PEM file itself.",
+                    f.display()
+                ));
+            }
+        }
+    }
+    if let Some(a) = &args.authority {
+        if profile.id() != "microsoft" {
+            errors.push(String::from(
+                "--authority: only for the Microsoft profile; a generic provider takes --issuer.",
+            ));
+        }
+        match split_authority(a) {
+            Ok((_, Some(t))) => {
+                if let Some(given) = args.tenant.as_deref() {
+                    if !given.trim().eq_ignore_ascii_case(&t) {
+                        errors.push(format!(
+                            "--authority names the tenant {t:?} but --tenant is {given:?}: give one of them."
+                        ));
+                    }
+                }
+            }
+            Ok((_, None)) => {}
+            Err(e) => errors.push(e),
+        }
+    }
     if !args.scopes.is_empty() {
         take(
             &mut errors,
@@ -357,6 +530,11 @@ async fn run_async(args: Args) -> ExitCode {
             Err(e) => return fail(&format!("--issuer {issuer}: {e}"), None),
         }
     }
+    if let Some(a) = &args.authority {
+        if let Ok((base, _)) = split_authority(a) {
+            endpoints.authority = Some(base);
+        }
+    }
     let client_secret = match (
         &args.client_secret_env,
         &args.client_secret_file,
@@ -401,7 +579,8 @@ async fn run_async(args: Args) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(&e, None),
     };
-    let on_event = |e: FlowEvent| show(&e);
+    let mailbox = auth.mailbox.clone();
+    let on_event = move |e: FlowEvent| show(&e, &mailbox);
     // A server has no browser to start: the URL is printed for the admin to open.
     let open = |_: &str| Err(String::from("headless: open the URL by hand"));
     let mut hooks = FlowHooks::new(&on_event, &open);
@@ -441,6 +620,11 @@ async fn run_async(args: Args) -> ExitCode {
     }
     match oauth::authorize_and_store(&auth, store.as_ref(), &hooks).await {
         Ok(g) => {
+            if let (Some(config), Some(name)) = (&args.config, &args.account) {
+                if let Err(code) = write_account(&args, config, name, &auth, &store_spec) {
+                    return code;
+                }
+            }
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&g).unwrap_or_default());
             } else {
@@ -459,11 +643,216 @@ async fn run_async(args: Args) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let code = fail(&e, e.diagnosis_id());
+            eprintln!("mailoauth authorize: {e}");
+            explain(&e, &auth);
+            let code = ExitCode::FAILURE;
             if e.code() == ErrorCode::Cancelled {
                 return ExitCode::from(130);
             }
             code
         }
+    }
+}
+
+/// Writes (or updates) the account `name` in `config` after a sign-in: the engine's settings as
+/// used (discovered endpoints, scopes, the store the tokens went to), the provider's mail servers
+/// for the purpose.
+fn write_account(
+    args: &Args,
+    config: &std::path::Path,
+    name: &str,
+    auth: &AccountAuth,
+    store: &str,
+) -> Result<(), ExitCode> {
+    let profile = provider::profile(&auth.provider);
+    let server = |protocol, used: bool| {
+        if !used {
+            return None;
+        }
+        let d = profile?.mail(protocol, auth.cloud).ok()?;
+        Some(mailoauth::probe::Endpoint {
+            host: d.host?,
+            port: d.port,
+            security: d.security,
+        })
+    };
+    // Keep the servers of an account that exists (they may be the admin's own).
+    let existing = mailoauth::config::load(config)
+        .ok()
+        .and_then(|d| d.config.account(name).cloned());
+    let from_existing = |m: Option<&mailoauth::config::MailServer>| {
+        m.map(|m| mailoauth::probe::Endpoint {
+            host: m.host.clone(),
+            port: m.port,
+            security: m.security,
+        })
+    };
+    let sends = matches!(auth.purpose, Purpose::Send | Purpose::Both);
+    let receives = matches!(auth.purpose, Purpose::Receive | Purpose::Both);
+    let given = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| mailoauth::probe::Endpoint::parse(t).ok())
+    };
+    let setup = super::setup::core_api::AccountSetup {
+        auth: auth.clone(),
+        store: store.to_string(),
+        check: mailoauth::probe::CheckRequest {
+            mailbox: auth.mailbox.clone(),
+            smtp: given(&args.smtp)
+                .or_else(|| {
+                    existing
+                        .as_ref()
+                        .and_then(|a| from_existing(a.smtp.as_ref()))
+                })
+                .or_else(|| server(provider::MailProtocol::Smtp, sends))
+                .filter(|_| sends),
+            imap: given(&args.imap)
+                .or_else(|| {
+                    existing
+                        .as_ref()
+                        .and_then(|a| from_existing(a.imap.as_ref()))
+                })
+                .or_else(|| server(provider::MailProtocol::Imap, receives))
+                .filter(|_| receives),
+            mechanism: Default::default(),
+            tls: Default::default(),
+            send_test_to: None,
+            source_address: None,
+            timeouts: Default::default(),
+        },
+    };
+    let ca = args.ca_file.clone().or_else(|| {
+        existing
+            .as_ref()
+            .and_then(|a| a.tls.as_ref())
+            .and_then(|t| t.ca_file.clone())
+    });
+    let mut account = super::setup::core_api::config_account(name, &setup, ca.as_deref())
+        .map_err(|e| fail(&e, None))?;
+    account.auth.key_id = args.key_id.clone();
+    account.auth.certificate = args.certificate.clone();
+    if let Some(old) = existing.as_ref().filter(|_| args.ca_file.is_none()) {
+        account.tls = old.tls.clone();
+    }
+    if let Some(old) = &existing {
+        account.auth.client_secret_expires = old.auth.client_secret_expires.clone();
+    }
+    let mode = super::setup::core_api::SaveMode::Write { base: None };
+    match super::setup::core_api::save_account(config, account, mode) {
+        Ok(r) if r.saved => {
+            eprintln!(
+                "{} account {name:?} in {}. The mail service gets a fresh token with:\n  {}",
+                if existing.is_some() {
+                    "Updated"
+                } else {
+                    "Saved"
+                },
+                config.display(),
+                r.token_command
+            );
+            Ok(())
+        }
+        Ok(r) => {
+            eprintln!(
+                "mailoauth authorize: {} changed while signing in; the account was not written. The difference:\n{}",
+                config.display(),
+                r.changed_on_disk.unwrap_or_default()
+            );
+            Err(ExitCode::from(75))
+        }
+        Err(e) => Err(fail(&e, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn microsoft(cloud: Cloud) -> AccountAuth {
+        AccountAuth {
+            provider: "microsoft".into(),
+            cloud,
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            client_id: "a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d".into(),
+            client_auth: ClientAuth::None,
+            client_secret: None,
+            key_id: None,
+            certificate: None,
+            flow: Flow::DeviceCode,
+            purpose: Purpose::Both,
+            scopes: vec![],
+            endpoints: Default::default(),
+            mailbox: "scanner@contoso.com".into(),
+            redirect_port: None,
+        }
+    }
+
+    #[test]
+    fn a_sign_in_failure_names_the_account_s_values_and_cloud() {
+        let text = "AADSTS90094: The grant requires admin permission.";
+        let d = filled(
+            "ms-admin-consent-required",
+            text,
+            &microsoft(Cloud::Worldwide),
+        )
+        .unwrap();
+        let all = format!("{} {} {:?}", d.cause, d.fix.join(" "), d.link);
+        assert!(all.contains("https://login.microsoftonline.com/contoso.onmicrosoft.com/adminconsent?client_id=a3f1c2d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"), "{all}");
+        assert!(
+            !all.contains("<client ID>") && !all.contains("<tenant"),
+            "{all}"
+        );
+        // China's tenants consent on China's login host.
+        let d = filled("ms-admin-consent-required", text, &microsoft(Cloud::China)).unwrap();
+        let all = format!("{} {:?}", d.fix.join(" "), d.link);
+        assert!(all.contains("https://login.partner.microsoftonline.cn/contoso.onmicrosoft.com/adminconsent?client_id=a3f1c2d4"), "{all}");
+        assert!(!all.contains("login.microsoftonline.com"), "{all}");
+        // An authority override is the host the admin consents on.
+        let mut a = microsoft(Cloud::Worldwide);
+        a.endpoints.authority = Some("https://login.example.net".into());
+        let d = filled("ms-admin-consent-required", text, &a).unwrap();
+        assert!(
+            d.fix
+                .join(" ")
+                .contains("https://login.example.net/contoso.onmicrosoft.com/adminconsent"),
+            "{:?}",
+            d.fix
+        );
+    }
+
+    #[test]
+    fn the_authority_s_tenant_path_is_the_tenant() {
+        assert_eq!(
+            split_authority("https://login.example.net/organizations").unwrap(),
+            (
+                "https://login.example.net".into(),
+                Some("organizations".into())
+            )
+        );
+        assert_eq!(
+            split_authority("https://login.example.net/common/").unwrap(),
+            ("https://login.example.net".into(), Some("common".into()))
+        );
+        assert_eq!(
+            split_authority("https://proxy.example.net/entra").unwrap(),
+            ("https://proxy.example.net/entra".into(), None)
+        );
+        assert!(split_authority("login.example.net").is_err());
+        // /organizations reaches the profile's endpoints with the tenant in the path.
+        let p = provider::profile("microsoft").unwrap();
+        let ctx = provider::EndpointContext {
+            cloud: Cloud::Worldwide,
+            tenant: Some("organizations".into()),
+            flow: Some(Flow::DeviceCode),
+            overrides: EndpointOverrides {
+                authority: Some("https://login.example.net".into()),
+                ..Default::default()
+            },
+        };
+        let e = p.endpoints(&ctx).unwrap();
+        assert_eq!(
+            e.token,
+            "https://login.example.net/organizations/oauth2/v2.0/token"
+        );
     }
 }

@@ -174,6 +174,15 @@ fn from_account(
         }))
         .map_err(|e| {
             let code = match &e {
+                mailoauth::setup::SetupError::Token(t) if t.needs_reauthorization() => {
+                    return (
+                        status(t.failure()),
+                        format!(
+                            "{e}\nmailoauth check: account {name:?} must sign in again: run {}",
+                            super::reauthorize::command(Some(&path), name)
+                        ),
+                    );
+                }
                 mailoauth::setup::SetupError::Token(t) => status(t.failure()),
                 mailoauth::setup::SetupError::Config(c) => {
                     status(mailoauth::status::TokenFailure::of_config(c))

@@ -92,7 +92,7 @@ fn purpose_words(p: Purpose) -> &'static str {
 }
 
 /// The checklist as text for a terminal.
-fn render(list: &Checklist) -> String {
+pub(super) fn render(list: &Checklist) -> String {
     let name = provider::find(&list.provider).map_or(list.provider.as_str(), |p| p.name.as_str());
     let mut out = format!(
         "{name}: {} flow, {} client, {}, {} cloud\n",

@@ -9,6 +9,8 @@ pub mod explain;
 pub mod export;
 pub mod providers;
 pub mod service;
+pub mod reauthorize;
+pub mod setup;
 pub mod status;
 pub mod token;
 pub mod validate;

@@ -98,7 +98,8 @@ fn start_over(doc: &config::ConfigDocument, name: &str, confirmed: bool) -> Exit
     match status::start_over(doc, name) {
         Ok(()) => {
             println!(
-                "{name}: tokens and status deleted; sign the account in again with the wizard"
+                "{name}: tokens and status deleted; sign the account in again with the wizard or: {}",
+                super::reauthorize::command(Some(&doc.path), name)
             );
             ExitCode::SUCCESS
         }
@@ -166,6 +167,10 @@ fn render(path: &str, all: &[AccountStatus]) -> String {
         }
         if let Some(reason) = &a.reauthorize_reason {
             out.push_str(&format!("  why: {reason}\n"));
+            out.push_str(&format!(
+                "  fix: {}\n",
+                super::reauthorize::command(Some(std::path::Path::new(path)), &a.name)
+            ));
         }
         if let Some(since) = a.failing_since {
             out.push_str(&format!(
@@ -227,6 +232,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("why: refused"), "{text}");
+        assert!(
+            text.contains("fix: mailoauth reauthorize scanner --config m.toml\n"),
+            "{text}"
+        );
         assert!(text.contains("[oauth-invalid-grant]"), "{text}");
         assert!(text.contains("    1. "), "{text}");
         assert!(text.contains("expires in 5 day(s)"), "{text}");

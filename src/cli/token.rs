@@ -196,8 +196,9 @@ fn direct(args: Args, runtime: &tokio::runtime::Runtime, service_down: bool) -> 
             }
             if e.needs_reauthorization() {
                 eprintln!(
-                    "mailoauth: account {:?} must sign in again: run the mailoauth wizard on this machine",
-                    args.account
+                    "mailoauth: account {:?} must sign in again: run {}",
+                    args.account,
+                    super::reauthorize::command(Some(&path), &args.account)
                 );
             }
             exit::for_token(e.failure())
