@@ -1,4 +1,6 @@
 use super::*;
+use crate::error::ErrorCode;
+use crate::provider::Security;
 
 fn ctx() -> diagnosis::Context {
     diagnosis::Context {
