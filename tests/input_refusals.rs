@@ -270,13 +270,13 @@ async fn cleartext_to_another_address_never_reaches_the_real_servers() {
         source_address: None,
         timeouts: Timeouts::default(),
     };
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = mailoauth::oauth::CancellationToken::new();
     let steps = std::sync::Mutex::new(Vec::new());
     let report = mailoauth::probe::check(
         &req,
         &Secret::new(token.clone()),
         &|e| steps.lock().unwrap().push(e.step),
-        &rx,
+        &cancel,
     )
     .await;
     assert!(!report.ok);

@@ -448,11 +448,11 @@ fn probe_request(smtp: Option<u16>, imap: Option<u16>, tls: TlsTrust) -> CheckRe
 }
 
 async fn probe(req: &CheckRequest) -> (CheckReport, Duration) {
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = mailoauth::oauth::CancellationToken::new();
     let started = Instant::now();
     let report = tokio::time::timeout(
         Duration::from_secs(30),
-        check(req, &Secret::new("token".into()), &|_| {}, &rx),
+        check(req, &Secret::new("token".into()), &|_| {}, &cancel),
     )
     .await
     .expect("the check ended within 30 s");

@@ -32,9 +32,7 @@ use crate::secret::Secret;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
-
-/// Where a check can be cancelled from: the sender side sets `true`.
-pub type CancelSignal = tokio::sync::watch::Receiver<bool>;
+use tokio_util::sync::CancellationToken;
 
 /// A progress callback, called from both tests as they run.
 pub type Progress<'a> = &'a (dyn Fn(ProbeEvent) + Send + Sync);
@@ -449,20 +447,12 @@ impl Recorder<'_> {
     }
 }
 
-async fn cancelled(cancel: &CancelSignal) {
-    let mut c = cancel.clone();
-    if c.wait_for(|v| *v).await.is_err() {
-        // The sender is gone: nobody can cancel any more.
-        std::future::pending::<()>().await;
-    }
-}
-
 async fn run_protocol(
     protocol: Protocol,
     ep: &Endpoint,
     job: &Job<'_>,
     progress: Progress<'_>,
-    cancel: &CancelSignal,
+    cancel: &CancellationToken,
     ctx: &diagnosis::Context,
 ) -> ProtocolReport {
     let mut rec = Recorder::new(protocol, progress);
@@ -476,7 +466,7 @@ async fn run_protocol(
         };
         tokio::select! {
             r = test => Some(r),
-            _ = cancelled(cancel) => None,
+            _ = cancel.cancelled() => None,
         }
     };
     if done.is_none() {
@@ -489,13 +479,13 @@ async fn run_protocol(
 /// Tests the SMTP and IMAP logins of `req` with `token`, both at the same time.
 ///
 /// Every step is reported through `progress` as it starts and ends; the report holds the same
-/// steps with timings, and each failure with the server's words and its diagnosis. Setting the
-/// cancel signal to `true` ends both tests at once.
+/// steps with timings, and each failure with the server's words and its diagnosis. Cancelling
+/// `cancel` ends both tests at once (the same token type the OAuth flows stop on).
 pub async fn check(
     req: &CheckRequest,
     token: &Secret<String>,
     progress: Progress<'_>,
-    cancel: &CancelSignal,
+    cancel: &CancellationToken,
 ) -> CheckReport {
     let started = Instant::now();
     let ctx = diagnosis::Context {
