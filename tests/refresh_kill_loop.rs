@@ -21,7 +21,7 @@
 mod common;
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::jitter;
+use fixtures::{jitter, ConfigFixture};
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -166,42 +166,11 @@ fn rotating_token_endpoint_gated(
 }
 
 fn config_text(tokens: &Path, issuer: &str, token: &str) -> String {
-    format!(
-        r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "send"
-mailbox = "{mailbox}"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = 587
-security = "start_tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "{PUBLIC_CLIENT}"
-client_auth = "none"
-flow = "device_code"
-scopes = [{scopes}]
-
-[account.auth.endpoints]
-issuer = "{issuer}"
-authorization = "{issuer}/auth"
-token = "{token}"
-device_authorization = "{issuer}/device/auth"
-"#,
-        mailbox = ALICE.0,
-        tokens = tokens.display(),
-        scopes = MAIL_SCOPES
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    ConfigFixture::file_store("alice", ALICE.0, tokens, issuer)
+        .client_id(PUBLIC_CLIENT)
+        .scopes(&MAIL_SCOPES)
+        .token_endpoint(token)
+        .text()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
