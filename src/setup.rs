@@ -645,7 +645,7 @@ pub fn save_account(
 pub async fn saved_account_check(
     doc: &crate::config::ConfigDocument,
     name: &str,
-    warn: &dyn Fn(&str),
+    warn: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(CheckRequest, crate::secret::Secret<String>), SetupError> {
     let account = doc.account(name)?.clone();
     let server = |m: &Option<crate::config::MailServer>| {

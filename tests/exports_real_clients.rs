@@ -10,6 +10,9 @@
 //!   it (root, and `nobody` through runuser) and without `MAILOAUTH_CONFIG`.
 //!
 //! Waits poll for the result with generous time-outs; nothing asserts on elapsed time.
+//!
+//! Linux only: the clients are Debian's, and the test runs them as other users (`runuser`).
+#![cfg(target_os = "linux")]
 
 mod common;
 

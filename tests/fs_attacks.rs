@@ -12,7 +12,7 @@
 mod common;
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::assert_matches_schema;
+use fixtures::{assert_matches_schema, ConfigFixture};
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -199,43 +199,11 @@ fn stderr(out: &Output) -> String {
 }
 
 fn config_text(store: &str) -> String {
-    let issuer = peers().issuer();
-    format!(
-        r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "send"
-mailbox = "{mailbox}"
-token_store = "{store}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "start_tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "{PUBLIC_CLIENT}"
-client_auth = "none"
-flow = "device_code"
-scopes = [{scopes}]
-
-[account.auth.endpoints]
-issuer = "{issuer}"
-authorization = "{issuer}/auth"
-token = "{issuer}/token"
-device_authorization = "{issuer}/device/auth"
-"#,
-        mailbox = ALICE.0,
-        smtp = peers().submission_port(),
-        scopes = MAIL_SCOPES
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    ConfigFixture::new("alice", ALICE.0, store, peers().issuer())
+        .client_id(PUBLIC_CLIENT)
+        .smtp("127.0.0.1", peers().submission_port(), "start_tls")
+        .scopes(&MAIL_SCOPES)
+        .text()
 }
 
 /// Writes the config of `store` in a root-owned `0755` folder of `s` and returns its path.

@@ -33,12 +33,12 @@ async fn a_rejected_token_is_quoted_by_its_tagged_line() {
             source_address: None,
             timeouts: Timeouts::default(),
         };
-        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let cancel = mailoauth::oauth::CancellationToken::new();
         let report = check(
             &req,
             &Secret::new("not-a-valid-token".to_string()),
             &|_| {},
-            &rx,
+            &cancel,
         )
         .await;
         let imap = report.imap.expect("IMAP was tested");

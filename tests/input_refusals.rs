@@ -7,6 +7,9 @@
 //! real peers (Dovecot, the OpenID provider) to show that nothing reaches them.
 
 mod common;
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::ConfigFixture;
 
 use common::peers::{peers, ALICE, PUBLIC_CLIENT};
 use mailoauth::probe::{CheckRequest, Endpoint, FailureKind, MechanismChoice, Timeouts, TlsTrust};
@@ -82,41 +85,14 @@ fn run_bounded(mut cmd: Command, limit: Duration) -> (Option<ExitStatus>, String
 /// `dir/tokens`, its token endpoint `token_url`.
 fn config(dir: &Path, host: &str, port: u16, security: &str, token_url: &str) -> PathBuf {
     let path = dir.join("mailoauth.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"version = 1
-
-[[account]]
-name = "svc"
-purpose = "send"
-mailbox = "{mailbox}"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "{host}"
-port = {port}
-security = "{security}"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "{PUBLIC_CLIENT}"
-client_auth = "none"
-flow = "device_code"
-scopes = ["openid", "email", "offline_access", "mail"]
-
-[account.auth.endpoints]
-issuer = "http://127.0.0.1:9/"
-authorization = "http://127.0.0.1:9/auth"
-token = "{token_url}"
-device_authorization = "http://127.0.0.1:9/device/auth"
-"#,
-            mailbox = ALICE.0,
-            tokens = dir.join("tokens").display(),
-        ),
-    )
-    .unwrap();
+    ConfigFixture {
+        issuer: Some("http://127.0.0.1:9/".into()),
+        ..ConfigFixture::file_store("svc", ALICE.0, &dir.join("tokens"), "http://127.0.0.1:9")
+    }
+    .client_id(PUBLIC_CLIENT)
+    .smtp(host, port, security)
+    .token_endpoint(token_url)
+    .write(&path);
     path
 }
 
@@ -270,13 +246,13 @@ async fn cleartext_to_another_address_never_reaches_the_real_servers() {
         source_address: None,
         timeouts: Timeouts::default(),
     };
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = mailoauth::oauth::CancellationToken::new();
     let steps = std::sync::Mutex::new(Vec::new());
     let report = mailoauth::probe::check(
         &req,
         &Secret::new(token.clone()),
         &|e| steps.lock().unwrap().push(e.step),
-        &rx,
+        &cancel,
     )
     .await;
     assert!(!report.ok);

@@ -9,20 +9,26 @@ mod common;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::loopback::{self, LoopbackOptions, MAX_REPORTED};
+use mailoauth::oauth::loopback::{LoopbackOptions, MAX_REPORTED};
 use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks};
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
 use mailoauth::store::file::FileStore;
 use mailoauth::store::TokenStore;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+// The network namespace test (Linux only).
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use url::Url;
+#[cfg(target_os = "linux")]
+use {
+    mailoauth::oauth::loopback,
+    std::net::{Ipv4Addr, TcpStream as StdTcpStream},
+};
 
 /// Malformed requests sent, 64 at a time.
 const MALFORMED: usize = 2000;
@@ -449,6 +455,7 @@ async fn a_sign_in_completes_while_the_listener_is_attacked_and_memory_stays_bou
 }
 
 /// A local, non-loopback address, added to loopback inside a private network namespace.
+#[cfg(target_os = "linux")]
 const NETNS_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 
 /// The listener's port answers nothing on a non-loopback address. The check runs on a thread
@@ -456,7 +463,8 @@ const NETNS_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
 /// calling thread; `ip` started from it inherits it), where `192.0.2.1` is a local address: no
 /// connection is ever made to an address of this machine's real network. Needs the right to
 /// create network namespaces (root, as the test command runs) and `ip` (iproute2, installed by
-/// scripts/setup.sh).
+/// scripts/setup.sh). Linux only (network namespaces).
+#[cfg(target_os = "linux")]
 #[test]
 fn nothing_is_answered_on_a_non_loopback_address() {
     std::thread::spawn(|| {

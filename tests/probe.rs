@@ -49,8 +49,8 @@ fn request(smtp: Option<Endpoint>, imap: Option<Endpoint>) -> CheckRequest {
 }
 
 async fn run(req: &CheckRequest, token: &str) -> CheckReport {
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    check(req, &Secret::new(token.to_string()), &|_| {}, &rx).await
+    let cancel = mailoauth::oauth::CancellationToken::new();
+    check(req, &Secret::new(token.to_string()), &|_| {}, &cancel).await
 }
 
 /// The failure kind and diagnosis id of a protocol's report, or a panic with the report.
@@ -134,9 +134,9 @@ async fn imaps_993_and_submission_587_pass_in_parallel_and_the_test_message_arri
     );
     req.send_test_to = Some(ALICE.0.into());
     let events = Mutex::new(Vec::<ProbeEvent>::new());
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = mailoauth::oauth::CancellationToken::new();
     let progress = |e: ProbeEvent| events.lock().expect("events").push(e);
-    let report = check(&req, &Secret::new(t.alice.clone()), &progress, &rx).await;
+    let report = check(&req, &Secret::new(t.alice.clone()), &progress, &cancel).await;
     assert!(report.ok, "{report:#?}");
 
     let smtp = passed(&report.smtp);

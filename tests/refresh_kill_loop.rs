@@ -21,30 +21,39 @@
 mod common;
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::jitter;
+use fixtures::ConfigFixture;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
 use mailoauth::oauth::{authorize, FlowEvent, FlowHooks, TokenSet};
-use mailoauth::secret::Secret;
-use mailoauth::status::StatusFile;
 use mailoauth::store::file::FileStore;
 use mailoauth::store::TokenStore;
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+
+// The kill and signal tests use Unix signals (and wait statuses); on Windows only the test that
+// needs no signal is built.
+#[cfg(unix)]
+use {
+    fixtures::jitter,
+    mailoauth::secret::Secret,
+    mailoauth::status::StatusFile,
+    std::collections::HashMap,
+    std::io::{BufRead, BufReader, Read, Write},
+    std::net::TcpListener,
+    std::os::unix::process::ExitStatusExt,
+    std::sync::{Arc, Mutex},
+    std::time::{Duration, Instant},
+};
 
 /// Runs killed at a pseudo-random offset, per loop.
+#[cfg(unix)]
 const KILLS: usize = 100;
 
 /// How long an uninterrupted refresh takes here (the median of three, and a quarter more), so
 /// the kills' offsets cover the whole run on a fast or a busy machine. Only where the kills land
 /// depends on it; nothing is asserted about it.
+#[cfg(unix)]
 fn refresh_span_us(config: &Path, store: &FileStore) -> u64 {
     let mut spans: Vec<Duration> = (0..3)
         .map(|_| {
@@ -60,6 +69,7 @@ fn refresh_span_us(config: &Path, store: &FileStore) -> u64 {
 }
 
 /// The rotating token endpoint's grant.
+#[cfg(unix)]
 #[derive(Default)]
 struct Grant {
     current: String,
@@ -68,6 +78,7 @@ struct Grant {
     refreshes: u64,
 }
 
+#[cfg(unix)]
 impl Grant {
     fn accepts(&self, rt: &str) -> bool {
         rt == self.current || self.previous.as_deref() == Some(rt)
@@ -76,17 +87,20 @@ impl Grant {
 
 /// Holds the token endpoint's reply: it says when a refresh request has arrived (the grant is
 /// already rotated) and replies once told to.
+#[cfg(unix)]
 struct ReplyGate {
     arrived: std::sync::mpsc::Sender<()>,
     go: std::sync::mpsc::Receiver<()>,
 }
 
 /// A token endpoint on 127.0.0.1 that rotates refresh tokens; returns its URL and its grant.
+#[cfg(unix)]
 fn rotating_token_endpoint(first: &str) -> (String, Arc<Mutex<Grant>>) {
     rotating_token_endpoint_gated(first, None)
 }
 
 /// [`rotating_token_endpoint`], with each reply held by `gate` when given.
+#[cfg(unix)]
 fn rotating_token_endpoint_gated(
     first: &str,
     gate: Option<ReplyGate>,
@@ -166,42 +180,11 @@ fn rotating_token_endpoint_gated(
 }
 
 fn config_text(tokens: &Path, issuer: &str, token: &str) -> String {
-    format!(
-        r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "send"
-mailbox = "{mailbox}"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = 587
-security = "start_tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "{PUBLIC_CLIENT}"
-client_auth = "none"
-flow = "device_code"
-scopes = [{scopes}]
-
-[account.auth.endpoints]
-issuer = "{issuer}"
-authorization = "{issuer}/auth"
-token = "{token}"
-device_authorization = "{issuer}/device/auth"
-"#,
-        mailbox = ALICE.0,
-        tokens = tokens.display(),
-        scopes = MAIL_SCOPES
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    ConfigFixture::file_store("alice", ALICE.0, tokens, issuer)
+        .client_id(PUBLIC_CLIENT)
+        .scopes(&MAIL_SCOPES)
+        .token_endpoint(token)
+        .text()
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -220,6 +203,7 @@ fn stored(store: &FileStore, when: &str) -> TokenSet {
 }
 
 /// The status file, parsed strictly (the product's reader forgives a damaged file).
+#[cfg(unix)]
 fn status_file(config: &Path, when: &str) -> Option<StatusFile> {
     let path = mailoauth::status::status_path(config);
     let bytes = match std::fs::read(&path) {
@@ -254,6 +238,7 @@ fn token_command(config: &Path) -> Command {
     c
 }
 
+#[cfg(unix)]
 #[test]
 fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
     let dir = temp_dir("refresh-kill-loop");
@@ -346,6 +331,7 @@ fn killing_a_refresh_with_rotation_at_random_points_loses_no_grant() {
 /// SIGTERM, SIGINT or SIGHUP while the provider is answering a refresh (it has already rotated
 /// the refresh token): `mailoauth token` saves the new tokens first, then ends by the signal,
 /// printing nothing. Without the signal hold it died with the new refresh token only in memory.
+#[cfg(unix)]
 #[test]
 fn a_signal_while_the_provider_answers_is_acted_on_after_the_save() {
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
@@ -356,6 +342,7 @@ fn a_signal_while_the_provider_answers_is_acted_on_after_the_save() {
     signal_while_the_provider_answers(libc::SIGHUP, true);
 }
 
+#[cfg(unix)]
 fn signal_while_the_provider_answers(signal: i32, ignored: bool) {
     let dir = temp_dir(&format!("refresh-held-{signal}"));
     let (arrived_tx, arrived) = std::sync::mpsc::channel();
@@ -434,6 +421,7 @@ fn signal_while_the_provider_answers(signal: i32, ignored: bool) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[cfg(unix)]
 #[test]
 fn killing_a_status_update_at_random_points_never_leaves_a_torn_file() {
     let dir = temp_dir("status-kill-loop");
@@ -532,6 +520,7 @@ async fn sign_in(config: &Path, store: &FileStore) {
 }
 
 /// Waits for `child`, with a generous bound that only stops a hang.
+#[cfg(unix)]
 fn wait_bounded(child: &mut std::process::Child, when: &str) -> std::process::ExitStatus {
     for _ in 0..12_000 {
         if let Some(status) = child.try_wait().unwrap() {
@@ -544,6 +533,7 @@ fn wait_bounded(child: &mut std::process::Child, when: &str) -> std::process::Ex
 }
 
 /// What a kill loop at the strict provider saw.
+#[cfg(unix)]
 #[derive(Debug, Default)]
 struct StrictLoop {
     /// Runs ended by the signal.
@@ -558,6 +548,7 @@ struct StrictLoop {
 /// offset; after each, the stored tokens must parse and an uninterrupted run must refresh with
 /// them and print the access token it saved. A lost grant goes to `on_loss` (which panics or
 /// signs in again).
+#[cfg(unix)]
 fn strict_kill_loop(
     config: &Path,
     store: &FileStore,
@@ -611,6 +602,7 @@ fn strict_kill_loop(
 /// The gate's check of the signal holding: SIGTERM at pseudo-random points of refreshes at the
 /// strict provider never loses the grant (without the holding, the SIGTERMs that land between
 /// the provider's answer and the save revoke it).
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_refreshes_at_a_strict_provider_loses_no_grant() {
     let (dir, config, store) = real_peer_account("refresh-sigterm-strict");
@@ -631,6 +623,7 @@ async fn sigterm_during_refreshes_at_a_strict_provider_loses_no_grant() {
 /// Measures the loss rate of `kill -9` and SIGTERM at the strict provider, for docs/SECURITY.md
 /// (signs in again after each lost grant, 5 s each: run on purpose, not in the gate):
 /// `MAILOAUTH_MEASURE_RUNS=128 cargo test -p mailoauth --test refresh_kill_loop -- --ignored --nocapture measure`
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, run on purpose"]
 async fn measure_strict_rotation_loss_rates() {

@@ -8,6 +8,9 @@
 //! JSON; the mail server greeting with garbage, closing after AUTHENTICATE/AUTH, stalling. Each
 //! must end within a bound in a typed error with a diagnosis, never hang or panic.
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+use fixtures::ConfigFixture;
 use mailoauth::oauth::{refresh_if_needed, AccountAuth, OAuthError, TokenSet};
 use mailoauth::probe::{
     check, CheckReport, CheckRequest, Endpoint, FailureKind, MechanismChoice, Timeouts, TlsTrust,
@@ -364,39 +367,12 @@ fn expired_account(dir: &std::path::Path, base: &str) -> std::path::PathBuf {
         )
         .unwrap();
     let config = dir.join("mailoauth.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "send"
-mailbox = "alice@example.test"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = 465
-security = "tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "mailapp-public"
-client_auth = "none"
-flow = "device_code"
-scopes = ["openid", "offline_access", "mail"]
-
-[account.auth.endpoints]
-authorization = "{base}/auth"
-token = "{base}/token"
-device_authorization = "{base}/device"
-"#,
-            tokens = tokens.display()
-        ),
-    )
-    .unwrap();
+    ConfigFixture::file_store("alice", "alice@example.test", &tokens, base)
+        .smtp("127.0.0.1", 465, "tls")
+        .scopes(&["openid", "offline_access", "mail"])
+        .without_issuer()
+        .device_endpoint(&format!("{base}/device"))
+        .write(&config);
     config
 }
 
@@ -448,11 +424,11 @@ fn probe_request(smtp: Option<u16>, imap: Option<u16>, tls: TlsTrust) -> CheckRe
 }
 
 async fn probe(req: &CheckRequest) -> (CheckReport, Duration) {
-    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let cancel = mailoauth::oauth::CancellationToken::new();
     let started = Instant::now();
     let report = tokio::time::timeout(
         Duration::from_secs(30),
-        check(req, &Secret::new("token".into()), &|_| {}, &rx),
+        check(req, &Secret::new("token".into()), &|_| {}, &cancel),
     )
     .await
     .expect("the check ended within 30 s");

@@ -6,7 +6,7 @@
 mod common;
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::assert_matches_schema;
+use fixtures::{assert_matches_schema, ConfigFixture};
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -22,51 +22,13 @@ const PROCESSES: usize = 3;
 const ROUNDS: usize = 3;
 
 fn config_text(tokens: &Path) -> String {
-    let issuer = peers().issuer();
-    format!(
-        r#"version = 1
-
-[[account]]
-name = "alice"
-purpose = "both"
-mailbox = "{mailbox}"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "start_tls"
-sasl = "xoauth2"
-
-[account.imap]
-host = "127.0.0.1"
-port = {imaps}
-security = "tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "{PUBLIC_CLIENT}"
-client_auth = "none"
-flow = "device_code"
-scopes = [{scopes}]
-
-[account.auth.endpoints]
-issuer = "{issuer}"
-authorization = "{issuer}/auth"
-token = "{issuer}/token"
-device_authorization = "{issuer}/device/auth"
-"#,
-        mailbox = ALICE.0,
-        tokens = tokens.display(),
-        smtp = peers().submission_port(),
-        imaps = peers().imaps_port(),
-        scopes = MAIL_SCOPES
-            .iter()
-            .map(|s| format!("\"{s}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+    ConfigFixture::file_store("alice", ALICE.0, tokens, peers().issuer())
+        .purpose("both")
+        .client_id(PUBLIC_CLIENT)
+        .smtp("127.0.0.1", peers().submission_port(), "start_tls")
+        .imap("127.0.0.1", peers().imaps_port(), "tls")
+        .scopes(&MAIL_SCOPES)
+        .text()
 }
 
 /// Signs alice in once with the device flow (the provider's 5 s poll interval, accepted once).

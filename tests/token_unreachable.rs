@@ -8,7 +8,7 @@
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
-use fixtures::assert_matches_schema;
+use fixtures::{assert_matches_schema, ConfigFixture};
 
 use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
@@ -37,40 +37,9 @@ fn an_unreachable_token_endpoint_is_named_with_its_role_and_fix() {
     let tokens = dir.join("tokens");
     let config = dir.join("mailoauth.toml");
     let base = format!("http://127.0.0.1:{port}");
-    std::fs::write(
-        &config,
-        format!(
-            r#"version = 1
-
-[[account]]
-name = "svc"
-purpose = "send"
-mailbox = "{MAILBOX}"
-token_store = "file:{tokens}"
-
-[account.smtp]
-host = "smtp.office365.com"
-port = 587
-security = "start_tls"
-sasl = "xoauth2"
-
-[account.auth]
-provider = "generic"
-client_id = "mailapp-public"
-client_auth = "none"
-flow = "device_code"
-scopes = ["openid", "email", "offline_access", "mail"]
-
-[account.auth.endpoints]
-issuer = "{base}"
-authorization = "{base}/auth"
-token = "{base}/token"
-device_authorization = "{base}/device/auth"
-"#,
-            tokens = tokens.display()
-        ),
-    )
-    .unwrap();
+    ConfigFixture::file_store("svc", MAILBOX, &tokens, &base)
+        .smtp("smtp.office365.com", 587, "start_tls")
+        .write(&config);
     assert_matches_schema(&std::fs::read_to_string(&config).unwrap());
     let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
     store

@@ -172,17 +172,10 @@ async fn run_check(
     on_event: Channel<ProbeEvent>,
 ) -> CheckReport {
     let cancel = state.start();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let watcher = tokio::spawn(async move {
-        cancel.cancelled().await;
-        let _ = tx.send(true);
-    });
     let progress = move |e: ProbeEvent| {
         let _ = on_event.send(e);
     };
-    let report = probe::check(request, token, &progress, &rx).await;
-    watcher.abort();
-    report
+    probe::check(request, token, &progress, &cancel).await
 }
 
 /// Stops the running sign-in or test.
@@ -367,14 +360,9 @@ pub async fn check_account(
 ) -> CmdResult<CheckReport> {
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
-    // The core's token call takes a plain (not thread-safe) warning callback, so it runs on a
-    // blocking thread of its own rather than inside this command's future.
-    let (request, token) = tauri::async_runtime::spawn_blocking(move || {
-        tauri::async_runtime::block_on(mailoauth::setup::saved_account_check(&doc, &name, &|_| {}))
-    })
-    .await
-    .map_err(|e| IpcError::new(mailoauth::error::ErrorCode::Internal, e.to_string()))?
-    .map_err(|e| IpcError::from_core(&e))?;
+    let (request, token) = mailoauth::setup::saved_account_check(&doc, &name, &|_| {})
+        .await
+        .map_err(|e| IpcError::from_core(&e))?;
     Ok(run_check(&state, &request, &token, on_event).await)
 }
 

@@ -283,8 +283,8 @@ fn run_check(
             eprintln!("{}", event_line(&e));
         }
     };
-    let (_cancel, rx) = tokio::sync::watch::channel(false);
-    let report = runtime.block_on(probe::check(req, token, &live, &rx));
+    let cancel = mailoauth::oauth::CancellationToken::new();
+    let report = runtime.block_on(probe::check(req, token, &live, &cancel));
     if json {
         match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),

@@ -1,4 +1,7 @@
 use super::*;
+use crate::error::ErrorCode;
+use crate::provider::Security;
+use tokio_util::sync::CancellationToken;
 
 fn ctx() -> diagnosis::Context {
     diagnosis::Context {
@@ -110,8 +113,8 @@ fn requests_are_validated_with_the_field_named() {
 async fn an_invalid_request_fails_before_connecting() {
     let mut r = request();
     r.source_address = Some("not-an-ip".into());
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    let report = check(&r, &Secret::new("t".into()), &|_| {}, &rx).await;
+    let cancel = CancellationToken::new();
+    let report = check(&r, &Secret::new("t".into()), &|_| {}, &cancel).await;
     assert!(!report.ok);
     assert!(report.smtp.is_none());
     let f = report.failure.as_ref().map(|f| (f.kind, f.code));
@@ -315,8 +318,8 @@ async fn a_silent_port_means_it_expects_implicit_tls() {
         security: Security::StartTls,
     });
     r.timeouts.greeting_ms = 300;
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    let report = check(&r, &Secret::new("t".into()), &|_| {}, &rx).await;
+    let cancel = CancellationToken::new();
+    let report = check(&r, &Secret::new("t".into()), &|_| {}, &cancel).await;
     task.abort();
     let f = report.smtp.and_then(|p| p.failure);
     assert_eq!(
@@ -347,16 +350,16 @@ async fn cancelling_ends_both_tests_at_once() {
         tls_ms: 60_000,
         command_ms: 60_000,
     };
-    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stop = CancellationToken::new();
     let cancel = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let _ = tx.send(true);
+        stop.cancel();
     };
     let token = Secret::new(String::from("t"));
     // Both end as Cancelled (asserted below), not by their own time-outs; the bound only stops
     // a hang.
     let (report, ()) = tokio::time::timeout(Duration::from_secs(120), async {
-        tokio::join!(check(&r, &token, &|_| {}, &rx), cancel)
+        tokio::join!(check(&r, &token, &|_| {}, &stop), cancel)
     })
     .await
     .expect("the check ended");

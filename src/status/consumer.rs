@@ -88,7 +88,7 @@ pub async fn access_token(
     doc: &ConfigDocument,
     name: &str,
     now: u64,
-    warn: &dyn Fn(&str),
+    warn: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<AccessToken, TokenError> {
     access_token_forced(doc, name, now, false, warn).await
 }
