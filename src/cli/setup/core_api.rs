@@ -43,7 +43,7 @@ pub fn save_account(
 pub async fn saved_account_check(
     doc: &mailoauth::config::ConfigDocument,
     name: &str,
-    warn: &dyn Fn(&str),
+    warn: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<
     (
         mailoauth::probe::CheckRequest,

@@ -253,8 +253,8 @@ pub async fn mail_tests(req: &CheckRequest, token: &Secret<String>, quiet: bool)
             )),
         }
     };
-    let (_cancel, rx) = tokio::sync::watch::channel(false);
-    let report = probe::check(req, token, &live, &rx).await;
+    let cancel = mailoauth::oauth::CancellationToken::new();
+    let report = probe::check(req, token, &live, &cancel).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
