@@ -647,7 +647,13 @@ pub async fn saved_account_check(
     name: &str,
     warn: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(CheckRequest, crate::secret::Secret<String>), SetupError> {
-    let account = doc.account(name)?.clone();
+    let req = check_request(doc.account(name)?)?;
+    let token = crate::status::access_token(doc, name, crate::oauth::unix_now(), warn).await?;
+    Ok((req, token))
+}
+
+/// The mail login test of a saved account (its servers and TLS trust), without the token.
+pub fn check_request(account: &crate::config::Account) -> Result<CheckRequest, SetupError> {
     let server = |m: &Option<crate::config::MailServer>| {
         m.as_ref().map(|m| Endpoint {
             host: m.host.clone(),
@@ -663,8 +669,7 @@ pub async fn saved_account_check(
         })?),
         None => None,
     };
-    let token = crate::status::access_token(doc, name, crate::oauth::unix_now(), warn).await?;
-    let req = CheckRequest {
+    Ok(CheckRequest {
         mailbox: account.mailbox.clone(),
         smtp: server(&account.smtp),
         imap: server(&account.imap),
@@ -676,6 +681,5 @@ pub async fn saved_account_check(
         send_test_to: None,
         source_address: None,
         timeouts: Default::default(),
-    };
-    Ok((req, token))
+    })
 }

@@ -32,6 +32,10 @@ pub struct Args {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// The token service's socket, for an account the service holds (`token_store = "service"`)
+    /// [default: $MAILOAUTH_SERVICE_SOCKET, else the platform's]
+    #[arg(long)]
+    socket: Option<PathBuf>,
 }
 
 /// The command that signs `account` in again, exactly as the admin types it: `--config` is added
@@ -95,9 +99,21 @@ async fn run_async(
         Ok(a) => a,
         Err(e) => return fail(e),
     };
-    let store = match account.token_store(&path) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    // An account the service holds: the new tokens go to the service, not to a store here.
+    let handover = if mailoauth::service::is_service_owned(&account) {
+        match mailoauth::service::client::HandOver::new() {
+            Ok(h) => Some(h),
+            Err(e) => return fail(format!("cannot prepare the hand-over to the service: {e}")),
+        }
+    } else {
+        None
+    };
+    let store: Box<dyn mailoauth::store::TokenStore> = match &handover {
+        Some(h) => Box::new(h.store().clone()),
+        None => match account.token_store(&path) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        },
     };
     if matches!(auth.flow, mailoauth::provider::Flow::Password) {
         return fail("the password flow needs the mailbox password: sign it in with mailoauth authorize --flow password --password-env VAR --config FILE --account NAME");
@@ -128,13 +144,38 @@ async fn run_async(
         }
     };
     eprintln!("Granted scopes: {}", granted.scopes.join(" "));
+    let mut handed = None;
+    if let Some(h) = &handover {
+        let socket = mailoauth::service::client::socket_path(args.socket.as_deref());
+        match h
+            .send(&socket, &account.name, &oauth::store_key(&auth))
+            .await
+        {
+            Ok(t) => {
+                eprintln!("The new tokens are in the mailoauth service's custody.");
+                handed = Some(t);
+            }
+            Err(e) => {
+                return fail(format!(
+                    "the mailoauth service did not take the new tokens of {:?}: {e}",
+                    account.name
+                ))
+            }
+        }
+    }
 
     // The mail tests: the saved account's servers and TLS trust, a token from its store (this
     // also records the success in the status file, so `status` no longer asks for a sign-in).
     let mut report = None;
     let warn = |m: &str| eprintln!("mailoauth reauthorize: warning: {m}");
     if !args.no_check && (account.smtp.is_some() || account.imap.is_some()) {
-        let (req, token) = match core_api::saved_account_check(&doc, &account.name, &warn).await {
+        let checked = match &handed {
+            Some(t) => {
+                mailoauth::setup::check_request(&account).map(|r| (r, t.access_token.clone()))
+            }
+            None => core_api::saved_account_check(&doc, &account.name, &warn).await,
+        };
+        let (req, token) = match checked {
             Ok(r) => r,
             Err(e) => return fail(e),
         };
@@ -146,7 +187,7 @@ async fn run_async(
             return ExitCode::FAILURE;
         }
         report = Some(r);
-    } else {
+    } else if handed.is_none() {
         // Still record the new state for `status`.
         if let Err(e) =
             mailoauth::status::access_token(&doc, &account.name, oauth::unix_now(), &warn).await

@@ -27,6 +27,9 @@ pub struct Args {
     /// Confirm --start-over.
     #[arg(long, requires = "start_over")]
     yes: bool,
+    /// The token service's socket, asked about the accounts it holds [default: $MAILOAUTH_SERVICE_SOCKET, else the platform's]
+    #[arg(long)]
+    socket: Option<PathBuf>,
     /// Test hook: record successes and failures of ACCOUNT forever, until killed.
     #[arg(long, hide = true, value_name = "ACCOUNT")]
     write_loop: Option<String>,
@@ -54,7 +57,15 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let all = status::overview(&doc.config, &recorded, CivilDate::today());
+    let mut recorded = recorded;
+    let view = service_view(&doc.config, args.socket.as_deref());
+    for (name, (record, _)) in &view {
+        recorded.accounts.insert(name.clone(), record.clone());
+    }
+    let mut all = status::overview(&doc.config, &recorded, CivilDate::today());
+    for a in &mut all {
+        a.service = view.get(&a.name).map(|(_, times)| times.clone());
+    }
     if args.json {
         match serde_json::to_string_pretty(&all) {
             Ok(s) => println!("{s}"),
@@ -67,6 +78,53 @@ pub fn run(args: Args) -> ExitCode {
         print!("{}", render(&path.display().to_string(), &all));
     }
     ExitCode::from(overall_status(&all))
+}
+
+/// What the token service says of the accounts of `config` it holds (none asked when no account
+/// is service-owned). A service that does not answer makes each of them failing, with the reason.
+fn service_view(
+    config: &config::Config,
+    socket: Option<&std::path::Path>,
+) -> mailoauth::service::client::ServiceView {
+    let held: Vec<&config::Account> = config
+        .accounts
+        .iter()
+        .filter(|a| mailoauth::service::is_service_owned(a))
+        .collect();
+    if held.is_empty() {
+        return Default::default();
+    }
+    let socket = mailoauth::service::client::socket_path(socket);
+    let answer = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(mailoauth::service::client::view(&socket))
+                .map_err(|e| e.to_string())
+        });
+    match answer {
+        Ok(view) => view,
+        Err(e) => held
+            .iter()
+            .map(|a| {
+                let now = mailoauth::oauth::unix_now();
+                let record = status::AccountRecord {
+                    last_failure: Some(status::Failure {
+                        at: now,
+                        error: format!(
+                            "the mailoauth service holds this account and did not answer: {e}"
+                        ),
+                        diagnosis_id: None,
+                        reauthorize: false,
+                    }),
+                    failing_since: Some(now),
+                    ..Default::default()
+                };
+                (a.name.clone(), (record, Default::default()))
+            })
+            .collect(),
+    }
 }
 
 /// The exit status of `status`: 80 when any account must sign in again (that needs an admin),
@@ -172,6 +230,22 @@ fn render(path: &str, all: &[AccountStatus]) -> String {
                 super::reauthorize::command(Some(std::path::Path::new(path)), &a.name)
             ));
         }
+        if let Some(t) = &a.service {
+            let at = |s: Option<u64>| s.map_or_else(|| String::from("-"), status::format_time);
+            out.push_str(&format!(
+                "  service: last refresh {}, next refresh {}, last check {}, next check {}\n",
+                at(t.last_refresh),
+                at(t.next_refresh),
+                at(t.last_check),
+                at(t.next_check)
+            ));
+            if let Some(r) = t.last_report {
+                out.push_str(&format!(
+                    "  service: a mail server last rejected its token {}\n",
+                    status::format_time(r)
+                ));
+            }
+        }
         if let Some(since) = a.failing_since {
             out.push_str(&format!(
                 "  failing since: {}\n",
@@ -221,6 +295,7 @@ mod tests {
                 .map(|e| e.diagnosis(&Default::default())),
             reauthorize_reason: Some("refused".into()),
             secret_expires_in_days: Some(5),
+            service: None,
         };
         let text = render("m.toml", &[a]);
         assert!(

@@ -228,3 +228,132 @@ pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), 
     tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
     Ok(())
 }
+
+/// A sign-in's tokens on their way into the service (re-authorization of an account the service
+/// holds): the flow saves them in a folder of this process's own (created fresh, `0700`, never
+/// an existing path), [`HandOver::send`] gives them to the service, and the folder is removed
+/// on drop. They never go to the account's old store or the admin's keyring.
+pub struct HandOver {
+    dir: PathBuf,
+    store: crate::store::file::FileStore,
+}
+
+impl HandOver {
+    /// A fresh private folder under the temp folder.
+    pub fn new() -> std::io::Result<HandOver> {
+        let base = std::env::temp_dir();
+        for n in 0..16u32 {
+            let dir = base.join(format!(
+                "mailoauth-handover-{}-{}-{n}",
+                std::process::id(),
+                crate::oauth::unix_now()
+            ));
+            let mut b = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            match b.create(&dir) {
+                Ok(()) => {
+                    let store = crate::store::file::FileStore::new(dir.clone());
+                    return Ok(HandOver { dir, store });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "no fresh folder for the hand-over",
+        ))
+    }
+
+    /// The store the sign-in saves into.
+    pub fn store(&self) -> &crate::store::file::FileStore {
+        &self.store
+    }
+
+    /// Gives the tokens saved under `key` to the service at `socket` for account `name`;
+    /// returns them (for the mail tests).
+    pub async fn send(
+        &self,
+        socket: &Path,
+        name: &str,
+        key: &str,
+    ) -> Result<crate::oauth::TokenSet, String> {
+        use crate::store::TokenStore;
+        let tokens = self
+            .store
+            .load(key)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| String::from("the sign-in saved no tokens"))?;
+        let req = Request::PutTokens {
+            account: name.to_string(),
+            tokens: tokens.to_json(),
+        };
+        match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
+            Ok(Ok(_)) => Ok(tokens),
+            Ok(Err(e)) => Err(e.message),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+impl Drop for HandOver {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The service's view of the accounts it holds, as status records (what `mailoauth status` and
+/// the app show for them) and their refresh and check times, by account name.
+pub type ServiceView =
+    std::collections::BTreeMap<String, (crate::status::AccountRecord, crate::status::ServiceTimes)>;
+
+/// Asks the service at `socket` for its view of the accounts the caller may see.
+pub async fn view(socket: &Path) -> Result<ServiceView, ClientError> {
+    let req = Request::Status;
+    let answer = ask(socket, &req, wait_for(&req)).await?;
+    let value =
+        answer.map_err(|e| ClientError::Protocol(ProtocolError::Io { detail: e.message }))?;
+    Ok(view_of(&value))
+}
+
+/// [`view`] from the service's `status` answer.
+pub fn view_of(value: &Value) -> ServiceView {
+    let mut out = ServiceView::new();
+    let empty = Vec::new();
+    for a in value["accounts"].as_array().unwrap_or(&empty) {
+        let Some(name) = a["account"].as_str() else {
+            continue;
+        };
+        let num = |k: &str| a[k].as_u64();
+        let times = crate::status::ServiceTimes {
+            last_refresh: num("last_refresh"),
+            next_refresh: num("next_refresh"),
+            last_check: num("last_check"),
+            next_check: num("next_check"),
+            last_report: num("last_report"),
+        };
+        let mut record = crate::status::AccountRecord {
+            last_success: num("last_check").max(num("last_refresh")),
+            ..Default::default()
+        };
+        let state = a["state"].as_str().unwrap_or_default();
+        if state != "ok" {
+            let at = num("last_attempt")
+                .or(num("last_check"))
+                .unwrap_or_else(crate::oauth::unix_now);
+            let error = a["error"].as_str().map(str::to_string).unwrap_or_else(|| {
+                String::from("the mailoauth service holds no tokens for this account yet")
+            });
+            record.last_failure = Some(crate::status::Failure {
+                at,
+                error,
+                diagnosis_id: a["diagnosis"].as_str().map(str::to_string),
+                reauthorize: state == "needs_reauthorization",
+            });
+            record.failing_since = Some(at);
+        }
+        out.insert(name.to_string(), (record, times));
+    }
+    out
+}

@@ -121,6 +121,51 @@ impl Failure {
     }
 }
 
+/// The check's mail login: SMTP and/or IMAP as the account's purpose says, with `tokens`.
+async fn core_mail_login(account: &Account, tokens: &TokenSet) -> Result<(), Failure> {
+    let req = crate::setup::check_request(account).map_err(|e| Failure::config(e.to_string()))?;
+    let cancel = oauth::CancellationToken::new();
+    let report = crate::probe::check(&req, &tokens.access_token, &|_| {}, &cancel).await;
+    if report.ok {
+        return Ok(());
+    }
+    let failure = report
+        .failure
+        .as_ref()
+        .or_else(|| report.smtp.as_ref().and_then(|r| r.failure.as_ref()))
+        .or_else(|| report.imap.as_ref().and_then(|r| r.failure.as_ref()));
+    Err(Failure {
+        message: crate::diagnosis::scrub(&failure.map_or_else(
+            || String::from("the mail server login failed"),
+            |f| format!("mail server login: {}", f.message),
+        )),
+        diagnosis: failure.and_then(|f| f.diagnosis.as_ref().map(|d| d.id.clone())),
+        reauthorize: false,
+        temporary: false,
+    })
+}
+
+/// Tells `notifier` the account's state after a refresh or a check (`failure`: what failed).
+fn observe(notifier: &mut Notifier, name: &str, e: &Entry, failure: Option<&Failure>) {
+    let state = match failure {
+        None => AccountState::Ok,
+        Some(f) if f.reauthorize => AccountState::NeedsReauthorization,
+        Some(_) => AccountState::Failing,
+    };
+    let mailbox = e
+        .account
+        .as_ref()
+        .map(|a| a.mailbox.clone())
+        .unwrap_or_default();
+    notifier.observe(&Event {
+        account: name,
+        mailbox: &mailbox,
+        state: &state,
+        diagnosis: failure.and_then(|f| f.diagnosis.as_deref()),
+        detail: failure.map_or("", |f| f.message.as_str()),
+    });
+}
+
 #[derive(Default)]
 struct Entry {
     account: Option<Account>,
@@ -132,6 +177,10 @@ struct Entry {
     last_attempt: Option<SystemTime>,
     last_report: Option<u64>,
     last_check: Option<SystemTime>,
+    /// When the tokens handed over were obtained (a sign-in, for the Google Testing reminder).
+    /// The next check counts from then too: a sign-in just proved the grant, and a forced
+    /// refresh at once would only rotate it.
+    authorized_at: Option<u64>,
     /// Successful refreshes so far: a request that waited for another's refresh takes its result.
     generation: u64,
 }
@@ -145,6 +194,8 @@ struct State {
     config_error: Option<String>,
     policy: Policy,
     report_interval: u64,
+    /// Days ahead of an end (client secret, Google Testing grant) the admin is reminded.
+    notify_days: u32,
     notifier: Notifier,
     refusals_logged: HashMap<(String, String), Instant>,
     refusals_suppressed: u64,
@@ -184,6 +235,7 @@ struct PersistedAccount {
     last_refresh: Option<u64>,
     last_report: Option<u64>,
     last_check: Option<u64>,
+    authorized_at: Option<u64>,
     last_error: Option<String>,
     diagnosis: Option<String>,
     needs_reauthorization: bool,
@@ -242,6 +294,7 @@ impl Engine {
                     last_refresh: p.last_refresh,
                     last_report: p.last_report,
                     last_check: p.last_check.map(to_system),
+                    authorized_at: p.authorized_at,
                     failures: u32::from(failure.is_some()),
                     last_error: failure,
                     ..Entry::default()
@@ -261,6 +314,7 @@ impl Engine {
                 config_error: None,
                 policy,
                 report_interval,
+                notify_days: super::notify::DEFAULT_NOTIFY_DAYS,
                 notifier: Notifier::new(None, persisted.notified.clone()),
                 refusals_logged: HashMap::new(),
                 refusals_suppressed: 0,
@@ -312,6 +366,12 @@ impl Engine {
         st.config_error = None;
         st.policy = policy;
         st.report_interval = report_interval;
+        st.notify_days = doc
+            .config
+            .service
+            .as_ref()
+            .and_then(|s| s.notify_days)
+            .unwrap_or(super::notify::DEFAULT_NOTIFY_DAYS);
         let notified = st.notifier.last_states().clone();
         st.notifier = Notifier::new(hook, notified);
         st.known = doc
@@ -369,6 +429,7 @@ impl Engine {
                                 last_refresh: e.last_refresh,
                                 last_report: e.last_report,
                                 last_check: e.last_check.map(secs),
+                                authorized_at: e.authorized_at,
                                 last_error: e.last_error.as_ref().map(|f| f.message.clone()),
                                 diagnosis: e.last_error.as_ref().and_then(|f| f.diagnosis.clone()),
                                 needs_reauthorization: e
@@ -446,6 +507,17 @@ impl Engine {
     /// Refreshes `name` (one at a time per account); without `force`, a token another request
     /// refreshed meanwhile is returned as is.
     pub async fn refresh(&self, name: &str, force: bool) -> Result<TokenSet, Failure> {
+        self.refresh_with(name, force, true).await
+    }
+
+    /// [`Engine::refresh`]; `notify` says whether its outcome is the account's state to tell
+    /// the admin about (a check tells it after its mail login instead).
+    async fn refresh_with(
+        &self,
+        name: &str,
+        force: bool,
+        notify: bool,
+    ) -> Result<TokenSet, Failure> {
         let generation = self.lock().accounts.get(name).map(|e| e.generation);
         let lock = self.refresh_lock(name);
         let _one = lock.lock().await;
@@ -530,44 +602,75 @@ impl Engine {
                     e.last_error = Some(f.clone());
                 }
             }
-            let state = match &result {
-                Ok(_) => AccountState::Ok,
-                Err(f) if f.reauthorize => AccountState::NeedsReauthorization,
-                Err(_) => AccountState::Failing,
-            };
-            let mailbox = e
-                .account
-                .as_ref()
-                .map(|a| a.mailbox.clone())
-                .unwrap_or_default();
-            let detail = result
-                .as_ref()
-                .err()
-                .map(|f| f.message.clone())
-                .unwrap_or_default();
-            notifier.observe(&Event {
-                account: name,
-                mailbox: &mailbox,
-                state: &state,
-                diagnosis: result.as_ref().err().and_then(|f| f.diagnosis.as_deref()),
-                detail: &detail,
-            });
+            if notify {
+                observe(notifier, name, e, result.as_ref().err());
+            }
         }
         drop(st);
         self.persist();
         result
     }
 
-    /// The account's check: a forced refresh, where a revoked grant shows (Microsoft's access
-    /// tokens stay valid after a revocation). The SMTP/IMAP login of the check is not run here
-    /// yet.
+    /// The account's check: a forced refresh first (where a revoked grant shows: Microsoft's
+    /// access tokens stay valid after a revocation), then the SMTP/IMAP login with the new
+    /// token. Its outcome is the account's state the admin is told about.
     pub async fn check(&self, name: &str) -> Result<TokenSet, Failure> {
-        let result = self.refresh(name, true).await;
-        if let Some(e) = self.lock().accounts.get_mut(name) {
-            e.last_check = Some(SystemTime::now());
+        let mut result = self.refresh_with(name, true, false).await;
+        if let Ok(tokens) = &result {
+            let account = self
+                .lock()
+                .accounts
+                .get(name)
+                .and_then(|e| e.account.clone());
+            if let Some(account) = account {
+                if let Err(f) = core_mail_login(&account, tokens).await {
+                    result = Err(f);
+                }
+            }
         }
+        let mut st = self.lock();
+        let State {
+            accounts, notifier, ..
+        } = &mut *st;
+        if let Some(e) = accounts.get_mut(name) {
+            e.last_check = Some(SystemTime::now());
+            if let Err(f) = &result {
+                e.last_error = Some(f.clone());
+            }
+            observe(notifier, name, e, result.as_ref().err());
+        }
+        drop(st);
         self.persist();
         result
+    }
+
+    /// Reminders (client secret ending, Google Testing grant ending) for every account; the
+    /// notifier tells each once per date.
+    fn remind(&self) {
+        let today = crate::validate::CivilDate::today();
+        let mut st = self.lock();
+        let days = st.notify_days;
+        let State {
+            accounts, notifier, ..
+        } = &mut *st;
+        for (name, e) in accounts.iter() {
+            let Some(account) = &e.account else { continue };
+            let grant = super::notify::GrantFacts {
+                google_testing_consent: account.google_testing_consent.unwrap_or(false),
+                authorized_on: e
+                    .authorized_at
+                    .map(|s| crate::validate::CivilDate::from_days((s / 86_400) as i64)),
+            };
+            for state in super::notify::reminders(today, account, days, &grant) {
+                notifier.observe(&Event {
+                    account: name,
+                    mailbox: &account.mailbox,
+                    state: &state,
+                    diagnosis: None,
+                    detail: "",
+                });
+            }
+        }
     }
 
     /// The refresh loop: refreshes what is due, then sleeps until the next due time (at most
@@ -576,6 +679,7 @@ impl Engine {
     pub async fn run_loop(self: Arc<Self>) {
         while !self.stopping() {
             self.reload_if_changed();
+            self.remind();
             let now = SystemTime::now();
             let (due, wake_at) = {
                 let st = self.lock();
@@ -584,7 +688,7 @@ impl Engine {
                 for (name, e) in &st.accounts {
                     let clock = AccountClock {
                         expires_at: e.tokens.as_ref().and_then(|t| t.expires_at).map(to_system),
-                        last_check: e.last_check,
+                        last_check: e.last_check.max(e.authorized_at.map(to_system)),
                         failures: e.failures,
                         last_attempt: e.last_attempt,
                         needs_reauthorization: e.last_error.as_ref().is_some_and(|f| f.reauthorize)
@@ -749,6 +853,15 @@ impl Engine {
                     "next_refresh": expires_at.map(|x| x.saturating_sub(st.policy.refresh_ahead.as_secs())),
                     "last_refresh": e.last_refresh,
                     "last_report": e.last_report,
+                    "last_check": e.last_check.map(secs),
+                    "last_attempt": e.last_attempt.map(secs),
+                    "next_check": e.last_check.map(|c| secs(c) + st.policy.check_every.as_secs()),
+                    "state": match &e.last_error {
+                        None if e.tokens.is_some() => "ok",
+                        None => "needs_reauthorization",
+                        Some(f) if f.reauthorize => "needs_reauthorization",
+                        Some(_) => "failing",
+                    },
                     "failures": e.failures,
                     "error": e.last_error.as_ref().map(|f| &f.message),
                     "diagnosis": e.last_error.as_ref().and_then(|f| f.diagnosis.clone()),
@@ -790,6 +903,9 @@ impl Engine {
             .map_err(|e| ErrorBody::new("failed", e.to_string()))?;
         let mut st = self.lock();
         if let Some(e) = st.accounts.get_mut(name) {
+            // A hand-over follows a sign-in: the grant's day (Google Testing reminder); the next
+            // check, one interval later, tells the admin the account works again.
+            e.authorized_at = Some(tokens.obtained_at);
             e.tokens = Some(tokens);
             e.last_error = None;
             e.failures = 0;

@@ -40,6 +40,9 @@ const DETAIL_MAX_CHARS: usize = 500;
 /// Days a Google grant lasts when the OAuth consent screen is in Testing status.
 pub const GOOGLE_TESTING_GRANT_DAYS: i64 = 7;
 
+/// Days ahead of an end that the admin is reminded, when `[service] notify_days` is not set.
+pub const DEFAULT_NOTIFY_DAYS: u32 = 7;
+
 /// The event id of the service's Event Log entries (Windows): the registered message file's
 /// message 1 is `%1`, the whole text.
 pub const EVENT_ID: u32 = 1;

@@ -264,6 +264,37 @@ pub struct AccountStatus {
     #[ts(optional, type = "number")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_expires_in_days: Option<i64>,
+    /// For an account the token service holds: its refresh and check times, as the service
+    /// reports them.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceTimes>,
+}
+
+/// What the token service says of one account it holds (Unix seconds).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceTimes {
+    /// The last refresh.
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refresh: Option<u64>,
+    /// The next refresh planned (ahead of the access token's expiry).
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_refresh: Option<u64>,
+    /// The last check (refresh, then the mail login).
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<u64>,
+    /// The next check planned.
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check: Option<u64>,
+    /// The last time a consumer reported that the mail server rejected the token.
+    #[ts(optional, type = "number")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_report: Option<u64>,
 }
 
 impl AccountStatus {
@@ -347,6 +378,7 @@ pub fn account_status(
         diagnosis,
         reauthorize_reason,
         secret_expires_in_days,
+        service: None,
     }
 }
 

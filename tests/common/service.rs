@@ -47,9 +47,12 @@ readers = [{readers}]
 
 [account.smtp]
 host = "127.0.0.1"
-port = 587
+port = {smtp_port}
 security = "start_tls"
 sasl = "xoauth2"
+
+[account.tls]
+ca_file = "{ca_file}"
 
 [account.auth]
 provider = "generic"
@@ -65,6 +68,8 @@ token = "{issuer}/token"
 device_authorization = "{issuer}/device/auth"
 "#,
         mailbox = ALICE.0,
+        smtp_port = peers().submission_port(),
+        ca_file = peers().ca_file().display(),
         scopes = MAIL_SCOPES
             .iter()
             .map(|s| format!("\"{s}\""))
