@@ -23,6 +23,7 @@ pub mod probe;
 pub mod provider;
 pub mod sandbox;
 pub mod secret;
+pub mod service;
 pub mod setup;
 pub mod status;
 pub mod store;

@@ -37,6 +37,8 @@ enum Command {
     Config(cli::config::Args),
     /// Print a fresh access token for an account (for passwordeval / PassCmd); refreshes when needed.
     Token(cli::token::Args),
+    /// The machine-wide token service: install, uninstall, status, run.
+    Service(cli::service::Args),
 }
 
 impl Command {
@@ -53,6 +55,7 @@ impl Command {
             Command::Export(_) => "export",
             Command::Config(_) => "config",
             Command::Token(_) => "token",
+            Command::Service(_) => "service",
         }
     }
 }
@@ -89,5 +92,6 @@ fn main() -> ExitCode {
         Command::Export(args) => cli::export::run(args),
         Command::Config(args) => cli::config::run(args),
         Command::Token(args) => cli::token::run(args),
+        Command::Service(args) => cli::service::run(args),
     }
 }

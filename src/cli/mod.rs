@@ -8,6 +8,7 @@ pub mod exit;
 pub mod explain;
 pub mod export;
 pub mod providers;
+pub mod service;
 pub mod status;
 pub mod token;
 pub mod validate;

@@ -1,0 +1,252 @@
+//! `mailoauth service install | uninstall | status | run`: the machine-wide token service.
+//!
+//! `install`/`uninstall`/`status` talk to the machine's service manager
+//! (`mailoauth::service::install`); `run` is what the service manager starts
+//! (`mailoauth::service::run`), and on Windows first offers itself to the Service Control
+//! Manager's dispatcher, falling back to console mode when started from a prompt.
+
+use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use mailoauth::service::install::{self, InstallError, InstallOptions, Os, UninstallOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `mailoauth service ...`.
+#[derive(ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    command: ServiceCommand,
+}
+
+#[derive(Subcommand)]
+enum ServiceCommand {
+    /// Install (or upgrade in place) the service and start it: systemd, launchd or the Windows
+    /// service manager. Needs root / an elevated Administrator unless --root stages the files.
+    Install {
+        /// Write the files below DIR as they would lie on the target (packaging, CI); no group
+        /// is created and the service manager is not told.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The machine config the service serves (absolute path on the target); default: the
+        /// platform's (/etc/mailoauth/mailoauth.toml on Linux).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// With --root: stage another platform's files (linux: the systemd unit, macos: the
+        /// launchd plist).
+        #[arg(long = "for", value_name = "OS", requires = "root")]
+        target: Option<TargetOs>,
+    },
+    /// Stop and remove the service. The config and the tokens stay unless --purge; prints how
+    /// to revoke the grants at the providers.
+    Uninstall {
+        /// Remove the files below DIR (a staging root) instead of the machine's.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Also remove the config, the tokens, the service's state and logs, and the group.
+        #[arg(long)]
+        purge: bool,
+        /// With --root: another platform's files.
+        #[arg(long = "for", value_name = "OS", requires = "root")]
+        target: Option<TargetOs>,
+    },
+    /// Whether the service is installed and running, and what it says about its accounts.
+    Status,
+    /// Run the service in the foreground (what the service manager starts; also for tests and
+    /// containers, without root, with --state-dir and --socket).
+    Run {
+        /// The machine config; default: the platform's.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Where the tokens and the service's state are kept; default: the platform's.
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// The endpoint: a Unix socket path (a pipe name on Windows); default: the platform's.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetOs {
+    Linux,
+    Macos,
+}
+
+fn os_of(target: Option<TargetOs>) -> Os {
+    match target {
+        Some(TargetOs::Linux) => Os::Linux,
+        Some(TargetOs::Macos) => Os::MacOs,
+        None => Os::current(),
+    }
+}
+
+// sysexits.h statuses of the service manager's failures (src/cli/exit.rs has the shared ones).
+const EX_USAGE: u8 = 64;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
+const EX_CANTCREAT: u8 = 73;
+const EX_NOPERM: u8 = 77;
+
+fn fail(e: &InstallError) -> ExitCode {
+    eprintln!("mailoauth: {e}");
+    ExitCode::from(match e {
+        InstallError::NotPrivileged { .. } => EX_NOPERM,
+        InstallError::BadOption { .. } => EX_USAGE,
+        InstallError::Io { .. } => EX_CANTCREAT,
+        InstallError::Command { .. } | InstallError::Windows(_) => EX_OSERR,
+        InstallError::Unsupported(_) => EX_UNAVAILABLE,
+    })
+}
+
+/// Runs `mailoauth service ...`.
+pub fn run(args: Args) -> ExitCode {
+    match args.command {
+        ServiceCommand::Install {
+            root,
+            config,
+            target,
+        } => {
+            let source_binary = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("mailoauth: cannot find the running binary to install: {e}");
+                    return ExitCode::from(EX_OSERR);
+                }
+            };
+            let opts = InstallOptions {
+                root,
+                config,
+                os: os_of(target),
+                source_binary,
+            };
+            match install::install(&opts) {
+                Ok(report) => {
+                    for line in &report.lines {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ServiceCommand::Uninstall {
+            root,
+            purge,
+            target,
+        } => {
+            let opts = UninstallOptions {
+                root: root.clone(),
+                purge,
+                os: os_of(target),
+            };
+            // The accounts, read before a purge removes the config, for the revocation help.
+            let accounts = |config: &std::path::Path| {
+                let path = install::staged(root.as_deref(), config);
+                mailoauth::config::load(&path)
+                    .map(|doc| {
+                        doc.config
+                            .accounts
+                            .iter()
+                            .map(|a| (a.name.clone(), a.mailbox.clone(), a.auth.provider.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
+            let default_config = install::Layout::of(opts.os).default_config;
+            let before = accounts(&default_config);
+            match install::uninstall(&opts) {
+                Ok(report) => {
+                    for line in &report.lines {
+                        println!("{line}");
+                    }
+                    let listed = match &report.config {
+                        Some(c) if *c != default_config && !purge => accounts(c),
+                        _ => before,
+                    };
+                    print!("{}", install::revoke_help(&listed));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ServiceCommand::Status => {
+            let st = install::status();
+            println!(
+                "service: {}, {} ({})",
+                if st.installed {
+                    "installed"
+                } else {
+                    "not installed"
+                },
+                if st.running { "running" } else { "not running" },
+                st.detail
+            );
+            match ask_service_status() {
+                Ok(Some(view)) => print!("{view}"),
+                Ok(None) => {}
+                Err(why) => println!("the service did not answer: {why}"),
+            }
+            if st.installed && st.running {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EX_UNAVAILABLE)
+            }
+        }
+        ServiceCommand::Run {
+            config,
+            state_dir,
+            socket,
+        } => {
+            let config = config.unwrap_or_else(mailoauth::config::default_path);
+            let opts = mailoauth::service::RunOptions {
+                config,
+                state_dir,
+                socket,
+            };
+            #[cfg(windows)]
+            match mailoauth::service::windows::dispatcher::start(opts.clone()) {
+                // Ran as a Windows service, and has stopped.
+                Ok(mailoauth::service::windows::dispatcher::Ran::AsService(Ok(()))) => {
+                    return ExitCode::SUCCESS
+                }
+                Ok(mailoauth::service::windows::dispatcher::Ran::AsService(Err(e))) => {
+                    eprintln!("mailoauth: {e}");
+                    return ExitCode::from(EX_SOFTWARE);
+                }
+                // Started from a prompt: console mode below.
+                Ok(mailoauth::service::windows::dispatcher::Ran::NotAService) => {}
+                Err(e) => {
+                    eprintln!("mailoauth: the Windows service dispatcher: {e}");
+                    return ExitCode::from(EX_OSERR);
+                }
+            }
+            run_foreground(opts)
+        }
+    }
+}
+
+fn run_foreground(opts: mailoauth::service::RunOptions) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
+        }
+    };
+    match rt.block_on(mailoauth::service::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::from(EX_SOFTWARE)
+        }
+    }
+}
+
+/// The service's own view (accounts, last/next refresh, last check), when it answers.
+///
+/// STUB for the `service` helper: call the client's `status` request here
+/// (`mailoauth::service::client`, bounded by its 2 s time-out) and render its answer; `Ok(None)`
+/// means "not asked". Until then `service status` shows the service manager's view only.
+fn ask_service_status() -> Result<Option<String>, String> {
+    Ok(None)
+}

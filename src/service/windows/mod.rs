@@ -1,0 +1,11 @@
+//! The Windows side of the service (issue #16).
+//!
+//! - [`sddl`]: the named pipe's security descriptor, built from the accounts' readers as SDDL,
+//!   and a decoder that reads it back ACE by ACE. Pure Rust, so its tests run on every platform.
+//! - `dispatcher` (Windows): the Service Control Manager's entry point; Stop/Shutdown ask the
+//!   same [`crate::service::shutdown`] the Unix signals do.
+//! - `pipe` (Windows): the named pipe server (first instance, remote clients refused, one
+//!   instance always open) and the client's check of the server's account.
+//! - `identity` (Windows): who the client is, by impersonation.
+
+pub mod sddl;

@@ -1,0 +1,1 @@
+//! The named pipe's security descriptor (see the module's next commit).
