@@ -6,6 +6,13 @@
 //!   same [`crate::service::shutdown`] the Unix signals do.
 //! - `pipe` (Windows): the named pipe server (first instance, remote clients refused, one
 //!   instance always open) and the client's check of the server's account.
-//! - `identity` (Windows): who the client is, by impersonation.
+//! - `identity` (Windows): who the client (or the server) is, from its token.
 
 pub mod sddl;
+
+#[cfg(windows)]
+pub mod dispatcher;
+#[cfg(windows)]
+pub mod identity;
+#[cfg(windows)]
+pub mod pipe;
