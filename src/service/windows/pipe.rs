@@ -241,6 +241,17 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// Whether these tests run under Wine (its ntdll exports `wine_get_version`), which
+    /// implements some of what they check differently from Windows.
+    fn under_wine() -> bool {
+        use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+        // SAFETY: NUL-terminated names; ntdll is loaded in every process.
+        unsafe {
+            let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+            !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+        }
+    }
+
     #[test]
     fn windows_reads_the_built_descriptor_back_as_the_readers_say() {
         // The current user and a service SID as readers; Windows' parser and printer (Wine's,
@@ -273,7 +284,14 @@ mod tests {
                 &name,
                 SecurityDescriptor::for_readers(std::slice::from_ref(&me.user_sid)).unwrap(),
             );
-            assert!(again.is_err(), "a second first instance was created");
+            match (again.is_err(), under_wine()) {
+                (true, _) => {}
+                (false, true) => println!(
+                    "NOT CHECKED under Wine: Wine lets a second FILE_FLAG_FIRST_PIPE_INSTANCE creation of a name succeed; a real Windows run must refuse it"
+                ),
+                (false, false) => panic!("a second first instance of {name} was created"),
+            }
+            drop(again);
 
             let client_name = name.clone();
             let expected = me.user_sid.clone();
@@ -297,6 +315,8 @@ mod tests {
             if me.user_sid != sddl::SYSTEM {
                 let e = refused.expect_err("server of another account accepted");
                 assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");
+            } else {
+                println!("NOT CHECKED: the tests run as SYSTEM, so a server of another account cannot be shown");
             }
         });
     }
