@@ -169,3 +169,88 @@ pub fn of_server(pipe: &impl AsRawHandle) -> io::Result<TokenIdentity> {
     let token = Handle(token);
     of_token(token.0)
 }
+
+/// The SID of one `readers` entry of the config: `S-1-...` as it is; `group:NAME`, `DOMAIN\user`,
+/// `NT SERVICE\Name` or a plain account name looked up with `LookupAccountNameW`. A `group:`
+/// entry must name a group (or alias, or well-known group), a plain one anything else but a
+/// group, so a typo cannot widen the rule.
+pub fn reader_sid(entry: &str) -> io::Result<String> {
+    use windows_sys::Win32::Security::{
+        LookupAccountNameW, SidTypeAlias, SidTypeGroup, SidTypeWellKnownGroup, SID_NAME_USE,
+    };
+    let entry = entry.trim();
+    let (name, want_group) = match entry.strip_prefix("group:") {
+        Some(g) => (g, true),
+        None => (entry, false),
+    };
+    if super::sddl::is_sid(&name.to_ascii_uppercase()) {
+        return Ok(name.to_ascii_uppercase());
+    }
+    let wname: Vec<u16> = name.encode_utf16().chain(std::iter::once(0)).collect();
+    let mut sid = vec![0u64; 9]; // 72 bytes: a SID has at most 68
+    let mut sid_len = (sid.len() * 8) as u32;
+    let mut domain = vec![0u16; 256];
+    let mut domain_len = domain.len() as u32;
+    let mut kind: SID_NAME_USE = 0;
+    // SAFETY: buffers of the sizes passed; the SID buffer is u64-aligned.
+    let ok = unsafe {
+        LookupAccountNameW(
+            std::ptr::null(),
+            wname.as_ptr(),
+            sid.as_mut_ptr().cast(),
+            &mut sid_len,
+            domain.as_mut_ptr(),
+            &mut domain_len,
+            &mut kind,
+        )
+    };
+    if ok == 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("reader {entry:?}: no such account or group on this machine ({e}); use DOMAIN\\name, NT SERVICE\\Name or a SID"),
+        ));
+    }
+    let is_group = [SidTypeGroup, SidTypeAlias, SidTypeWellKnownGroup].contains(&kind);
+    if is_group != want_group {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            if is_group {
+                format!("reader {entry:?} is a group: write it as \"group:{name}\"")
+            } else {
+                format!("reader {entry:?} is not a group: write it without \"group:\"")
+            },
+        ));
+    }
+    sid_string(sid.as_mut_ptr().cast())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_resolve_to_sids_and_groups_must_say_group() {
+        assert_eq!(
+            reader_sid("S-1-5-21-1-2-3-1001").unwrap(),
+            "S-1-5-21-1-2-3-1001"
+        );
+        assert_eq!(
+            reader_sid("group:Administrators").unwrap(),
+            super::super::sddl::ADMINISTRATORS
+        );
+        let e = reader_sid("Administrators").unwrap_err();
+        assert!(e.to_string().contains("group:Administrators"), "{e}");
+        let e = reader_sid("no-such-account-mailoauth").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
+        // The account running the tests, by name.
+        let me = of_current_process().unwrap().user_sid;
+        let user = std::env::var("USERNAME").unwrap_or_default();
+        match reader_sid(&user) {
+            Ok(sid) => assert_eq!(sid, me, "{user}"),
+            Err(e) => {
+                println!("NOT CHECKED: looking up the current user {user:?} by name failed ({e})")
+            }
+        }
+    }
+}
