@@ -271,4 +271,18 @@ fn install_arguments_that_cannot_be_used_are_refused_with_the_fix() {
         err.contains("--config") && err.contains("absolute"),
         "{err}"
     );
+    // In this container no systemd runs: install on the machine itself refuses before writing
+    // anything (the unit and the binary copy would otherwise be left behind).
+    if !Path::new("/run/systemd/system").is_dir() {
+        let out = mailoauth(&["service", "install"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(69), "{err}");
+        assert!(
+            err.contains("systemd is not running") && err.contains("--root"),
+            "{err}"
+        );
+        assert!(!Path::new("/etc/systemd/system/mailoauth.service").exists());
+    } else {
+        println!("NOT CHECKED here: systemd runs on this machine, so the refusal without it cannot be shown");
+    }
 }

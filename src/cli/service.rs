@@ -94,7 +94,7 @@ fn fail(e: &InstallError) -> ExitCode {
         InstallError::BadOption { .. } => EX_USAGE,
         InstallError::Io { .. } => EX_CANTCREAT,
         InstallError::Command { .. } | InstallError::Windows(_) => EX_OSERR,
-        InstallError::Unsupported(_) => EX_UNAVAILABLE,
+        InstallError::Unsupported(_) | InstallError::NoServiceManager(_) => EX_UNAVAILABLE,
     })
 }
 

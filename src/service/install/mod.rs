@@ -89,6 +89,9 @@ pub enum InstallError {
     /// The Windows service manager refused (Windows only).
     #[error("the Windows service manager: {0}")]
     Windows(String),
+    /// The service manager does not run here.
+    #[error("{0}: stage the files with --root DIR, or run the service in the foreground with `mailoauth service run` under your own supervisor")]
+    NoServiceManager(String),
     /// This platform's service manager is not supported by this build.
     #[error("installing the service on this platform from this build is not supported: {0}")]
     Unsupported(&'static str),
@@ -319,6 +322,13 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
     }
     if root.is_none() && !is_privileged() {
         return Err(not_privileged("install"));
+    }
+    // Without systemd running (a container), nothing would start the unit: say so before
+    // writing anything, rather than leave a half-installed service.
+    if root.is_none() && opts.os == Os::Linux && !Path::new("/run/systemd/system").is_dir() {
+        return Err(InstallError::NoServiceManager(
+            "systemd is not running on this machine (no /run/systemd/system)".into(),
+        ));
     }
     let layout = Layout::of(opts.os);
     let config = opts.config.clone().unwrap_or(layout.default_config.clone());
@@ -656,6 +666,13 @@ pub fn status() -> ManagerStatus {
                     .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
                     .unwrap_or_else(|e| format!("systemctl: {e}"))
             };
+            if !Path::new("/run/systemd/system").is_dir() {
+                return ManagerStatus {
+                    installed,
+                    running: false,
+                    detail: "systemd is not running on this machine".into(),
+                };
+            }
             let active = out(&["is-active", systemd::UNIT_NAME]);
             let enabled = out(&["is-enabled", systemd::UNIT_NAME]);
             ManagerStatus {
