@@ -250,3 +250,46 @@ fn run_foreground(opts: mailoauth::service::RunOptions) -> ExitCode {
 fn ask_service_status() -> Result<Option<String>, String> {
     Ok(None)
 }
+
+#[cfg(all(test, windows))]
+mod tests {
+    /// The message table build.rs links into mailoauth.exe: each severity's message shows the
+    /// event's text, so the Event Viewer never says "description not found".
+    #[test]
+    fn the_binary_carries_the_event_log_message_table() {
+        use windows_sys::Win32::System::Diagnostics::Debug::{
+            FormatMessageW, FORMAT_MESSAGE_ARGUMENT_ARRAY, FORMAT_MESSAGE_FROM_HMODULE,
+        };
+        use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
+        for level in [
+            mailoauth::service::windows::eventlog::Level::Info,
+            mailoauth::service::windows::eventlog::Level::Warning,
+            mailoauth::service::windows::eventlog::Level::Error,
+        ] {
+            let text: Vec<u16> = "token refreshed".encode_utf16().chain([0]).collect();
+            let args = [text.as_ptr() as usize];
+            let mut buf = [0u16; 256];
+            // SAFETY: this module's handle; an argument array of one string pointer; a buffer
+            // of the length passed.
+            let n = unsafe {
+                FormatMessageW(
+                    FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY,
+                    GetModuleHandleW(std::ptr::null()).cast_const(),
+                    level.event_id(),
+                    0x409,
+                    buf.as_mut_ptr(),
+                    buf.len() as u32,
+                    args.as_ptr().cast(),
+                )
+            };
+            assert!(
+                n > 0,
+                "{level:?}: no message {:#x} in mailoauth.exe: {}",
+                level.event_id(),
+                std::io::Error::last_os_error()
+            );
+            let shown = String::from_utf16_lossy(&buf[..n as usize]);
+            assert_eq!(shown.trim_end(), "token refreshed", "{level:?}");
+        }
+    }
+}
