@@ -137,6 +137,13 @@ fn a_config_path_with_spaces_and_percent_signs_is_quoted_for_systemd() {
     ]));
     let (clean, said) = verify(&root, UNIT);
     assert!(clean, "systemd-analyze verify: {said}");
+    // An upgrade in place without --config keeps the installed config.
+    ok(&mailoauth(&[
+        "service",
+        "install",
+        "--root",
+        root.to_str().unwrap(),
+    ]));
     let unit = std::fs::read_to_string(root.join(UNIT.trim_start_matches('/'))).unwrap();
     assert!(
         unit.contains("ReadWritePaths=/var/lib/mailoauth /run/mailoauth \"-/etc/mail oauth\"\n"),

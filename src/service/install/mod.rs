@@ -331,7 +331,16 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
         ));
     }
     let layout = Layout::of(opts.os);
-    let config = opts.config.clone().unwrap_or(layout.default_config.clone());
+    // An upgrade in place keeps the config the installed service was given.
+    let installed = layout
+        .manager_file
+        .as_deref()
+        .and_then(|f| installed_config(opts.os, &staged(root, f)));
+    let config = opts
+        .config
+        .clone()
+        .or(installed)
+        .unwrap_or(layout.default_config.clone());
     let windows_absolute =
         opts.os == Os::Windows && config.to_string_lossy().get(1..3) == Some(":\\");
     if !(config.is_absolute() || windows_absolute) {
@@ -604,7 +613,9 @@ pub fn uninstall(opts: &UninstallOptions) -> Result<Report, InstallError> {
         remove(f, &mut report)?;
     }
     if opts.os == Os::Linux && root.is_none() {
-        run("systemctl", &["daemon-reload"])?;
+        if let Err(e) = run("systemctl", &["daemon-reload"]) {
+            report.say(format!("note: {e}"));
+        }
     }
     if opts.purge {
         let mut doomed: Vec<PathBuf> = layout.data_dirs.clone();
