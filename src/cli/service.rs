@@ -62,6 +62,10 @@ enum ServiceCommand {
         /// The endpoint: a Unix socket path (a pipe name on Windows); default: the platform's.
         #[arg(long, value_name = "PATH")]
         socket: Option<PathBuf>,
+        /// Windows: run in this console, not as a service (skips the Service Control Manager's
+        /// dispatcher, which Wine makes wait 10 s before it gives up); no effect elsewhere.
+        #[arg(long)]
+        console: bool,
     },
 }
 
@@ -196,6 +200,7 @@ pub fn run(args: Args) -> ExitCode {
             config,
             state_dir,
             socket,
+            console,
         } => {
             let config = config.unwrap_or_else(mailoauth::config::default_path);
             let opts = mailoauth::service::RunOptions {
@@ -203,8 +208,14 @@ pub fn run(args: Args) -> ExitCode {
                 state_dir,
                 socket,
             };
+            #[cfg(not(windows))]
+            let _ = console;
             #[cfg(windows)]
-            match mailoauth::service::windows::dispatcher::start(opts.clone()) {
+            match if console {
+                Ok(mailoauth::service::windows::dispatcher::Ran::NotAService)
+            } else {
+                mailoauth::service::windows::dispatcher::start(opts.clone())
+            } {
                 // Ran as a Windows service, and has stopped.
                 Ok(mailoauth::service::windows::dispatcher::Ran::AsService(Ok(()))) => {
                     return ExitCode::SUCCESS
