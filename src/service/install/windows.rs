@@ -31,7 +31,39 @@ pub const EVENT_SOURCE_KEY: &str =
     r"SYSTEM\CurrentControlSet\Services\EventLog\Application\mailoauth";
 
 fn scm(e: windows_service::Error) -> InstallError {
-    InstallError::Windows(e.to_string())
+    // The crate's Display of a Win32 failure is only "IO error in winapi call": show the cause.
+    InstallError::Windows(match &e {
+        windows_service::Error::Winapi(io) => io.to_string(),
+        other => other.to_string(),
+    })
+}
+
+/// A setting Windows has had since Vista but another service manager (Wine's) may not know:
+/// `ERROR_INVALID_LEVEL` is noted in the report, not fatal; any other failure is.
+fn optional(
+    what: &str,
+    result: windows_service::Result<()>,
+    report: &mut Report,
+) -> Result<(), InstallError> {
+    const ERROR_INVALID_LEVEL: i32 = 124;
+    match result {
+        Ok(()) => Ok(()),
+        Err(windows_service::Error::Winapi(e)) if e.raw_os_error() == Some(ERROR_INVALID_LEVEL) => {
+            report.say(format!(
+                "note: this service manager does not support {what} (not Windows?); not set"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(scm(e)),
+    }
+}
+
+/// What a query of the SCM answered, with the Win32 cause.
+fn scm_text(e: &windows_service::Error) -> String {
+    match e {
+        windows_service::Error::Winapi(io) => io.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// Whether this process runs elevated (an Administrator's full token).
@@ -143,30 +175,42 @@ pub fn register(binary: &Path, config: &Path, report: &mut Report) -> Result<(),
             created
         }
     };
-    service
-        .set_description(
+    optional(
+        "a description",
+        service.set_description(
             "Keeps the OAuth2 tokens of the machine's mail accounts fresh and hands them to the accounts allowed to read them (mailoauth service status).",
-        )
-        .map_err(scm)?;
-    service.set_delayed_auto_start(true).map_err(scm)?;
-    service
-        .set_config_service_sid_info(ServiceSidType::Unrestricted)
-        .map_err(scm)?;
+        ),
+        report,
+    )?;
+    optional(
+        "delayed auto-start",
+        service.set_delayed_auto_start(true),
+        report,
+    )?;
+    optional(
+        "the service SID type",
+        service.set_config_service_sid_info(ServiceSidType::Unrestricted),
+        report,
+    )?;
     let restart = |secs| ServiceAction {
         action_type: ServiceActionType::Restart,
         delay: Duration::from_secs(secs),
     };
-    service
-        .update_failure_actions(ServiceFailureActions {
+    optional(
+        "recovery actions",
+        service.update_failure_actions(ServiceFailureActions {
             reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(86_400)),
             reboot_msg: None,
             command: None,
             actions: Some(vec![restart(5), restart(10), restart(60)]),
-        })
-        .map_err(scm)?;
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .map_err(scm)?;
+        }),
+        report,
+    )?;
+    optional(
+        "recovery on non-crash failures",
+        service.set_failure_actions_on_non_crash_failures(true),
+        report,
+    )?;
     report.say("recovery: restart after 5 s, 10 s, 60 s (count reset after a day)");
     register_event_source(binary)?;
     report.say(format!(
@@ -219,7 +263,7 @@ pub fn status() -> ManagerStatus {
         Err(e) => ManagerStatus {
             installed: false,
             running: false,
-            detail: format!("Service Control Manager: {e}"),
+            detail: format!("Service Control Manager: {}", scm_text(&e)),
         },
     }
 }
