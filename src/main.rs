@@ -37,7 +37,7 @@ enum Command {
     Config(cli::config::Args),
     /// Print a fresh access token for an account (for passwordeval / PassCmd); refreshes when needed.
     Token(cli::token::Args),
-    /// The machine-wide token service: run it, move an account's tokens into it.
+    /// The machine-wide token service: install, uninstall, status, run; move an account's tokens into it.
     Service(cli::service::Args),
     /// The whole setup in this terminal (or a script, every prompt a flag): sign-in, mail tests, save, export.
     Setup(cli::setup::Args),

@@ -1,9 +1,12 @@
-//! `mailoauth service run | adopt`.
+//! `mailoauth service install | uninstall | status | run`: the machine-wide token service.
 //!
-//! placeholder until install lands: the `install` branch owns this file (install, uninstall,
-//! status, run); the lead keeps that one and adds the `Adopt` subcommand below to it.
+//! `install`/`uninstall`/`status` talk to the machine's service manager
+//! (`mailoauth::service::install`); `run` is what the service manager starts
+//! (`mailoauth::service::run`), and on Windows first offers itself to the Service Control
+//! Manager's dispatcher, falling back to console mode when started from a prompt.
 
-use clap::{Args as ClapArgs, Subcommand};
+use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use mailoauth::service::install::{self, InstallError, InstallOptions, Os, UninstallOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -16,6 +19,37 @@ pub struct Args {
 
 #[derive(Subcommand)]
 enum ServiceCommand {
+    /// Install (or upgrade in place) the service and start it: systemd, launchd or the Windows
+    /// service manager. Needs root / an elevated Administrator unless --root stages the files.
+    Install {
+        /// Write the files below DIR as they would lie on the target (packaging, CI); no group
+        /// is created and the service manager is not told.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// The machine config the service serves (absolute path on the target); default: the
+        /// platform's (/etc/mailoauth/mailoauth.toml on Linux).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// With --root: stage another platform's files (linux: the systemd unit, macos: the
+        /// launchd plist).
+        #[arg(long = "for", value_name = "OS", requires = "root")]
+        target: Option<TargetOs>,
+    },
+    /// Stop and remove the service. The config and the tokens stay unless --purge; prints how
+    /// to revoke the grants at the providers.
+    Uninstall {
+        /// Remove the files below DIR (a staging root) instead of the machine's.
+        #[arg(long, value_name = "DIR")]
+        root: Option<PathBuf>,
+        /// Also remove the config, the tokens, the service's state and logs, and the group.
+        #[arg(long)]
+        purge: bool,
+        /// With --root: another platform's files.
+        #[arg(long = "for", value_name = "OS", requires = "root")]
+        target: Option<TargetOs>,
+    },
+    /// Whether the service is installed and running, and what it says about its accounts.
+    Status,
     /// Run the service in the foreground (what the service manager starts; also for tests and
     /// containers, without root, with --state-dir and --socket).
     Run {
@@ -25,9 +59,13 @@ enum ServiceCommand {
         /// Where the tokens and the service's state are kept; default: the platform's.
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
-        /// The endpoint: a Unix socket path; default: the platform's.
+        /// The endpoint: a Unix socket path (a pipe name on Windows); default: the platform's.
         #[arg(long, value_name = "PATH")]
         socket: Option<PathBuf>,
+        /// Windows: run in this console, not as a service (skips the Service Control Manager's
+        /// dispatcher, which Wine makes wait 10 s before it gives up); no effect elsewhere.
+        #[arg(long)]
+        console: bool,
     },
     /// Move an account's tokens from the keyring or a token file into the running service, and
     /// set its token_store to "service" (the service is then their only writer).
@@ -43,75 +81,307 @@ enum ServiceCommand {
     },
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("mailoauth: cannot start the async runtime: {e}");
-            None
-        }
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetOs {
+    Linux,
+    Macos,
+}
+
+fn os_of(target: Option<TargetOs>) -> Os {
+    match target {
+        Some(TargetOs::Linux) => Os::Linux,
+        Some(TargetOs::Macos) => Os::MacOs,
+        None => Os::current(),
     }
+}
+
+// sysexits.h statuses of the service manager's failures (src/cli/exit.rs has the shared ones).
+const EX_USAGE: u8 = 64;
+const EX_UNAVAILABLE: u8 = 69;
+const EX_SOFTWARE: u8 = 70;
+const EX_OSERR: u8 = 71;
+const EX_CANTCREAT: u8 = 73;
+const EX_NOPERM: u8 = 77;
+
+fn fail(e: &InstallError) -> ExitCode {
+    eprintln!("mailoauth: {e}");
+    ExitCode::from(match e {
+        InstallError::NotPrivileged { .. } => EX_NOPERM,
+        InstallError::BadOption { .. } => EX_USAGE,
+        InstallError::Io { .. } => EX_CANTCREAT,
+        InstallError::Command { .. } | InstallError::Windows(_) => EX_OSERR,
+        InstallError::Unsupported(_) | InstallError::NoServiceManager(_) => EX_UNAVAILABLE,
+    })
 }
 
 /// Runs `mailoauth service ...`.
 pub fn run(args: Args) -> ExitCode {
-    let Some(rt) = runtime() else {
-        return ExitCode::FAILURE;
-    };
     match args.command {
+        ServiceCommand::Install {
+            root,
+            config,
+            target,
+        } => {
+            let source_binary = match std::env::current_exe() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("mailoauth: cannot find the running binary to install: {e}");
+                    return ExitCode::from(EX_OSERR);
+                }
+            };
+            let opts = InstallOptions {
+                root,
+                config,
+                os: os_of(target),
+                source_binary,
+            };
+            match install::install(&opts) {
+                Ok(report) => {
+                    for line in &report.lines {
+                        println!("{line}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ServiceCommand::Uninstall {
+            root,
+            purge,
+            target,
+        } => {
+            let opts = UninstallOptions {
+                root: root.clone(),
+                purge,
+                os: os_of(target),
+            };
+            // The accounts, read before a purge removes the config, for the revocation help.
+            let accounts = |config: &std::path::Path| {
+                let path = install::staged(root.as_deref(), config);
+                mailoauth::config::load(&path)
+                    .map(|doc| {
+                        doc.config
+                            .accounts
+                            .iter()
+                            .map(|a| (a.name.clone(), a.mailbox.clone(), a.auth.provider.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            };
+            let default_config = install::Layout::of(opts.os).default_config;
+            let before = accounts(&default_config);
+            match install::uninstall(&opts) {
+                Ok(report) => {
+                    for line in &report.lines {
+                        println!("{line}");
+                    }
+                    let listed = match &report.config {
+                        Some(c) if *c != default_config && !purge => accounts(c),
+                        _ => before,
+                    };
+                    print!("{}", install::revoke_help(&listed));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
+        ServiceCommand::Status => {
+            let st = install::status();
+            println!(
+                "service: {}, {} ({})",
+                if st.installed {
+                    "installed"
+                } else {
+                    "not installed"
+                },
+                if st.running { "running" } else { "not running" },
+                st.detail
+            );
+            match ask_service_status() {
+                Ok(Some(view)) => print!("{view}"),
+                Ok(None) => {}
+                Err(why) => println!("the service did not answer: {why}"),
+            }
+            if st.installed && st.running {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EX_UNAVAILABLE)
+            }
+        }
         ServiceCommand::Run {
             config,
             state_dir,
             socket,
+            console,
         } => {
+            let config = config.unwrap_or_else(mailoauth::config::default_path);
             let opts = mailoauth::service::RunOptions {
-                config: config.unwrap_or_else(mailoauth::config::default_path),
+                config,
                 state_dir,
                 socket,
             };
-            match rt.block_on(mailoauth::service::run(opts)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
+            #[cfg(not(windows))]
+            let _ = console;
+            #[cfg(windows)]
+            match if console {
+                Ok(mailoauth::service::windows::dispatcher::Ran::NotAService)
+            } else {
+                mailoauth::service::windows::dispatcher::start(opts.clone())
+            } {
+                // Ran as a Windows service, and has stopped.
+                Ok(mailoauth::service::windows::dispatcher::Ran::AsService(Ok(()))) => {
+                    return ExitCode::SUCCESS
+                }
+                Ok(mailoauth::service::windows::dispatcher::Ran::AsService(Err(e))) => {
                     eprintln!("mailoauth: {e}");
-                    ExitCode::from(match e {
-                        mailoauth::service::ServiceError::AlreadyRunning { .. } => 69,
-                        _ => 71,
-                    })
+                    return ExitCode::from(EX_SOFTWARE);
+                }
+                // Started from a prompt: console mode below.
+                Ok(mailoauth::service::windows::dispatcher::Ran::NotAService) => {}
+                Err(e) => {
+                    eprintln!("mailoauth: the Windows service dispatcher: {e}");
+                    return ExitCode::from(EX_OSERR);
                 }
             }
+            run_foreground(opts)
         }
-        #[cfg(unix)]
         ServiceCommand::Adopt {
             config,
             socket,
             account,
-        } => {
-            let config = config.unwrap_or_else(mailoauth::config::default_path);
-            let socket = mailoauth::service::client::socket_path(socket.as_deref());
-            match rt.block_on(mailoauth::service::client::adopt(
-                &config, &account, &socket,
-            )) {
-                Ok(()) => {
-                    println!("account {account:?} is now held by the mailoauth service");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("mailoauth: {e}");
-                    ExitCode::from(match e {
-                        mailoauth::service::client::AdoptError::Refused { .. } => 69,
-                        _ => 1,
-                    })
-                }
-            }
+        } => adopt(config, socket, account),
+    }
+}
+
+#[cfg(unix)]
+fn adopt(config: Option<PathBuf>, socket: Option<PathBuf>, account: String) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
         }
-        #[cfg(not(unix))]
-        ServiceCommand::Adopt { .. } => {
-            eprintln!("mailoauth: service adopt is not available on this platform yet");
-            ExitCode::from(69)
+    };
+    let config = config.unwrap_or_else(mailoauth::config::default_path);
+    let socket = mailoauth::service::client::socket_path(socket.as_deref());
+    match rt.block_on(mailoauth::service::client::adopt(
+        &config, &account, &socket,
+    )) {
+        Ok(()) => {
+            println!("account {account:?} is now held by the mailoauth service");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::from(match e {
+                mailoauth::service::client::AdoptError::Refused { .. } => EX_UNAVAILABLE,
+                _ => 1,
+            })
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn adopt(_config: Option<PathBuf>, _socket: Option<PathBuf>, _account: String) -> ExitCode {
+    eprintln!("mailoauth: service adopt is not available on this platform yet (the named pipe client is not wired)");
+    ExitCode::from(EX_UNAVAILABLE)
+}
+
+fn run_foreground(opts: mailoauth::service::RunOptions) -> ExitCode {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
+        }
+    };
+    match rt.block_on(mailoauth::service::run(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::from(match e {
+                mailoauth::service::ServiceError::AlreadyRunning { .. } => EX_UNAVAILABLE,
+                _ => EX_SOFTWARE,
+            })
+        }
+    }
+}
+
+/// The service's own view (accounts, state, last/next refresh, last/next check), when it
+/// answers (bounded by the client's time-out).
+fn ask_service_status() -> Result<Option<String>, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let socket = mailoauth::service::client::socket_path(None);
+    let view = rt
+        .block_on(mailoauth::service::client::view(&socket))
+        .map_err(|e| e.to_string())?;
+    let at = |s: Option<u64>| s.map_or_else(|| String::from("-"), mailoauth::status::format_time);
+    let mut out = String::new();
+    for (name, (record, t)) in &view {
+        let state = match &record.last_failure {
+            None => "OK",
+            Some(f) if f.reauthorize => "NEEDS RE-AUTHORIZATION",
+            Some(_) => "FAILING",
+        };
+        out.push_str(&format!(
+            "{name}: {state}; last refresh {}, next refresh {}, last check {}, next check {}\n",
+            at(t.last_refresh),
+            at(t.next_refresh),
+            at(t.last_check),
+            at(t.next_check)
+        ));
+        if let Some(f) = &record.last_failure {
+            out.push_str(&format!(
+                "  {}\n",
+                f.error.lines().next().unwrap_or_default()
+            ));
+        }
+    }
+    Ok(Some(out))
+}
+
+#[cfg(all(test, windows))]
+mod tests {
+    /// The message table build.rs links into mailoauth.exe: each severity's message shows the
+    /// event's text, so the Event Viewer never says "description not found".
+    #[test]
+    fn the_binary_carries_the_event_log_message_table() {
+        use windows_sys::Win32::System::Diagnostics::Debug::{
+            FormatMessageW, FORMAT_MESSAGE_ARGUMENT_ARRAY, FORMAT_MESSAGE_FROM_HMODULE,
+        };
+        use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
+        for level in [
+            mailoauth::service::windows::eventlog::Level::Info,
+            mailoauth::service::windows::eventlog::Level::Warning,
+            mailoauth::service::windows::eventlog::Level::Error,
+        ] {
+            let text: Vec<u16> = "token refreshed".encode_utf16().chain([0]).collect();
+            let args = [text.as_ptr() as usize];
+            let mut buf = [0u16; 256];
+            // SAFETY: this module's handle; an argument array of one string pointer; a buffer
+            // of the length passed.
+            let n = unsafe {
+                FormatMessageW(
+                    FORMAT_MESSAGE_FROM_HMODULE | FORMAT_MESSAGE_ARGUMENT_ARRAY,
+                    GetModuleHandleW(std::ptr::null()).cast_const(),
+                    level.event_id(),
+                    0x409,
+                    buf.as_mut_ptr(),
+                    buf.len() as u32,
+                    args.as_ptr().cast(),
+                )
+            };
+            assert!(
+                n > 0,
+                "{level:?}: no message {:#x} in mailoauth.exe: {}",
+                level.event_id(),
+                std::io::Error::last_os_error()
+            );
+            let shown = String::from_utf16_lossy(&buf[..n as usize]);
+            assert_eq!(shown.trim_end(), "token refreshed", "{level:?}");
         }
     }
 }

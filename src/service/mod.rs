@@ -13,12 +13,15 @@
 pub mod client;
 pub mod custody;
 pub mod engine;
+pub mod install;
 pub mod notify;
 pub mod peer;
 pub mod protocol;
 pub mod schedule;
+pub mod shutdown;
 #[cfg(unix)]
 pub mod unix;
+pub mod windows;
 
 pub use engine::is_service_owned;
 
@@ -131,10 +134,12 @@ pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
     let stop = {
         let engine = engine.clone();
         async move {
+            let shutdown = shutdown::token();
             loop {
                 tokio::select! {
                     _ = term.recv() => break,
                     _ = int.recv() => break,
+                    _ = shutdown.cancelled() => break,
                     _ = hup.recv() => { engine.reload(); }
                 }
             }
@@ -156,9 +161,8 @@ pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The `[service] proxy` of the config, for the provider requests of this process (the HTTP
-/// client takes `HTTPS_PROXY`/`HTTP_PROXY` from the environment): set once at start, before any
-/// request; a change needs a restart of the service.
+/// The `[service] proxy` of the config, for the provider requests of this process (a service
+/// does not inherit an admin's `HTTPS_PROXY`); set at start, and again on every reload.
 #[cfg_attr(not(unix), allow(dead_code))]
 fn apply_proxy(config: &std::path::Path) {
     let proxy = crate::config::load(config)
