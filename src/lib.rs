@@ -11,8 +11,10 @@
 //! - [`status`]: each account's last success and failure, recorded beside the config.
 //! - [`oauth`]: the flows that get, check and refresh tokens; [`store`]: where tokens are kept.
 //! - [`export`]: the same account in the formats of other consumers (msmtp, mbsync, SafeQ, env).
+//! - [`account`]: the one door for an account's jobs (plan, save, token, check, status).
 //! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
 
+pub mod account;
 pub mod config;
 pub mod diagnosis;
 pub mod error;
@@ -23,7 +25,6 @@ pub mod probe;
 pub mod provider;
 pub mod sandbox;
 pub mod secret;
-pub mod setup;
 pub mod status;
 pub mod store;
 pub mod validate;

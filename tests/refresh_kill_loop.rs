@@ -25,10 +25,11 @@ use fixtures::jitter;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::{authorize, FlowEvent, FlowHooks, TokenSet};
+use mailoauth::oauth::{authorize, FlowEvent, FlowHooks};
 use mailoauth::secret::Secret;
 use mailoauth::status::StatusFile;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};

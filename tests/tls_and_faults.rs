@@ -8,13 +8,14 @@
 //! JSON; the mail server greeting with garbage, closing after AUTHENTICATE/AUTH, stalling. Each
 //! must end within a bound in a typed error with a diagnosis, never hang or panic.
 
-use mailoauth::oauth::{refresh_if_needed, AccountAuth, OAuthError, TokenSet};
+use mailoauth::oauth::{refresh_if_needed, AccountAuth, OAuthError};
 use mailoauth::probe::{
     check, CheckReport, CheckRequest, Endpoint, FailureKind, MechanismChoice, Timeouts, TlsTrust,
 };
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose, Security};
 use mailoauth::secret::Secret;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;

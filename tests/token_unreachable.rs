@@ -10,8 +10,8 @@
 mod fixtures;
 use fixtures::assert_matches_schema;
 
-use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
+use mailoauth::store::TokenSet;
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -72,7 +72,8 @@ device_authorization = "{base}/device/auth"
     )
     .unwrap();
     assert_matches_schema(&std::fs::read_to_string(&config).unwrap());
-    let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
+    let store =
+        mailoauth::store::open(&mailoauth::config::StoreSpec::File(tokens.to_path_buf())).unwrap();
     store
         .save(
             MAILBOX,

@@ -3,8 +3,9 @@
 //! device flow prints the code. On success the tokens are stored and what was granted is printed,
 //! never a token.
 
+use mailoauth::config::SecretRef;
 use mailoauth::error::{Coded, ErrorCode};
-use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks, SecretSource};
+use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks};
 use mailoauth::provider::{self, discovery, ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
 use mailoauth::secret::Secret;
 use std::future::Future;
@@ -363,10 +364,10 @@ async fn run_async(args: Args) -> ExitCode {
         &args.private_key,
         &args.key_file,
     ) {
-        (Some(env), _, _, _) => Some(SecretSource::Env(env.clone())),
-        (_, Some(f), _, _) => Some(SecretSource::File(f.clone())),
-        (_, _, Some(k), _) => Some(SecretSource::File(k.clone())),
-        (_, _, _, Some(k)) => Some(SecretSource::File(k.clone())),
+        (Some(env), _, _, _) => Some(SecretRef::Env(env.clone())),
+        (_, Some(f), _, _) => Some(SecretRef::File(f.clone())),
+        (_, _, Some(k), _) => Some(SecretRef::File(k.clone())),
+        (_, _, _, Some(k)) => Some(SecretRef::File(k.clone())),
         _ => None,
     };
     let client_auth = args.client_auth.unwrap_or(if args.private_key.is_some() {
@@ -397,7 +398,7 @@ async fn run_async(args: Args) -> ExitCode {
         Ok(spec) => spec,
         Err(e) => return fail(&e, None),
     };
-    let store = match mailoauth::store::open(&store_spec) {
+    let store = match mailoauth::store::open_spec(&store_spec) {
         Ok(s) => s,
         Err(e) => return fail(&e, None),
     };

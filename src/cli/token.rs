@@ -4,7 +4,6 @@
 
 use mailoauth::config;
 use mailoauth::oauth;
-use mailoauth::status;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,7 +35,7 @@ pub fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("mailoauth: {e}");
-            return super::exit::for_token(mailoauth::status::TokenFailure::of_config(&e));
+            return super::exit::for_token(mailoauth::account::TokenFailure::of_config(&e));
         }
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -50,7 +49,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     let warn = |m: &str| eprintln!("mailoauth: warning: {m}");
-    let result = runtime.block_on(status::access_token(
+    let result = runtime.block_on(mailoauth::account::token(
         &doc,
         &args.account,
         oauth::unix_now(),

@@ -9,15 +9,16 @@
 //! overwriting, so the front end can ask.
 
 pub mod atomic;
-mod engine;
 pub mod location;
 mod schema;
 mod secret_ref;
+mod store_spec;
 mod types;
 
-pub use location::{default_path, default_path_for, Platform};
+pub use location::{default_path, default_path_for, ConfigChoice, Platform};
 pub use schema::{config_schema, config_schema_text};
 pub use secret_ref::{SecretRef, SecretRefError};
+pub use store_spec::{StoreSpec, StoreSpecError, KEYRING_SERVICE};
 pub use types::{
     Account, AuthSettings, Config, EndpointSettings, MailServer, TlsTrust, FORMAT_VERSION,
 };

@@ -5,6 +5,7 @@
 //! what the admin reads in the file.
 
 use super::secret_ref::SecretRef;
+use super::store_spec::StoreSpec;
 use crate::provider::{ClientAuth, Cloud, Flow, Purpose, SaslMechanism, Security};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -64,10 +65,11 @@ pub struct Account {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub imap: Option<MailServer>,
-    /// Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring) or
-    /// `file:<folder>` (one owner-only file per mailbox in that folder).
+    /// Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring),
+    /// `file:<folder>` (one owner-only file per mailbox in that folder) or `service` (the
+    /// mailoauth service holds them).
     #[ts(type = "string")]
-    pub token_store: SecretRef,
+    pub token_store: StoreSpec,
     /// An extra CA or a pinned certificate for the mail servers, when the system store is not enough.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -2,7 +2,22 @@
 //! DNS names, loopback hosts and the rule that `http://` is only for this machine.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 use url::{Host, Url};
+
+/// Seconds one request to the provider may take, unless `MAILOAUTH_HTTP_TIMEOUT_SECS` says.
+pub const HTTP_TIMEOUT_SECS: u64 = 30;
+
+/// The per-request timeout: `MAILOAUTH_HTTP_TIMEOUT_SECS` (1-600) for slow networks and tests,
+/// else [`HTTP_TIMEOUT_SECS`].
+pub fn http_timeout() -> Duration {
+    let secs = std::env::var("MAILOAUTH_HTTP_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=600).contains(s))
+        .unwrap_or(HTTP_TIMEOUT_SECS);
+    Duration::from_secs(secs)
+}
 
 /// True for a GUID in its usual 8-4-4-4-12 hex form (any case).
 pub fn is_guid(text: &str) -> bool {

@@ -8,10 +8,6 @@
 //! texts are scrubbed with [`crate::diagnosis::scrub`] before they reach the file, and carry the
 //! catalog's diagnosis id so the wizard can show the fix when the admin comes back.
 
-mod consumer;
-
-pub use consumer::{access_token, start_over, StartOverError, TokenError, TokenFailure};
-
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};
 use crate::error::{Coded, ErrorCode};

@@ -29,8 +29,9 @@ smtp?: ConfigMailServer,
  */
 imap?: ConfigMailServer, 
 /**
- * Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring) or
- * `file:<folder>` (one owner-only file per mailbox in that folder).
+ * Where the account's tokens are kept: `keyring:mailoauth/<mailbox>` (the OS keyring),
+ * `file:<folder>` (one owner-only file per mailbox in that folder) or `service` (the
+ * mailoauth service holds them).
  */
 token_store: string, 
 /**
