@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod config;
+pub mod date;
 pub mod diagnosis;
 pub mod error;
 pub mod export;

@@ -23,8 +23,8 @@ pub use types::{
     Account, AuthSettings, Config, EndpointSettings, MailServer, TlsTrust, FORMAT_VERSION,
 };
 
+use crate::date::CivilDate;
 use crate::error::{Coded, ErrorCode};
-use crate::validate::CivilDate;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fs;
@@ -445,10 +445,10 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
 }
 
 /// The first of `account`'s mail servers whose login would send the token in clear text to
-/// another machine ([`crate::validate::input::cleartext_allowed`]), with its key.
+/// another machine ([`crate::provider::net::cleartext_allowed`]), with its key.
 pub fn cleartext_problem(
     account: &Account,
-) -> Option<(&'static str, crate::validate::input::CleartextRefused)> {
+) -> Option<(&'static str, crate::provider::net::CleartextRefused)> {
     use crate::provider::MailProtocol;
     [
         ("smtp.security", MailProtocol::Smtp, &account.smtp),
@@ -457,7 +457,7 @@ pub fn cleartext_problem(
     .into_iter()
     .find_map(|(key, protocol, server)| {
         let s = server.as_ref()?;
-        crate::validate::input::check_cleartext(protocol, &s.host, s.port, s.security)
+        crate::provider::net::check_cleartext(protocol, &s.host, s.port, s.security)
             .err()
             .map(|refused| (key, refused))
     })
