@@ -251,3 +251,55 @@ fn token_store_references_map_to_the_engines_stores() {
         "{err}"
     );
 }
+
+#[test]
+fn a_saved_account_goes_back_to_a_draft_and_a_plan_and_saves_the_same() {
+    // Draft → plan → config account → draft → plan → config account: nothing lost or changed.
+    let first = to_config(
+        "scanner",
+        &plan(&draft("microsoft", Purpose::Both), None).unwrap(),
+        None,
+    );
+    let again = draft_of(&first);
+    assert_eq!(again.mailbox, "scanner@contoso.com");
+    assert_eq!(again.tenant.as_deref(), Some("contoso.com"));
+    assert!(
+        again.client_secret.is_none(),
+        "a draft never carries a secret back"
+    );
+    let second = to_config("scanner", &plan(&again, None).unwrap(), None);
+    assert_eq!(second, first);
+    // Re-authorization gets the saved settings as a plan, the store as the file names it.
+    let path = std::path::Path::new("m.toml");
+    let setup = convert::setup_of(&first, path).unwrap();
+    assert_eq!(setup.auth, convert::auth_settings(&first));
+    assert_eq!(
+        setup.store.to_string(),
+        "keyring:mailoauth/scanner@contoso.com"
+    );
+    assert_eq!(setup.check.smtp.as_ref().map(|e| e.port), Some(587));
+    // A keyring entry under another name is refused with the spelling to write.
+    let mut other = first.clone();
+    other.token_store = StoreSpec::parse("keyring:mailoauth/someone@else.com").unwrap();
+    let err = convert::setup_of(&other, path).unwrap_err().to_string();
+    assert!(
+        err.contains("write `keyring:mailoauth/scanner@contoso.com`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn endpoint_overrides_cross_to_the_file_and_back() {
+    let none = crate::provider::EndpointOverrides::default();
+    assert!(
+        convert::endpoints_to_config(&none).is_none(),
+        "nothing overridden, no table"
+    );
+    let e = crate::provider::EndpointOverrides {
+        token: Some("http://127.0.0.1:9090/token".into()),
+        issuer: Some("http://127.0.0.1:9090".into()),
+        ..Default::default()
+    };
+    let file = convert::endpoints_to_config(&e).unwrap();
+    assert_eq!(convert::endpoints_to_engine(Some(&file)), e);
+}
