@@ -166,33 +166,14 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
     })
 }
 
-/// The file's endpoint overrides as the engine takes them.
+/// The file's endpoint overrides as the engine takes them (the same struct: none is empty).
 pub fn endpoints_to_engine(e: Option<&EndpointSettings>) -> EndpointOverrides {
-    e.map(Into::into).unwrap_or_default()
+    e.cloned().unwrap_or_default()
 }
 
 /// The engine's endpoint overrides as the file writes them; none when nothing is overridden.
 pub fn endpoints_to_config(e: &EndpointOverrides) -> Option<EndpointSettings> {
-    let overridden = [
-        &e.authority,
-        &e.authorization,
-        &e.token,
-        &e.device_authorization,
-        &e.revocation,
-        &e.userinfo,
-        &e.issuer,
-    ]
-    .iter()
-    .any(|v| v.is_some());
-    overridden.then(|| EndpointSettings {
-        authority: e.authority.clone(),
-        authorization: e.authorization.clone(),
-        token: e.token.clone(),
-        device_authorization: e.device_authorization.clone(),
-        revocation: e.revocation.clone(),
-        userinfo: e.userinfo.clone(),
-        issuer: e.issuer.clone(),
-    })
+    (!e.is_empty()).then(|| e.clone())
 }
 
 /// Setup → file: the config file's account `name` for a planned setup. `ca_file` is the extra

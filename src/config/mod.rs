@@ -419,12 +419,7 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 cloud: a.auth.cloud,
                 tenant: a.auth.tenant.clone(),
                 flow: Some(a.auth.flow),
-                overrides: a
-                    .auth
-                    .endpoints
-                    .as_ref()
-                    .map(Into::into)
-                    .unwrap_or_default(),
+                overrides: a.auth.endpoints.as_ref().cloned().unwrap_or_default(),
             };
             if let Err(e) = profile.endpoints(&ctx) {
                 let (key, message) = endpoint_problem(&e);
