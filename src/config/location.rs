@@ -198,12 +198,6 @@ impl ConfigChoice {
     }
 }
 
-/// The config file a command line uses: the one given (`--config`), else [`default_path`]
-/// (which `MAILOAUTH_CONFIG` overrides).
-pub fn cli_path(given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(default_path)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -285,7 +279,6 @@ pub(crate) mod tests {
         let sandbox = ConfigChoice::new(Some(dir.join("sandbox.toml")));
         sandbox.load_prefs(prefs);
         assert_eq!(sandbox.path(), dir.join("sandbox.toml"));
-        assert_eq!(cli_path(Some(dir.join("b.toml"))), dir.join("b.toml"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
