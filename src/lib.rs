@@ -11,9 +11,12 @@
 //! - [`status`]: each account's last success and failure, recorded beside the config.
 //! - [`oauth`]: the flows that get, check and refresh tokens; [`store`]: where tokens are kept.
 //! - [`export`]: the same account in the formats of other consumers (msmtp, mbsync, SafeQ, env).
+//! - [`account`]: the one door for an account's jobs (plan, save, token, check, status).
 //! - [`config`]: the config file mailoauth writes for the mail services, written crash-safe.
 
+pub mod account;
 pub mod config;
+pub mod date;
 pub mod diagnosis;
 pub mod error;
 pub mod export;
@@ -24,7 +27,6 @@ pub mod provider;
 pub mod sandbox;
 pub mod secret;
 pub mod service;
-pub mod setup;
 pub mod status;
 pub mod store;
 pub mod validate;

@@ -145,7 +145,7 @@ impl Sandbox {
     pub fn account_auth(&self, mailbox: &str, flow: Flow, purpose: Purpose) -> AccountAuth {
         let at = |path: &str| Some(format!("{}{path}", self.issuer));
         AccountAuth {
-            provider: String::from(crate::setup::SANDBOX_PROFILE),
+            provider: String::from(crate::provider::SANDBOX_PROFILE),
             cloud: Default::default(),
             tenant: None,
             client_id: self.client_id.clone(),
@@ -177,8 +177,8 @@ impl Sandbox {
         ("mailapp-secret", "mailapp-secret-value");
 
     /// The token store the sandbox uses (`file:` inside its run folder).
-    pub fn token_store(&self) -> String {
-        format!("file:{}", self.dir.join("mailoauth-tokens").display())
+    pub fn token_store(&self) -> crate::config::StoreSpec {
+        crate::config::StoreSpec::File(self.dir.join("mailoauth-tokens"))
     }
 
     /// Where the sandbox's config file goes (never beside real accounts).
@@ -228,7 +228,7 @@ mod tests {
         );
         let req = s.check_request("alice@example.test", Purpose::Receive);
         assert!(req.smtp.is_none() && req.imap.is_some());
-        assert!(s.token_store().starts_with("file:"));
+        assert!(s.token_store().to_string().starts_with("file:"));
 
         std::fs::write(
             dir.join("bad.env"),

@@ -5,13 +5,13 @@
 mod common;
 
 use common::peers::{peers, ALICE};
-use mailoauth::oauth::{store_key, unix_now, TokenSet};
+use mailoauth::account::{plan, save_account, to_config, AccountDraft, SaveMode};
+use mailoauth::oauth::{store_key, unix_now};
+use mailoauth::provider::SANDBOX_PROVIDER;
 use mailoauth::provider::{Cloud, Flow, Purpose};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{
-    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
-};
+use mailoauth::store::TokenSet;
 use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,7 +34,7 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
     let dir = std::env::temp_dir().join(format!("mailoauth-check-account-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let config = dir.join("mailoauth.toml");
-    let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
+    let account = to_config("alice", &setup, Some(&sandbox.ca_file));
     save_account(&config, account, SaveMode::Write { base: None }).expect("save");
 
     // A valid access token in the account's store, as a sign-in leaves it.
@@ -89,7 +89,8 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
     use common::browser::Browser;
-    use mailoauth::oauth::{authorize, FlowHooks, SecretSource};
+    use mailoauth::config::SecretRef;
+    use mailoauth::oauth::{authorize, FlowHooks};
     use mailoauth::provider::ClientAuth;
     use url::Url;
 
@@ -112,10 +113,10 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
         client_secret: Some(Secret::new(format!(" {secret} "))),
         redirect_port: Some(port),
     };
-    let mut setup = mailoauth::setup::plan_and_keep(&draft, Some(&sandbox)).expect("plan");
+    let mut setup = mailoauth::account::plan_and_keep(&draft, Some(&sandbox)).expect("plan");
     let dir = std::env::temp_dir().join(format!("mailoauth-secret-port-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    setup.store = format!("file:{}", dir.join("tokens").display());
+    setup.store = mailoauth::config::StoreSpec::File(dir.join("tokens").to_path_buf());
     // Kept again in this test's own store folder, as plan_and_keep did in the sandbox's.
     let kept = mailoauth::store::keep_client_secret(
         &setup.store,
@@ -125,7 +126,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
     .expect("keep the secret");
     setup.auth.client_secret = Some(kept.clone());
     assert_eq!(setup.auth.client_auth, ClientAuth::ClientSecretPost);
-    let SecretSource::File(secret_file) = &kept else {
+    let SecretRef::File(secret_file) = &kept else {
         panic!("{kept:?}")
     };
 
@@ -163,7 +164,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
     );
 
     let config = dir.join("mailoauth.toml");
-    let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
+    let account = to_config("alice", &setup, Some(&sandbox.ca_file));
     save_account(&config, account, SaveMode::Write { base: None }).expect("save");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(!text.contains(secret), "no secret in the config:\n{text}");
@@ -179,7 +180,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
     stale.expires_at = Some(1);
     store.save(&key, &stale).unwrap();
     let doc = mailoauth::config::load(&config).expect("load");
-    let fresh = mailoauth::status::access_token(&doc, "alice", unix_now(), &|_| {})
+    let fresh = mailoauth::account::token(&doc, "alice", unix_now(), &|_| {})
         .await
         .expect("refresh with the kept secret");
     assert_ne!(fresh.expose(), tokens.access_token.expose());
@@ -189,7 +190,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
     let mut stale = store.load(&key).unwrap().expect("stored");
     stale.expires_at = Some(1);
     store.save(&key, &stale).unwrap();
-    let err = mailoauth::status::access_token(&doc, "alice", unix_now(), &|_| {})
+    let err = mailoauth::account::token(&doc, "alice", unix_now(), &|_| {})
         .await
         .expect_err("no secret, no refresh");
     assert!(err.to_string().contains("client secret"), "{err}");

@@ -17,14 +17,14 @@
 mod common;
 
 use common::peers::{peers, ALICE};
+use mailoauth::account::{plan, save_account, to_config, AccountDraft, SaveMode};
 use mailoauth::config::MailServer;
-use mailoauth::oauth::{store_key, unix_now, TokenSet};
+use mailoauth::oauth::{store_key, unix_now};
+use mailoauth::provider::SANDBOX_PROVIDER;
 use mailoauth::provider::{Cloud, Flow, Purpose, SaslMechanism, Security};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{
-    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
-};
+use mailoauth::store::TokenSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -83,8 +83,8 @@ async fn place(
     let ca = dir.join("ca.crt");
     std::fs::copy(&sandbox.ca_file, &ca).expect("copy the test CA");
     let mut setup = plan(&draft, Some(&sandbox)).expect("plan");
-    setup.store = format!("file:{}", dir.join("tokens").display());
-    let mut account = config_account("alice", &setup, Some(&ca)).expect("account");
+    setup.store = mailoauth::config::StoreSpec::File(dir.join("tokens").to_path_buf());
+    let mut account = to_config("alice", &setup, Some(&ca));
     account.smtp = smtp;
     account.imap = imap;
     account.purpose = match (account.smtp.is_some(), account.imap.is_some()) {

@@ -16,8 +16,9 @@ use fixtures::{assert_matches_schema, ConfigFixture};
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks, TokenSet};
+use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks};
 use mailoauth::secret::Secret;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -4,9 +4,9 @@
 //! than a file of unused imports.)
 #![cfg(target_os = "linux")]
 
-use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
 use mailoauth::store::keyring::KeyringStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 
 const INSIDE: &str = "MAILOAUTH_TEST_IN_KEYCTL_SESSION";

@@ -5,13 +5,14 @@
 //! account, private_key_jwt with x5t) whose assertions the fake decodes.
 
 use base64::Engine;
+use mailoauth::config::SecretRef;
 use mailoauth::oauth::{
     authorize, refresh_if_needed, unix_now, AccountAuth, FlowEvent, FlowHooks, OAuthError,
-    SecretSource, TokenSet,
 };
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
 use mailoauth::secret::Secret;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::collections::HashMap;
 use std::future::Future;
@@ -464,7 +465,7 @@ async fn service_account_jwt_bearer_names_the_mailbox_as_subject() {
     auth.provider = "google".into();
     auth.scopes = vec![];
     auth.endpoints = Default::default();
-    auth.client_secret = Some(SecretSource::File(key_file));
+    auth.client_secret = Some(SecretRef::File(key_file));
     let store = FileStore::new(dir.join("store"));
     let t = authorize(&auth, &store, &FlowHooks::silent())
         .await
@@ -529,7 +530,7 @@ async fn client_credentials_with_a_certificate_sends_an_assertion_with_x5t() {
     .await;
     let mut auth = fake.account(Flow::ClientCredentials, ClientAuth::PrivateKeyJwt);
     auth.scopes = vec!["https://outlook.office365.com/.default".into()];
-    auth.client_secret = Some(SecretSource::File(key));
+    auth.client_secret = Some(SecretRef::File(key));
     auth.certificate = Some(cert);
     let store = FileStore::new(dir.join("store"));
     authorize(&auth, &store, &FlowHooks::silent())

@@ -6,9 +6,10 @@ mod common;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, BOB, MAIL_SCOPES, PUBLIC_CLIENT};
+use mailoauth::config::SecretRef;
 use mailoauth::oauth::{
     authorize, refresh_if_needed, unix_now, AccountAuth, FlowEvent, FlowHooks, LoopbackOptions,
-    OAuthError, SecretSource,
+    OAuthError,
 };
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
 use mailoauth::store::file::FileStore;
@@ -151,7 +152,7 @@ async fn loopback_run(
     store: &dyn TokenStore,
     user: User,
 ) -> (
-    Result<mailoauth::oauth::TokenSet, OAuthError>,
+    Result<mailoauth::store::TokenSet, OAuthError>,
     String,
     Vec<FlowEvent>,
 ) {
@@ -287,7 +288,7 @@ async fn client_secret_post_and_private_key_jwt_clients_authorize() {
     std::fs::write(&secret_file, "mailapp-secret-value\n").unwrap();
     let mut auth = account("mailapp-secret", ALICE.0, Flow::Loopback);
     auth.client_auth = ClientAuth::ClientSecretPost;
-    auth.client_secret = Some(SecretSource::File(secret_file));
+    auth.client_secret = Some(SecretRef::File(secret_file));
     let (result, _, _) = loopback_run(&auth, &store, User::SignIn(ALICE, false)).await;
     result.expect("client_secret_post");
 
@@ -311,7 +312,7 @@ async fn client_secret_post_and_private_key_jwt_clients_authorize() {
     let (store2, dir2) = temp_store("pkjwt");
     let mut auth = account("mailapp-pkjwt", BOB.0, Flow::Loopback);
     auth.client_auth = ClientAuth::PrivateKeyJwt;
-    auth.client_secret = Some(SecretSource::File(pkcs8));
+    auth.client_secret = Some(SecretRef::File(pkcs8));
     auth.key_id = Some("mailapp-pkjwt-1".into());
     let (result, _, _) = loopback_run(&auth, &store2, User::SignIn(BOB, false)).await;
     result.expect("private_key_jwt");
@@ -432,7 +433,7 @@ async fn a_provider_without_iss_signs_in_unless_its_profile_says_it_sends_iss() 
     let mut google = account("mailapp-secret", ALICE.0, Flow::Loopback);
     google.provider = "google".into();
     google.client_auth = ClientAuth::ClientSecretPost;
-    google.client_secret = Some(SecretSource::File(secret_file));
+    google.client_secret = Some(SecretRef::File(secret_file));
     google.endpoints = op.overrides();
     let (result, _, _) =
         loopback_run(&google, &store2, User::Iss(ALICE, IssPlay::Expect(false))).await;

@@ -25,8 +25,9 @@ use fixtures::ConfigFixture;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::{authorize, FlowEvent, FlowHooks, TokenSet};
+use mailoauth::oauth::{authorize, FlowEvent, FlowHooks};
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

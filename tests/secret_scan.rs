@@ -28,13 +28,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::browser::Browser;
 use common::peers::{peers, ALICE, BOB};
-use mailoauth::oauth::{SecretSource, TokenSet};
+use mailoauth::account::{plan, save_account, to_config, AccountDraft, SaveMode};
+use mailoauth::config::SecretRef;
+use mailoauth::provider::SANDBOX_PROVIDER;
 use mailoauth::provider::{Cloud, Flow, Purpose};
 use mailoauth::sandbox::Sandbox;
 use mailoauth::secret::Secret;
-use mailoauth::setup::{
-    config_account, plan, save_account, AccountDraft, SaveMode, SANDBOX_PROVIDER,
-};
+use mailoauth::store::TokenSet;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -156,7 +156,10 @@ impl Run {
 
     /// Rewrites the stored tokens (as a clock running past the expiry, or damage, would).
     fn edit_tokens(&self, edit: impl FnOnce(&mut TokenSet)) {
-        let store = mailoauth::store::open(&format!("file:{}", self.tokens.display())).unwrap();
+        let store = mailoauth::store::open(&mailoauth::config::StoreSpec::File(
+            self.tokens.to_path_buf(),
+        ))
+        .unwrap();
         let mut t = store.load(ALICE.0).unwrap().expect("stored tokens");
         edit(&mut t);
         store.save(ALICE.0, &t).unwrap();
@@ -366,18 +369,18 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
         redirect_port: None,
     };
     let mut setup = plan(&draft, Some(&sandbox)).expect("plan");
-    setup.store = format!("file:{}", run.tokens.display());
+    setup.store = mailoauth::config::StoreSpec::File(run.tokens.to_path_buf());
     let kept = mailoauth::store::keep_client_secret(
         &setup.store,
         ALICE.0,
         &Secret::new(client_secret.to_string()),
     )
     .expect("keep the client secret");
-    let SecretSource::File(secret_file) = kept.clone() else {
+    let SecretRef::File(secret_file) = kept.clone() else {
         panic!("a file store keeps the secret in a file: {kept:?}")
     };
     setup.auth.client_secret = Some(kept);
-    let account = config_account("alice", &setup, Some(&sandbox.ca_file)).expect("account");
+    let account = to_config("alice", &setup, Some(&sandbox.ca_file));
     save_account(&run.config, account, SaveMode::Write { base: None }).expect("save the config");
     // A second account, a Microsoft 365 client with a secret, so every export format has an
     // account it takes (SafeQ MPS is Microsoft-only); it is never signed in.
@@ -396,11 +399,11 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
         &Secret::new(client_secret.to_string()),
     )
     .expect("keep the second client secret");
-    let SecretSource::File(ms_secret_file) = ms_kept.clone() else {
+    let SecretRef::File(ms_secret_file) = ms_kept.clone() else {
         panic!("{ms_kept:?}")
     };
     ms.auth.client_secret = Some(ms_kept);
-    let account = config_account("scanner", &ms, None).expect("account");
+    let account = to_config("scanner", &ms, None);
     save_account(&run.config, account, SaveMode::Write { base: None }).expect("save the config");
     // Flushed and closed here: what the test itself does next (the user's browser, the admin's
     // revocation) is not mailoauth's and must not be logged as if it were.

@@ -5,10 +5,11 @@
 //! completes only by way of the proxy. (No real provider is reached: the point is the way the
 //! request goes.)
 
-use mailoauth::oauth::{refresh_if_needed, set_proxy, AccountAuth, TokenSet};
+use mailoauth::oauth::{refresh_if_needed, set_proxy, AccountAuth};
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
 use mailoauth::secret::Secret;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

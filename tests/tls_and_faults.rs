@@ -11,13 +11,14 @@
 #[path = "common/fixtures.rs"]
 mod fixtures;
 use fixtures::ConfigFixture;
-use mailoauth::oauth::{refresh_if_needed, AccountAuth, OAuthError, TokenSet};
+use mailoauth::oauth::{refresh_if_needed, AccountAuth, OAuthError};
 use mailoauth::probe::{
     check, CheckReport, CheckRequest, Endpoint, FailureKind, MechanismChoice, Timeouts, TlsTrust,
 };
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose, Security};
 use mailoauth::secret::Secret;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;

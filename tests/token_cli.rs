@@ -10,8 +10,8 @@
 mod fixtures;
 use fixtures::{assert_matches_schema, ConfigFixture};
 
-use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
+use mailoauth::store::TokenSet;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -64,7 +64,8 @@ fn setup(name: &str, port: u16, expires_at: u64) -> (PathBuf, PathBuf) {
         .smtp("127.0.0.1", 10587, "start_tls")
         .write(&config);
     assert_matches_schema(&std::fs::read_to_string(&config).unwrap());
-    let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
+    let store =
+        mailoauth::store::open(&mailoauth::config::StoreSpec::File(tokens.to_path_buf())).unwrap();
     store
         .save(
             MAILBOX,
@@ -168,7 +169,8 @@ fn an_expired_token_is_refreshed_and_invalid_grant_asks_for_reauthorization() {
         .unwrap()
         .accounts
         .is_empty());
-    let store = mailoauth::store::open(&format!("file:{}", dir.join("tokens").display())).unwrap();
+    let store =
+        mailoauth::store::open(&mailoauth::config::StoreSpec::File(dir.join("tokens"))).unwrap();
     assert!(store.load(MAILBOX).unwrap().is_none());
     let shown = mailoauth(&["status"], &config);
     assert!(String::from_utf8_lossy(&shown.stdout)

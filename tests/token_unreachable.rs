@@ -10,8 +10,8 @@
 mod fixtures;
 use fixtures::{assert_matches_schema, ConfigFixture};
 
-use mailoauth::oauth::TokenSet;
 use mailoauth::secret::Secret;
+use mailoauth::store::TokenSet;
 use std::net::TcpListener;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -41,7 +41,8 @@ fn an_unreachable_token_endpoint_is_named_with_its_role_and_fix() {
         .smtp("smtp.office365.com", 587, "start_tls")
         .write(&config);
     assert_matches_schema(&std::fs::read_to_string(&config).unwrap());
-    let store = mailoauth::store::open(&format!("file:{}", tokens.display())).unwrap();
+    let store =
+        mailoauth::store::open(&mailoauth::config::StoreSpec::File(tokens.to_path_buf())).unwrap();
     store
         .save(
             MAILBOX,

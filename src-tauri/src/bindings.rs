@@ -29,10 +29,10 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::validate::FileReport::export_all(&cfg)?;
     mailoauth::validate::ImportedValues::export_all(&cfg)?;
     mailoauth::sandbox::Sandbox::export_all(&cfg)?;
-    mailoauth::setup::AccountDraft::export_all(&cfg)?;
-    mailoauth::setup::AccountSetup::export_all(&cfg)?;
-    mailoauth::setup::SaveReport::export_all(&cfg)?;
-    mailoauth::setup::SaveMode::export_all(&cfg)?;
+    mailoauth::account::AccountDraft::export_all(&cfg)?;
+    mailoauth::account::AccountSetup::export_all(&cfg)?;
+    mailoauth::account::SaveReport::export_all(&cfg)?;
+    mailoauth::account::SaveMode::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
     crate::flows::HomeView::export_all(&cfg)?;
     crate::flows::StartView::export_all(&cfg)?;

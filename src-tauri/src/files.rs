@@ -153,7 +153,7 @@ pub async fn export_formats(
 ) -> CmdResult<Vec<mailoauth::export::ExportFormat>> {
     Ok(match (provider, purpose) {
         (Some(provider), Some(purpose)) => {
-            mailoauth::export::formats_for(mailoauth::setup::profile_id(&provider), purpose)
+            mailoauth::export::formats_for(mailoauth::provider::profile_id(&provider), purpose)
         }
         _ => mailoauth::export::formats(),
     })
@@ -173,7 +173,7 @@ pub struct ExportPreview {
 #[tauri::command]
 pub async fn export_preview(
     state: tauri::State<'_, crate::flows::AppState>,
-    draft: mailoauth::setup::AccountDraft,
+    draft: mailoauth::account::AccountDraft,
     name: String,
     format: String,
 ) -> CmdResult<ExportPreview> {

@@ -2,10 +2,11 @@
 //! `Channel`; one flow runs at a time and `cancel_flow` stops it.
 
 use crate::error::{CmdResult, IpcError};
+use mailoauth::account::{self, AccountDraft, AccountSetup, SaveMode, SaveReport};
+use mailoauth::config::{ConfigChoice, StoreSpec};
 use mailoauth::oauth::{self, AccountAuth, CancellationToken, FlowEvent, FlowHooks, Granted};
 use mailoauth::probe::{self, CheckReport, CheckRequest, ProbeEvent};
 use mailoauth::sandbox::Sandbox;
-use mailoauth::store;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tauri::ipc::Channel;
@@ -18,48 +19,40 @@ pub struct AppState {
     cancel: Mutex<Option<CancellationToken>>,
     /// The local test servers (`scripts/run.sh --sandbox`), or why they could not be read.
     pub sandbox: Option<Result<Sandbox, String>>,
-    /// The config file the admin chose with the file dialog, remembered across starts in
-    /// `prefs` (the app's per-user config folder); none: the platform's default.
-    chosen_config: Mutex<Option<std::path::PathBuf>>,
-    prefs: std::sync::OnceLock<std::path::PathBuf>,
+    /// Which config file is used (the core's rule): the sandbox's, else the one the admin
+    /// chose with the file dialog (remembered in the app's per-user config folder), else the
+    /// platform's default.
+    config: ConfigChoice,
 }
 
 impl AppState {
     /// State for this process: the sandbox comes from `MAILOAUTH_SANDBOX`.
     pub fn from_env() -> Self {
+        let sandbox = Sandbox::from_env().map(|r| r.map_err(|e| e.to_string()));
+        // The sandbox never mixes with real accounts: its file only.
+        let fixed = match &sandbox {
+            Some(Ok(s)) => Some(s.config_path()),
+            _ => None,
+        };
         Self {
             cancel: Mutex::new(None),
-            sandbox: Sandbox::from_env().map(|r| r.map_err(|e| e.to_string())),
-            chosen_config: Mutex::new(None),
-            prefs: std::sync::OnceLock::new(),
+            sandbox,
+            config: ConfigChoice::new(fixed),
         }
     }
 
     /// Reads the remembered config file from `prefs` (a text file holding one path).
     pub fn load_prefs(&self, prefs: std::path::PathBuf) {
-        let chosen = std::fs::read_to_string(&prefs)
-            .ok()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .map(std::path::PathBuf::from);
-        if let Ok(mut slot) = self.chosen_config.lock() {
-            *slot = chosen;
-        }
-        let _ = self.prefs.set(prefs);
+        self.config.load_prefs(prefs);
     }
 
     /// Remembers `path` as the config file, for this run and the next.
     pub fn choose_config(&self, path: std::path::PathBuf) -> Result<(), String> {
-        if let Some(prefs) = self.prefs.get() {
-            if let Some(dir) = prefs.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-            }
-            std::fs::write(prefs, path.display().to_string()).map_err(|e| e.to_string())?;
-        }
-        if let Ok(mut slot) = self.chosen_config.lock() {
-            *slot = Some(path);
-        }
-        Ok(())
+        self.config.choose(path).map_err(|e| e.to_string())
+    }
+
+    fn sandbox(&self) -> Option<&Sandbox> {
+        self.sandbox.as_ref().and_then(|s| s.as_ref().ok())
     }
 
     fn start(&self) -> CancellationToken {
@@ -88,7 +81,8 @@ pub struct AuthorizeRequest {
     /// The account's settings.
     pub auth: AccountAuth,
     /// Where to keep the tokens: `keyring` or `file:<folder>`.
-    pub store: String,
+    #[ts(type = "string")]
+    pub store: StoreSpec,
 }
 
 /// The local test servers, when the app runs in sandbox mode.
@@ -116,8 +110,7 @@ pub async fn authorize<R: tauri::Runtime>(
     request: AuthorizeRequest,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
-    let store = store::open(&request.store).map_err(|e| IpcError::from_core(&e))?;
-    sign_in(app, &state, &request.auth, store.as_ref(), on_event).await
+    sign_in(app, &state, &request.auth, &request.store, on_event).await
 }
 
 /// Runs a sign-in with progress on the channel and the system browser, stoppable through
@@ -126,7 +119,7 @@ async fn sign_in<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: &AppState,
     auth: &AccountAuth,
-    store: &dyn mailoauth::store::TokenStore,
+    store: &StoreSpec,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
     let events = move |e: FlowEvent| {
@@ -143,7 +136,7 @@ async fn sign_in<R: tauri::Runtime>(
     };
     let mut hooks = FlowHooks::new(&events, &open);
     hooks.cancel = state.start();
-    oauth::authorize_and_store(auth, store, &hooks)
+    account::authorize(auth, store, &hooks)
         .await
         .map_err(|e| IpcError::from_core(&e))
 }
@@ -154,10 +147,10 @@ pub async fn check_mail(
     state: tauri::State<'_, AppState>,
     request: CheckRequest,
     auth: AccountAuth,
-    store: String,
+    store: StoreSpec,
     on_event: Channel<ProbeEvent>,
 ) -> CmdResult<CheckReport> {
-    let store = store::open(&store).map_err(|e| IpcError::from_core(&e))?;
+    let store = mailoauth::store::open(&store).map_err(|e| IpcError::from_core(&e))?;
     let token = oauth::refresh_if_needed(&auth, store.as_ref(), oauth::unix_now())
         .await
         .map_err(|e| IpcError::from_core(&e))?;
@@ -189,25 +182,16 @@ pub async fn cancel_flow(state: tauri::State<'_, AppState>) -> CmdResult<()> {
 #[tauri::command]
 pub async fn plan_account(
     state: tauri::State<'_, AppState>,
-    draft: mailoauth::setup::AccountDraft,
-) -> CmdResult<mailoauth::setup::AccountSetup> {
-    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
+    draft: AccountDraft,
+) -> CmdResult<AccountSetup> {
     // The client secret, if any, is kept in the token store now: the sign-in reads it there.
-    mailoauth::setup::plan_and_keep(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
+    account::plan_and_keep(&draft, state.sandbox()).map_err(|e| IpcError::from_core(&e))
 }
 
-/// Where the config goes: the sandbox's own file, or the platform's default location.
+/// Where the config goes: the sandbox's own file, the admin's choice, or the platform's default
+/// location ([`ConfigChoice`]).
 pub(crate) fn config_path(state: &AppState) -> std::path::PathBuf {
-    match &state.sandbox {
-        // The sandbox never mixes with real accounts: its file only.
-        Some(Ok(s)) => s.config_path(),
-        _ => state
-            .chosen_config
-            .lock()
-            .ok()
-            .and_then(|c| c.clone())
-            .unwrap_or_else(mailoauth::config::default_path),
-    }
+    state.config.path()
 }
 
 /// Adds the account to the config file: a preview, or an atomic write that refuses a file
@@ -218,36 +202,35 @@ pub(crate) fn config_path(state: &AppState) -> std::path::PathBuf {
 #[tauri::command]
 pub async fn save_setup(
     state: tauri::State<'_, AppState>,
-    draft: mailoauth::setup::AccountDraft,
+    draft: AccountDraft,
     name: String,
-    mode: mailoauth::setup::SaveMode,
+    mode: SaveMode,
     tested_at: Option<u64>,
-) -> CmdResult<mailoauth::setup::SaveReport> {
-    let account = planned_account(&state, &draft, &name)?;
+) -> CmdResult<SaveReport> {
     let path = config_path(&state);
-    let report = mailoauth::setup::save_account(&path, account, mode)
-        .map_err(|e| IpcError::from_core(&e))?;
-    if let (true, Some(at)) = (report.saved, tested_at) {
-        // Only a record of history: the save itself succeeded, so a status file that cannot be
-        // written is logged, not reported as a failed save.
-        if let Err(e) = mailoauth::status::record_success(&path, &name, at) {
-            tracing::warn!(error = %e, "the wizard's passing tests could not be recorded");
-        }
-    }
-    Ok(report)
+    // Only a record of history: a status file that cannot be written is logged, not reported
+    // as a failed save.
+    let warn = |w: &str| tracing::warn!("{w}");
+    account::save(
+        &path,
+        &draft,
+        &name,
+        state.sandbox(),
+        mode,
+        tested_at,
+        &warn,
+    )
+    .map_err(|e| IpcError::from_core(&e))
 }
 
 /// The config account `name` the wizard's answers make (in the sandbox: its servers and CA),
 /// as the save and the export preview both write it.
 pub(crate) fn planned_account(
     state: &AppState,
-    draft: &mailoauth::setup::AccountDraft,
+    draft: &AccountDraft,
     name: &str,
 ) -> CmdResult<mailoauth::config::Account> {
-    let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    let setup = mailoauth::setup::plan(draft, sandbox).map_err(|e| IpcError::from_core(&e))?;
-    let ca = sandbox.map(|s| s.ca_file.as_path());
-    mailoauth::setup::config_account(name, &setup, ca).map_err(|e| IpcError::from_core(&e))
+    account::planned_account(draft, name, state.sandbox()).map_err(|e| IpcError::from_core(&e))
 }
 
 /// The home screen: the config file and every account in it with its status.
@@ -268,20 +251,11 @@ pub async fn home(state: tauri::State<'_, AppState>) -> CmdResult<HomeView> {
 
 fn home_view(state: &AppState) -> CmdResult<HomeView> {
     let path = config_path(state);
-    let shown = path.display().to_string();
-    if !path.exists() {
-        return Ok(HomeView {
-            config_path: shown,
-            accounts: Vec::new(),
-        });
-    }
-    let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
-    // An unreadable status file only means no history yet; the accounts still show.
-    let recorded = mailoauth::status::read(&path).unwrap_or_default();
     let today = mailoauth::validate::CivilDate::today();
+    let accounts = account::status(&path, today).map_err(|e| IpcError::from_core(&e))?;
     Ok(HomeView {
-        config_path: shown,
-        accounts: mailoauth::status::overview(&doc.config, &recorded, today),
+        config_path: path.display().to_string(),
+        accounts,
     })
 }
 
@@ -341,14 +315,8 @@ pub async fn reauthorize<R: tauri::Runtime>(
 ) -> CmdResult<Granted> {
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
-    let account = doc.account(&name).map_err(|e| IpcError::from_core(&e))?;
-    let auth = account
-        .oauth_settings(&path)
-        .map_err(|e| IpcError::from_core(&e))?;
-    let store = account
-        .token_store(&path)
-        .map_err(|e| IpcError::from_core(&e))?;
-    sign_in(app, &state, &auth, store.as_ref(), on_event).await
+    let setup = account::reauthorize_plan(&doc, &name).map_err(|e| IpcError::from_core(&e))?;
+    sign_in(app, &state, &setup.auth, &setup.store, on_event).await
 }
 
 /// Tests a saved account's SMTP and IMAP logins with a fresh token from its store.
@@ -360,7 +328,8 @@ pub async fn check_account(
 ) -> CmdResult<CheckReport> {
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
-    let (request, token) = mailoauth::setup::saved_account_check(&doc, &name, &|_| {})
+    let warn = |w: &str| tracing::warn!("{w}");
+    let (request, token) = account::check(&doc, &name, &warn)
         .await
         .map_err(|e| IpcError::from_core(&e))?;
     Ok(run_check(&state, &request, &token, on_event).await)
@@ -372,5 +341,5 @@ pub async fn check_account(
 pub async fn start_over(state: tauri::State<'_, AppState>, name: String) -> CmdResult<()> {
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
-    mailoauth::status::start_over(&doc, &name).map_err(|e| IpcError::from_core(&e))
+    account::start_over(&doc, &name).map_err(|e| IpcError::from_core(&e))
 }

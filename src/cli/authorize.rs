@@ -3,8 +3,9 @@
 //! device flow prints the code. On success the tokens are stored and what was granted is printed,
 //! never a token.
 
+use mailoauth::config::SecretRef;
 use mailoauth::error::{Coded, ErrorCode};
-use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks, SecretSource};
+use mailoauth::oauth::{self, AccountAuth, FlowEvent, FlowHooks};
 use mailoauth::provider::{self, discovery, ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
 use mailoauth::secret::Secret;
 use std::future::Future;
@@ -541,10 +542,10 @@ async fn run_async(args: Args) -> ExitCode {
         &args.private_key,
         &args.key_file,
     ) {
-        (Some(env), _, _, _) => Some(SecretSource::Env(env.clone())),
-        (_, Some(f), _, _) => Some(SecretSource::File(f.clone())),
-        (_, _, Some(k), _) => Some(SecretSource::File(k.clone())),
-        (_, _, _, Some(k)) => Some(SecretSource::File(k.clone())),
+        (Some(env), _, _, _) => Some(SecretRef::Env(env.clone())),
+        (_, Some(f), _, _) => Some(SecretRef::File(f.clone())),
+        (_, _, Some(k), _) => Some(SecretRef::File(k.clone())),
+        (_, _, _, Some(k)) => Some(SecretRef::File(k.clone())),
         _ => None,
     };
     let client_auth = args.client_auth.unwrap_or(if args.private_key.is_some() {
@@ -571,9 +572,13 @@ async fn run_async(args: Args) -> ExitCode {
         // --port goes to the listener directly (it may list several ports).
         redirect_port: None,
     };
-    let store_spec = match args.store.clone().map_or_else(default_store, Ok) {
+    let store_text = match args.store.clone().map_or_else(default_store, Ok) {
         Ok(spec) => spec,
         Err(e) => return fail(&e, None),
+    };
+    let store_spec = match mailoauth::config::StoreSpec::parse(&store_text) {
+        Ok(spec) => spec,
+        Err(e) => return fail(&format!("--store: {e}"), None),
     };
     let store = match mailoauth::store::open(&store_spec) {
         Ok(s) => s,
@@ -662,7 +667,7 @@ fn write_account(
     config: &std::path::Path,
     name: &str,
     auth: &AccountAuth,
-    store: &str,
+    store: &mailoauth::config::StoreSpec,
 ) -> Result<(), ExitCode> {
     let profile = provider::profile(&auth.provider);
     let server = |protocol, used: bool| {
@@ -695,7 +700,7 @@ fn write_account(
     };
     let setup = super::setup::core_api::AccountSetup {
         auth: auth.clone(),
-        store: store.to_string(),
+        store: store.clone(),
         check: mailoauth::probe::CheckRequest {
             mailbox: auth.mailbox.clone(),
             smtp: given(&args.smtp)

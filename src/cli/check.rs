@@ -165,16 +165,16 @@ fn from_account(
     // that cannot be used, an unknown account, a sign-in to repeat, a temporary failure.
     let status = super::exit::token_status;
     let doc = mailoauth::config::load(&path).map_err(|e| {
-        let code = status(mailoauth::status::TokenFailure::of_config(&e));
+        let code = status(mailoauth::account::TokenFailure::of_config(&e));
         (code, e.to_string())
     })?;
     let (mut req, token) = runtime
-        .block_on(mailoauth::setup::saved_account_check(&doc, name, &|w| {
+        .block_on(mailoauth::account::check(&doc, name, &|w| {
             eprintln!("mailoauth check: {w}")
         }))
         .map_err(|e| {
             let code = match &e {
-                mailoauth::setup::SetupError::Token(t) if t.needs_reauthorization() => {
+                mailoauth::account::AccountError::Token(t) if t.needs_reauthorization() => {
                     return (
                         status(t.failure()),
                         format!(
@@ -183,9 +183,9 @@ fn from_account(
                         ),
                     );
                 }
-                mailoauth::setup::SetupError::Token(t) => status(t.failure()),
-                mailoauth::setup::SetupError::Config(c) => {
-                    status(mailoauth::status::TokenFailure::of_config(c))
+                mailoauth::account::AccountError::Token(t) => status(t.failure()),
+                mailoauth::account::AccountError::Config(c) => {
+                    status(mailoauth::account::TokenFailure::of_config(c))
                 }
                 _ => FAILED,
             };

@@ -14,7 +14,7 @@
 //! | 78 `EX_CONFIG` | the config file cannot be used (missing, damaged, invalid) |
 //! | 80 | the account must sign in again (`mailoauth` cannot fix this alone) |
 
-use mailoauth::status::TokenFailure;
+use mailoauth::account::TokenFailure;
 use std::process::ExitCode;
 
 /// A value on the command line cannot be used (sysexits.h).

@@ -71,14 +71,14 @@ pub fn run(args: Args) -> ExitCode {
         Ok(d) => d,
         Err(e) => {
             eprintln!("mailoauth reauthorize: {e}");
-            return super::exit::for_token(mailoauth::status::TokenFailure::of_config(&e));
+            return super::exit::for_token(mailoauth::account::TokenFailure::of_config(&e));
         }
     };
     let account = match doc.account(&args.account) {
         Ok(a) => a.clone(),
         Err(e) => {
             eprintln!("mailoauth reauthorize: {e}");
-            return super::exit::for_token(mailoauth::status::TokenFailure::of_config(&e));
+            return super::exit::for_token(mailoauth::account::TokenFailure::of_config(&e));
         }
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -95,10 +95,7 @@ async fn run_async(
     account: config::Account,
 ) -> ExitCode {
     // Every setting comes from the saved account; nothing is asked.
-    let auth = match account.oauth_settings(&path) {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
+    let auth = mailoauth::account::convert::auth_settings(&account);
     // An account the service holds: the new tokens go to the service, not to a store here.
     let handover = if mailoauth::service::is_service_owned(&account) {
         match mailoauth::service::client::HandOver::new() {
@@ -110,7 +107,7 @@ async fn run_async(
     };
     let store: Box<dyn mailoauth::store::TokenStore> = match &handover {
         Some(h) => Box::new(h.store().clone()),
-        None => match account.token_store(&path) {
+        None => match mailoauth::account::convert::open_store(&account, &path) {
             Ok(s) => s,
             Err(e) => return fail(e),
         },
@@ -170,9 +167,8 @@ async fn run_async(
     let warn = |m: &str| eprintln!("mailoauth reauthorize: warning: {m}");
     if !args.no_check && (account.smtp.is_some() || account.imap.is_some()) {
         let checked = match &handed {
-            Some(t) => {
-                mailoauth::setup::check_request(&account).map(|r| (r, t.access_token.clone()))
-            }
+            Some(t) => mailoauth::account::convert::check_request(&account)
+                .map(|r| (r, t.access_token.clone())),
             None => core_api::saved_account_check(&doc, &account.name, &warn).await,
         };
         let (req, token) = match checked {
@@ -190,7 +186,7 @@ async fn run_async(
     } else if handed.is_none() {
         // Still record the new state for `status`.
         if let Err(e) =
-            mailoauth::status::access_token(&doc, &account.name, oauth::unix_now(), &warn).await
+            mailoauth::account::token(&doc, &account.name, oauth::unix_now(), &warn).await
         {
             return fail(e);
         }
@@ -198,30 +194,9 @@ async fn run_async(
 
     // The save: the account as rebuilt from the config (written only when that adds or changes
     // anything, e.g. an account written by hand before this command existed).
-    let rebuilt = core_api::AccountSetup {
-        auth: auth.clone(),
-        store: match &account.token_store {
-            config::SecretRef::File(dir) => format!("file:{}", dir.display()),
-            _ => String::from("keyring"),
-        },
-        check: mailoauth::probe::CheckRequest {
-            mailbox: account.mailbox.clone(),
-            smtp: account.smtp.as_ref().map(|m| mailoauth::probe::Endpoint {
-                host: m.host.clone(),
-                port: m.port,
-                security: m.security,
-            }),
-            imap: account.imap.as_ref().map(|m| mailoauth::probe::Endpoint {
-                host: m.host.clone(),
-                port: m.port,
-                security: m.security,
-            }),
-            mechanism: Default::default(),
-            tls: Default::default(),
-            send_test_to: None,
-            source_address: None,
-            timeouts: Default::default(),
-        },
+    let rebuilt = match mailoauth::account::convert::setup_of(&account, &path) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
     };
     let ca_file = account.tls.as_ref().and_then(|t| t.ca_file.clone());
     let mut saved = false;

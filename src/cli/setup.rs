@@ -12,7 +12,8 @@ pub mod core_api;
 pub mod term;
 
 use super::exit::EX_USAGE;
-use mailoauth::oauth::{self, SecretSource};
+use mailoauth::config::{SecretRef, StoreSpec};
+use mailoauth::oauth;
 use mailoauth::probe::Endpoint;
 use mailoauth::provider::{self, discovery, Cloud, Flow, MailProtocol, Profile, Purpose};
 use mailoauth::secret::Secret;
@@ -824,8 +825,8 @@ fn read_secret(args: &Args) -> Result<Option<Secret<String>>, String> {
         (Some(_), Some(_)) => Err(String::from(
             "--client-secret-file and --client-secret-env: give only one of them.",
         )),
-        (Some(f), None) => SecretSource::File(PathBuf::from(f))
-            .read("client secret")
+        (Some(f), None) => SecretRef::File(PathBuf::from(f))
+            .read()
             .map(|s| Some(Secret::new(s.expose().trim().to_string())))
             .map_err(|e| format!("--client-secret-file: {e}")),
         (None, Some(v)) => match std::env::var(v) {
@@ -1085,12 +1086,16 @@ async fn finish(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    setup.store = match a.get("store") {
+    let store_text = match a.get("store") {
         Some(s) => s.to_string(),
         None => match super::authorize::default_store() {
             Ok(s) => s,
             Err(e) => return fail(e.replace("--store", "--store (mailoauth setup)")),
         },
+    };
+    setup.store = match StoreSpec::parse(&store_text) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("--store: {e}")),
     };
     setup.auth.scopes = a.all("scope").to_vec();
     if let Some(issuer) = a.get("issuer") {

@@ -153,7 +153,7 @@ fn start_over(doc: &config::ConfigDocument, name: &str, confirmed: bool) -> Exit
         );
         return ExitCode::from(2);
     }
-    match status::start_over(doc, name) {
+    match mailoauth::account::start_over(doc, name) {
         Ok(()) => {
             println!(
                 "{name}: tokens and status deleted; sign the account in again with the wizard or: {}",

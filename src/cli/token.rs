@@ -111,8 +111,9 @@ pub fn run(args: Args) -> ExitCode {
             eprintln!("mailoauth: the mailoauth service: {}", e.message);
             if e.reauthorize {
                 eprintln!(
-                    "mailoauth: account {:?} must sign in again: run the mailoauth wizard on this machine",
-                    args.account
+                    "mailoauth: account {:?} must sign in again: run {}",
+                    args.account,
+                    super::reauthorize::command(args.config.as_deref(), &args.account)
                 );
             }
             return ExitCode::from(service_status(&e));
@@ -145,13 +146,13 @@ fn direct(args: Args, runtime: &tokio::runtime::Runtime, service_down: bool) -> 
         Ok(d) => d,
         Err(e) => {
             eprintln!("mailoauth: {e}");
-            return exit::for_token(status::TokenFailure::of_config(&e));
+            return exit::for_token(mailoauth::account::TokenFailure::of_config(&e));
         }
     };
     let now = oauth::unix_now();
     if let Ok(account) = doc.account(&args.account) {
         if mailoauth::service::is_service_owned(account) {
-            return service_owned_offline(&args, account, &path, now, service_down);
+            return service_owned_offline(&args, account, now, service_down);
         }
         if args.rejected.is_none() && !args.refresh {
             if let Some(token) = cached(account, &path, &args.account, now) {
@@ -172,7 +173,7 @@ fn direct(args: Args, runtime: &tokio::runtime::Runtime, service_down: bool) -> 
     if let Some(reply) = &args.rejected {
         tracing::warn!(account = %args.account, "a consumer reports the token was rejected: {}", mailoauth::diagnosis::scrub(reply));
     }
-    let result = runtime.block_on(status::access_token_forced(
+    let result = runtime.block_on(mailoauth::account::token_forced(
         &doc,
         &args.account,
         now,
@@ -184,10 +185,14 @@ fn direct(args: Args, runtime: &tokio::runtime::Runtime, service_down: bool) -> 
         Err(e) => {
             eprintln!("mailoauth: {e}");
             let message = e.to_string();
+            let ctx = doc
+                .account(&args.account)
+                .map(status::diagnosis_context)
+                .unwrap_or_default();
             if let Some(d) = e
                 .diagnosis_id()
                 .as_deref()
-                .and_then(|id| mailoauth::diagnosis::diagnose(id, &message, &Default::default()))
+                .and_then(|id| mailoauth::diagnosis::diagnose(id, &message, &ctx))
             {
                 eprintln!("mailoauth: {} [{}]", d.title, d.id);
                 for (n, step) in d.fix.iter().enumerate() {
@@ -223,8 +228,8 @@ fn cached(
     if !recorded_ok {
         return None;
     }
-    let auth = account.oauth_settings(config_path).ok()?;
-    let store = account.token_store(config_path).ok()?;
+    let auth = mailoauth::account::convert::auth_settings(account);
+    let store = mailoauth::account::convert::open_store(account, config_path).ok()?;
     let tokens = store.load(&oauth::store_key(&auth)).ok()??;
     tokens
         .fresh_at(now, oauth::CLOCK_SKEW_SECS)
@@ -236,7 +241,6 @@ fn cached(
 fn service_owned_offline(
     args: &Args,
     account: &config::Account,
-    config_path: &std::path::Path,
     now: u64,
     service_down: bool,
 ) -> ExitCode {
@@ -250,9 +254,7 @@ fn service_owned_offline(
     if !service_down || args.rejected.is_some() || args.refresh {
         return not_running();
     }
-    let Ok(auth) = account.oauth_settings(config_path) else {
-        return not_running();
-    };
+    let auth = mailoauth::account::convert::auth_settings(account);
     let store = mailoauth::service::custody::read_only(&mailoauth::service::state_dir_from_env());
     match store.load(&oauth::store_key(&auth)) {
         Ok(Some(t)) if t.fresh_at(now, oauth::CLOCK_SKEW_SECS) => {

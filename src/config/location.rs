@@ -135,6 +135,69 @@ pub fn default_path() -> PathBuf {
     )
 }
 
+/// Which config file a front end uses: a fixed file (the sandbox's own, never mixed with real
+/// accounts), else the file the admin chose (remembered across starts in a small preferences
+/// file of one path), else [`default_path`]. The app, the CLI and the service all ask this.
+#[derive(Debug, Default)]
+pub struct ConfigChoice {
+    /// A file that always wins (the sandbox's).
+    fixed: Option<PathBuf>,
+    /// The admin's choice, if any.
+    chosen: std::sync::Mutex<Option<PathBuf>>,
+    /// Where the choice is remembered; none: only for this run.
+    prefs: std::sync::OnceLock<PathBuf>,
+}
+
+impl ConfigChoice {
+    /// A choice with `fixed` winning over everything else when it is given.
+    pub fn new(fixed: Option<PathBuf>) -> Self {
+        Self {
+            fixed,
+            ..Self::default()
+        }
+    }
+
+    /// Reads the remembered choice from `prefs` (a text file holding one path) and remembers
+    /// later choices there. A missing or empty file means no choice.
+    pub fn load_prefs(&self, prefs: PathBuf) {
+        let chosen = std::fs::read_to_string(&prefs)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .map(PathBuf::from);
+        if let Ok(mut slot) = self.chosen.lock() {
+            *slot = chosen;
+        }
+        let _ = self.prefs.set(prefs);
+    }
+
+    /// Remembers `path` as the config file, for this run and (with a preferences file) the next.
+    pub fn choose(&self, path: PathBuf) -> std::io::Result<()> {
+        if let Some(prefs) = self.prefs.get() {
+            if let Some(dir) = prefs.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(prefs, path.display().to_string())?;
+        }
+        if let Ok(mut slot) = self.chosen.lock() {
+            *slot = Some(path);
+        }
+        Ok(())
+    }
+
+    /// The config file to use now.
+    pub fn path(&self) -> PathBuf {
+        if let Some(f) = &self.fixed {
+            return f.clone();
+        }
+        self.chosen
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .unwrap_or_else(default_path)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -198,5 +261,24 @@ pub(crate) mod tests {
             ),
             PathBuf::from("/srv/m.toml")
         );
+    }
+
+    #[test]
+    fn a_fixed_file_wins_and_a_choice_is_remembered_for_the_next_start() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-choice-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let prefs = dir.join("prefs").join("config-path");
+        let first = ConfigChoice::new(None);
+        first.load_prefs(prefs.clone());
+        assert_eq!(first.path(), default_path(), "nothing chosen yet");
+        first.choose(dir.join("a.toml")).unwrap();
+        assert_eq!(first.path(), dir.join("a.toml"));
+        let next = ConfigChoice::new(None);
+        next.load_prefs(prefs.clone());
+        assert_eq!(next.path(), dir.join("a.toml"), "remembered across starts");
+        let sandbox = ConfigChoice::new(Some(dir.join("sandbox.toml")));
+        sandbox.load_prefs(prefs);
+        assert_eq!(sandbox.path(), dir.join("sandbox.toml"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -9,22 +9,23 @@
 //! overwriting, so the front end can ask.
 
 pub mod atomic;
-mod engine;
 pub mod location;
 mod schema;
 mod secret_ref;
+mod store_spec;
 mod types;
 
-pub use location::{default_path, default_path_for, Platform};
+pub use location::{default_path, default_path_for, ConfigChoice, Platform};
 pub use schema::{config_schema, config_schema_text};
 pub use secret_ref::{SecretRef, SecretRefError};
+pub use store_spec::{StoreSpec, StoreSpecError, KEYRING_SERVICE};
 pub use types::{
     Account, AuthSettings, Config, EndpointSettings, MailServer, ServiceSettings, TlsTrust,
     FORMAT_VERSION,
 };
 
+use crate::date::CivilDate;
 use crate::error::{Coded, ErrorCode};
-use crate::validate::CivilDate;
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::fs;
@@ -419,12 +420,7 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
                 cloud: a.auth.cloud,
                 tenant: a.auth.tenant.clone(),
                 flow: Some(a.auth.flow),
-                overrides: a
-                    .auth
-                    .endpoints
-                    .as_ref()
-                    .map(Into::into)
-                    .unwrap_or_default(),
+                overrides: a.auth.endpoints.as_ref().cloned().unwrap_or_default(),
             };
             if let Err(e) = profile.endpoints(&ctx) {
                 let (key, message) = endpoint_problem(&e);
@@ -445,10 +441,10 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
 }
 
 /// The first of `account`'s mail servers whose login would send the token in clear text to
-/// another machine ([`crate::validate::input::cleartext_allowed`]), with its key.
+/// another machine ([`crate::provider::net::cleartext_allowed`]), with its key.
 pub fn cleartext_problem(
     account: &Account,
-) -> Option<(&'static str, crate::validate::input::CleartextRefused)> {
+) -> Option<(&'static str, crate::provider::net::CleartextRefused)> {
     use crate::provider::MailProtocol;
     [
         ("smtp.security", MailProtocol::Smtp, &account.smtp),
@@ -457,7 +453,7 @@ pub fn cleartext_problem(
     .into_iter()
     .find_map(|(key, protocol, server)| {
         let s = server.as_ref()?;
-        crate::validate::input::check_cleartext(protocol, &s.host, s.port, s.security)
+        crate::provider::net::check_cleartext(protocol, &s.host, s.port, s.security)
             .err()
             .map(|refused| (key, refused))
     })

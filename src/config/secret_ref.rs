@@ -22,9 +22,6 @@ pub enum SecretRef {
     /// An environment variable of the service (systemd `LoadCredential`, a container secret),
     /// written `env:<NAME>`.
     Env(String),
-    /// Held by the mailoauth token service (`token_store = "service"`): the service keeps the
-    /// tokens in its own root-only store and is their only writer.
-    Service,
 }
 
 /// Why a `keyring:`/`file:` reference is not valid. The text never repeats the value, which may
@@ -51,9 +48,6 @@ impl SecretRef {
     /// Parses `keyring:<service>/<entry>` or `file:<path>`.
     pub fn parse(text: &str) -> Result<SecretRef, SecretRefError> {
         let text = text.trim();
-        if text == "service" {
-            return Ok(SecretRef::Service);
-        }
         if let Some(rest) = text.strip_prefix("keyring:") {
             let (service, entry) = rest.split_once('/').ok_or(SecretRefError::BadKeyring)?;
             if service.trim().is_empty() || entry.trim().is_empty() {
@@ -89,7 +83,6 @@ impl fmt::Display for SecretRef {
             SecretRef::Keyring { service, entry } => write!(f, "keyring:{service}/{entry}"),
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
             SecretRef::Env(name) => write!(f, "env:{name}"),
-            SecretRef::Service => f.write_str("service"),
         }
     }
 }
@@ -115,8 +108,8 @@ impl JsonSchema for SecretRef {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "description": "Where a secret is kept: `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`, or `service` for tokens held by the mailoauth service; never the secret itself.",
-            "pattern": "^(keyring:[^/]+/.+|file:.+|env:[A-Za-z_][A-Za-z0-9_]*|service)$"
+            "description": "Where a secret is kept: `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`; never the secret itself.",
+            "pattern": "^(keyring:[^/]+/.+|file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$"
         })
     }
 }

@@ -5,7 +5,12 @@
 //! what the admin reads in the file.
 
 use super::secret_ref::SecretRef;
+use super::store_spec::StoreSpec;
 use crate::provider::{ClientAuth, Cloud, Flow, Purpose, SaslMechanism, Security};
+
+/// The `[account.auth.endpoints]` table: the engine's [`crate::provider::EndpointOverrides`]
+/// itself, so the file and the engine cannot drift.
+pub use crate::provider::EndpointOverrides as EndpointSettings;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -104,7 +109,7 @@ pub struct Account {
     /// `file:<folder>` (one owner-only file per mailbox in that folder) or `service` (held by the
     /// mailoauth token service, which alone refreshes them).
     #[ts(type = "string")]
-    pub token_store: SecretRef,
+    pub token_store: StoreSpec,
     /// Who may read the account's token from the mailoauth service: OS user names, and OS groups
     /// as `group:<name>` (managers always may).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -209,53 +214,4 @@ pub struct AuthSettings {
     #[ts(optional)]
     #[schemars(range(min = 1))]
     pub redirect_port: Option<u16>,
-}
-
-/// Endpoint overrides as written in the file; every one is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
-#[serde(deny_unknown_fields)]
-#[ts(rename = "ConfigEndpoints")]
-pub struct EndpointSettings {
-    /// Base URL replacing the profile's authority host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub authority: Option<String>,
-    /// The authorization endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub authorization: Option<String>,
-    /// The token endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub token: Option<String>,
-    /// The device authorization endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub device_authorization: Option<String>,
-    /// The token revocation endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub revocation: Option<String>,
-    /// The OpenID Connect userinfo endpoint.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub userinfo: Option<String>,
-    /// The issuer the id_token must name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub issuer: Option<String>,
-}
-
-impl From<&EndpointSettings> for crate::provider::EndpointOverrides {
-    fn from(e: &EndpointSettings) -> Self {
-        crate::provider::EndpointOverrides {
-            authority: e.authority.clone(),
-            authorization: e.authorization.clone(),
-            token: e.token.clone(),
-            device_authorization: e.device_authorization.clone(),
-            revocation: e.revocation.clone(),
-            userinfo: e.userinfo.clone(),
-            issuer: e.issuer.clone(),
-        }
-    }
 }

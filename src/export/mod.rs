@@ -342,7 +342,7 @@ pub trait Exporter: Sync {
     /// The snippet for `account`, refused when the account does not fit the format (so what
     /// the GUI offers and what exports agree).
     fn export(&self, account: &Account, ctx: &ExportContext) -> Result<String, ExportError> {
-        let provider = crate::setup::profile_id(&account.auth.provider);
+        let provider = crate::provider::profile_id(&account.auth.provider);
         if let Some(reason) = self.fits().mismatch(provider, account.purpose) {
             return Err(ExportError::DoesNotFit {
                 account: account.name.clone(),

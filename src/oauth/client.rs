@@ -18,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, RwLock};
-use std::time::Duration;
 
 /// The `id_token` next to the OAuth fields of a token response.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -53,19 +52,7 @@ pub struct Http {
     last_status: Mutex<Option<u16>>,
 }
 
-/// Seconds one request to the provider may take, unless `MAILOAUTH_HTTP_TIMEOUT_SECS` says.
-pub const HTTP_TIMEOUT_SECS: u64 = 30;
-
-/// The per-request timeout: `MAILOAUTH_HTTP_TIMEOUT_SECS` (1-600) for slow networks and tests,
-/// else [`HTTP_TIMEOUT_SECS`].
-pub fn http_timeout() -> Duration {
-    let secs = std::env::var("MAILOAUTH_HTTP_TIMEOUT_SECS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|s| (1..=600).contains(s))
-        .unwrap_or(HTTP_TIMEOUT_SECS);
-    Duration::from_secs(secs)
-}
+pub use crate::provider::net::{http_timeout, HTTP_TIMEOUT_SECS};
 
 /// The proxy of every provider request of this process, set by [`set_proxy`].
 static PROXY: RwLock<Option<String>> = RwLock::new(None);
@@ -219,7 +206,9 @@ pub fn prepare(auth: &AccountAuth, flow: Flow) -> Result<Prepared, OAuthError> {
                 field: "client secret",
                 problem: String::from("is needed for this client authentication: give --client-secret-env or --client-secret-file"),
             })?;
-            let secret = source.read("client secret")?;
+            let secret = source
+                .read()
+                .map_err(|e| super::secret_unreadable("client secret", e))?;
             client = client.set_client_secret(ClientSecret::new(secret.expose().clone()));
             client = client.set_auth_type(if client_auth == ClientAuth::ClientSecretBasic {
                 AuthType::BasicAuth

@@ -95,7 +95,8 @@ pub fn client_assertion(
                 "private_key_jwt needs the client's PEM private key: give --private-key <file>",
             ),
         })?
-        .read("private key")?;
+        .read()
+        .map_err(|e| super::secret_unreadable("private key", e))?;
     let mut header = Header::new(Algorithm::RS256);
     header.kid = auth.key_id.clone();
     if let Some(cert) = &auth.certificate {
@@ -166,7 +167,8 @@ pub async fn service_account_token(
                 "give the JSON key file downloaded from the Google Cloud console with --key-file",
             ),
         })?
-        .read("service account key")?;
+        .read()
+        .map_err(|e| super::secret_unreadable("service account key", e))?;
     let key: ServiceAccountKey =
         serde_json::from_str(text.expose()).map_err(|e| OAuthError::Config {
             field: "service account key",

@@ -30,8 +30,10 @@ pub use loopback::LoopbackOptions;
 pub use refresh::{refresh_if_needed, CLOCK_SKEW_SECS};
 pub use tokio_util::sync::CancellationToken;
 
+use crate::config::SecretRef;
 use crate::provider::{ClientAuth, Cloud, EndpointOverrides, Flow, Purpose};
 use crate::secret::Secret;
+use crate::store::TokenSet;
 use crate::store::TokenStore;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -51,52 +53,14 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Where a client secret, private key or password is read from (never the value itself, so a
-/// config file that embeds [`AccountAuth`] holds no secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", tag = "kind", content = "name")]
-#[ts(rename = "OAuthSecretSource")]
-pub enum SecretSource {
-    /// An environment variable of the service.
-    Env(String),
-    /// A file readable only by the service account.
-    File(PathBuf),
-    /// An entry of the OS keyring of the account the service runs as.
-    Keyring {
-        /// The keyring service name (`mailoauth`).
-        service: String,
-        /// The entry under that service.
-        entry: String,
-    },
-}
-
-impl SecretSource {
-    /// Reads the secret; `field` names the setting in the error.
-    pub fn read(&self, field: &'static str) -> Result<Secret<String>, OAuthError> {
-        match self {
-            SecretSource::Env(name) => std::env::var(name)
-                .map(|v| Secret::new(v.trim().to_string()))
-                .map_err(|_| OAuthError::Config {
-                    field,
-                    problem: format!("environment variable {name} is not set"),
-                }),
-            // A file mailoauth kept is sealed with DPAPI on Windows; one an admin wrote is plain.
-            SecretSource::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                .and_then(|content| {
-                    crate::store::file::open_secret_file(path, content).map_err(|e| e.to_string())
-                })
-                .map(|v| Secret::new(v.trim().to_string()))
-                .map_err(|problem| OAuthError::Config { field, problem }),
-            SecretSource::Keyring { service, entry } => {
-                crate::store::keyring::read_secret(service, entry)
-                    .map(|v| Secret::new(v.expose().trim().to_string()))
-                    .map_err(|e| OAuthError::Config {
-                        field,
-                        problem: format!("cannot read keyring entry {service}/{entry}: {e}"),
-                    })
-            }
-        }
+/// A referenced secret that cannot be read, as the engine reports it: the setting and why.
+pub(crate) fn secret_unreadable(
+    field: &'static str,
+    e: crate::store::SecretReadError,
+) -> OAuthError {
+    OAuthError::Config {
+        field,
+        problem: e.to_string(),
     }
 }
 
@@ -120,7 +84,8 @@ pub struct AccountAuth {
     /// The client secret (`client_secret_basic`/`_post`) or the PEM private key (`private_key_jwt`),
     /// or the Google service account key JSON (`service_account`).
     #[serde(default)]
-    pub client_secret: Option<SecretSource>,
+    #[ts(type = "string | null")]
+    pub client_secret: Option<SecretRef>,
     /// Key id (`kid`) of the private_key_jwt key, when the provider needs one.
     #[serde(default)]
     pub key_id: Option<String>,
@@ -144,80 +109,6 @@ pub struct AccountAuth {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub redirect_port: Option<u16>,
-}
-
-/// Tokens as stored: the secrets stay in [`Secret`]s in memory and are written only by a store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenSet {
-    /// The access token.
-    pub access_token: Secret<String>,
-    /// The refresh token, when one was issued.
-    pub refresh_token: Option<Secret<String>>,
-    /// When the access token expires, in Unix seconds; `None` when the provider did not say.
-    pub expires_at: Option<u64>,
-    /// The scopes granted.
-    pub scopes: Vec<String>,
-    /// The account that signed in (from the id_token), when known.
-    pub account: Option<String>,
-    /// When the tokens were obtained, in Unix seconds.
-    pub obtained_at: u64,
-}
-
-/// The stored form of a [`TokenSet`]; exists only inside `to_json`/`from_json`.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredTokens {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_at: Option<u64>,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    account: Option<String>,
-    obtained_at: u64,
-}
-
-impl TokenSet {
-    /// The JSON a store writes; contains the secrets, so only stores call it.
-    pub fn to_json(&self) -> String {
-        let s = StoredTokens {
-            access_token: self.access_token.expose().clone(),
-            refresh_token: self.refresh_token.as_ref().map(|t| t.expose().clone()),
-            expires_at: self.expires_at,
-            scopes: self.scopes.clone(),
-            account: self.account.clone(),
-            obtained_at: self.obtained_at,
-        };
-        // A struct of strings and numbers always serialises.
-        serde_json::to_string_pretty(&s).unwrap_or_default()
-    }
-
-    /// Parses what [`TokenSet::to_json`] wrote; the error never quotes the content.
-    pub fn from_json(text: &str) -> Result<TokenSet, String> {
-        let s: StoredTokens = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "not a mailoauth token file (line {}, column {})",
-                e.line(),
-                e.column()
-            )
-        })?;
-        Ok(TokenSet {
-            access_token: Secret::new(s.access_token),
-            refresh_token: s.refresh_token.map(Secret::new),
-            expires_at: s.expires_at,
-            scopes: s.scopes,
-            account: s.account,
-            obtained_at: s.obtained_at,
-        })
-    }
-
-    /// True when the access token is still good for `margin` seconds after `now`.
-    pub fn fresh_at(&self, now: u64, margin: u64) -> bool {
-        self.expires_at
-            .is_some_and(|e| e > now.saturating_add(margin))
-    }
 }
 
 /// What the GUI shows while a flow runs.
@@ -431,28 +322,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_set_json_round_trips_and_debug_hides_secrets() {
-        let t = TokenSet {
-            access_token: Secret::new("at-secret".into()),
-            refresh_token: Some(Secret::new("rt-secret".into())),
-            expires_at: Some(100),
-            scopes: vec!["mail".into()],
-            account: Some("alice@example.test".into()),
-            obtained_at: 40,
-        };
-        let dbg = format!("{t:?}");
-        assert!(
-            !dbg.contains("at-secret") && !dbg.contains("rt-secret"),
-            "{dbg}"
-        );
-        let back = TokenSet::from_json(&t.to_json()).unwrap();
-        assert_eq!(back, t);
-        assert!(t.fresh_at(39, 60) && !t.fresh_at(41, 60));
-        let err = TokenSet::from_json("{\"accessToken\": \"leak-me\"").unwrap_err();
-        assert!(!err.contains("leak-me"));
-    }
-
-    #[test]
     fn flow_events_serialise_for_the_gui() {
         let e = FlowEvent::DeviceCode {
             user_code: "ABCD-EFGH".into(),
@@ -474,13 +343,13 @@ mod tests {
         let a: AccountAuth = serde_json::from_value(serde_json::json!({
             "provider": "microsoft", "tenant": "contoso.com", "clientId": "abc",
             "clientAuth": "client_secret_post",
-            "clientSecret": {"kind": "env", "name": "MAILOAUTH_SECRET"},
+            "clientSecret": "env:MAILOAUTH_SECRET",
             "flow": "client_credentials", "purpose": "send", "mailbox": "scan@contoso.com"
         }))
         .unwrap();
         assert_eq!(
             a.client_secret,
-            Some(SecretSource::Env("MAILOAUTH_SECRET".into()))
+            Some(SecretRef::Env("MAILOAUTH_SECRET".into()))
         );
         assert!(a.scopes.is_empty());
     }

@@ -8,6 +8,7 @@
 use super::net::{self, EndpointUrlProblem};
 use super::profile::{Profile, ProfileError};
 use super::types::{Cloud, Flow};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use ts_rs::TS;
@@ -58,25 +59,59 @@ impl fmt::Display for Tenant {
     }
 }
 
-/// Endpoints that replace the profile's. Empty strings count as absent, so a form can send them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase", default)]
+/// Endpoints that replace the profile's: the engine's overrides and the config file's
+/// `[account.auth.endpoints]` table alike (one struct, so the two cannot drift). Every one is
+/// optional; empty strings count as absent, so a form can send them. The keys are the file's
+/// `snake_case` keys everywhere (TOML, JSON, TypeScript).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(default, deny_unknown_fields)]
 pub struct EndpointOverrides {
     /// Base URL replacing the profile's authority host (`https://login.microsoftonline.us`), for a
     /// cloud or proxy mailoauth does not list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub authority: Option<String>,
     /// The authorization endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub authorization: Option<String>,
     /// The token endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub token: Option<String>,
     /// The device authorization endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub device_authorization: Option<String>,
     /// The token revocation endpoint (RFC 7009).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub revocation: Option<String>,
     /// The OpenID Connect userinfo endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub userinfo: Option<String>,
     /// The issuer the id_token must name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub issuer: Option<String>,
+}
+
+impl EndpointOverrides {
+    /// True when no endpoint is overridden (the config file then writes no table).
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.authority,
+            &self.authorization,
+            &self.token,
+            &self.device_authorization,
+            &self.revocation,
+            &self.userinfo,
+            &self.issuer,
+        ]
+        .iter()
+        .all(|v| v.is_none())
+    }
 }
 
 /// What the endpoints are resolved for.

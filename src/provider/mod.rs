@@ -46,6 +46,22 @@ struct CatalogFile {
 
 const CATALOG_TOML: &str = include_str!("providers.toml");
 
+/// The provider id the wizard uses for the sandbox's local test server.
+pub const SANDBOX_PROVIDER: &str = "sandbox";
+
+/// The provider profile the sandbox's accounts use (its local provider is a generic OpenID one).
+pub const SANDBOX_PROFILE: &str = "generic";
+
+/// The provider profile of a wizard provider id: the sandbox's is [`SANDBOX_PROFILE`], the
+/// others are their own.
+pub fn profile_id(provider: &str) -> &str {
+    if provider == SANDBOX_PROVIDER {
+        SANDBOX_PROFILE
+    } else {
+        provider
+    }
+}
+
 /// Every provider, in the order the wizard offers them.
 pub fn catalog() -> &'static [ProviderSummary] {
     static CATALOG: OnceLock<Vec<ProviderSummary>> = OnceLock::new();

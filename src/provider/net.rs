@@ -1,8 +1,24 @@
 //! Shapes of identifiers and addresses that profiles, checklists and validation all need: GUIDs,
 //! DNS names, loopback hosts and the rule that `http://` is only for this machine.
 
+use super::{MailProtocol, Security};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 use url::{Host, Url};
+
+/// Seconds one request to the provider may take, unless `MAILOAUTH_HTTP_TIMEOUT_SECS` says.
+pub const HTTP_TIMEOUT_SECS: u64 = 30;
+
+/// The per-request timeout: `MAILOAUTH_HTTP_TIMEOUT_SECS` (1-600) for slow networks and tests,
+/// else [`HTTP_TIMEOUT_SECS`].
+pub fn http_timeout() -> Duration {
+    let secs = std::env::var("MAILOAUTH_HTTP_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=600).contains(s))
+        .unwrap_or(HTTP_TIMEOUT_SECS);
+    Duration::from_secs(secs)
+}
 
 /// True for a GUID in its usual 8-4-4-4-12 hex form (any case).
 pub fn is_guid(text: &str) -> bool {
@@ -138,6 +154,88 @@ pub fn check_endpoint_url(text: &str) -> Result<Url, EndpointUrlProblem> {
         return Err(EndpointUrlProblem::Fragment);
     }
     Ok(url)
+}
+
+/// A login that would send the access token in clear text to a host that is not this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleartextRefused {
+    /// What is wrong, naming the host.
+    pub problem: String,
+    /// What to write instead.
+    pub fix: String,
+}
+
+impl std::fmt::Display for CleartextRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}; {}", self.problem, self.fix)
+    }
+}
+
+/// The one rule for unencrypted mail logins, used by the wizard's fields, the config file (check
+/// and loader, hence the exports), the login tests and the command line: `security = none` sends
+/// the bearer token in clear text, so it is allowed only to a loopback host (127.0.0.0/8, ::1, or
+/// `localhost`, which the login tests resolve to those addresses only, never through DNS).
+/// Anything else, `0.0.0.0` and this machine's other addresses included, is refused.
+pub fn cleartext_allowed(host: &str, security: Security) -> bool {
+    security != Security::None || is_loopback_host(host.trim())
+}
+
+/// [`cleartext_allowed`] as an error that says what to do: `Ok` when the login may go ahead.
+pub fn check_cleartext(
+    protocol: MailProtocol,
+    host: &str,
+    port: u16,
+    security: Security,
+) -> Result<(), CleartextRefused> {
+    if cleartext_allowed(host, security) {
+        return Ok(());
+    }
+    let proto = protocol.label();
+    let usual = standard_security(protocol, port).map_or_else(
+        || match protocol {
+            MailProtocol::Imap => String::from("IMAP uses 993 with TLS or 143 with STARTTLS"),
+            MailProtocol::Smtp => {
+                String::from("SMTP submission uses 587 with STARTTLS or 465 with TLS")
+            }
+        },
+        |s| format!("{proto} on port {port} normally uses {}", s.label()),
+    );
+    // The host is named when it is a plain address or host name the scrubber leaves alone: a
+    // config or command line may hold anything there, and a message never repeats a secret.
+    let host = host.trim();
+    let named = (host.parse::<std::net::IpAddr>().is_ok()
+        || is_dns_name(host.trim_end_matches('.'), false))
+        && crate::diagnosis::scrub(host) == host;
+    let target = if named {
+        host.to_string()
+    } else {
+        String::from("this host")
+    };
+    Err(CleartextRefused {
+        problem: format!(
+            "no encryption would send the access token in clear text to {target}, which is not this machine, and anyone on the network could use it"
+        ),
+        fix: format!(
+            "choose TLS or STARTTLS ({usual}); no encryption is accepted only for a server on this machine (127.0.0.1, ::1 or localhost)"
+        ),
+    })
+}
+
+/// The port and security conventions of the mail protocols: the pairs that belong together.
+pub const STANDARD: &[(MailProtocol, u16, Security)] = &[
+    (MailProtocol::Imap, 993, Security::Tls),
+    (MailProtocol::Imap, 143, Security::StartTls),
+    (MailProtocol::Smtp, 587, Security::StartTls),
+    (MailProtocol::Smtp, 465, Security::Tls),
+    (MailProtocol::Smtp, 25, Security::StartTls),
+];
+
+/// The security a protocol's port normally uses (993 TLS, 143 STARTTLS, 587 STARTTLS, ...).
+pub fn standard_security(protocol: MailProtocol, port: u16) -> Option<Security> {
+    STANDARD
+        .iter()
+        .find(|(p, n, _)| *p == protocol && *n == port)
+        .map(|(_, _, s)| *s)
 }
 
 #[cfg(test)]

@@ -200,7 +200,7 @@ pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), 
             a.token_store = store;
         }
     };
-    set_store(&mut doc, crate::config::SecretRef::Service);
+    set_store(&mut doc, crate::config::StoreSpec::Service);
     if let crate::config::SaveOutcome::ChangedOnDisk { .. } = doc.save()? {
         return Err(AdoptError::Nothing(format!(
             "{} changed while mailoauth was moving account {name:?}; run the command again",
@@ -278,7 +278,7 @@ impl HandOver {
         socket: &Path,
         name: &str,
         key: &str,
-    ) -> Result<crate::oauth::TokenSet, String> {
+    ) -> Result<crate::store::TokenSet, String> {
         use crate::store::TokenStore;
         let tokens = self
             .store

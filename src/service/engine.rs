@@ -11,8 +11,9 @@ use super::peer::{may_read, PeerIdentity};
 use super::protocol::{ErrorBody, Request};
 use super::schedule::{self, AccountClock, Due, Policy};
 use crate::config::{self, Account, ConfigDocument};
-use crate::oauth::{self, TokenSet};
+use crate::oauth;
 use crate::store::file::FileStore;
+use crate::store::TokenSet;
 use crate::store::TokenStore;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -31,7 +32,7 @@ fn core_load(path: &Path) -> Result<ConfigDocument, config::ConfigError> {
 /// True when the service holds `account`'s tokens (`token_store = "service"`). Stands in for
 /// the façade's `StoreSpec::Service` until it lands.
 pub fn is_service_owned(account: &Account) -> bool {
-    matches!(account.token_store, config::SecretRef::Service)
+    matches!(account.token_store, config::StoreSpec::Service)
 }
 
 /// The key of `account`'s tokens in the custody store.
@@ -123,7 +124,8 @@ impl Failure {
 
 /// The check's mail login: SMTP and/or IMAP as the account's purpose says, with `tokens`.
 async fn core_mail_login(account: &Account, tokens: &TokenSet) -> Result<(), Failure> {
-    let req = crate::setup::check_request(account).map_err(|e| Failure::config(e.to_string()))?;
+    let req = crate::account::convert::check_request(account)
+        .map_err(|e| Failure::config(e.to_string()))?;
     let cancel = oauth::CancellationToken::new();
     let report = crate::probe::check(&req, &tokens.access_token, &|_| {}, &cancel).await;
     if report.ok {

@@ -8,12 +8,6 @@
 //! texts are scrubbed with [`crate::diagnosis::scrub`] before they reach the file, and carry the
 //! catalog's diagnosis id so the wizard can show the fix when the admin comes back.
 
-mod consumer;
-
-pub use consumer::{
-    access_token, access_token_forced, start_over, StartOverError, TokenError, TokenFailure,
-};
-
 use crate::config::{self, Account, Config};
 use crate::diagnosis::{self, Diagnosis};
 use crate::error::{Coded, ErrorCode};
@@ -305,6 +299,17 @@ impl AccountStatus {
     }
 }
 
+/// The values a diagnosis of `account` fills in (mailbox, tenant, client ID), so its fix names
+/// them instead of `<mailbox>`.
+pub fn diagnosis_context(account: &Account) -> diagnosis::Context {
+    diagnosis::Context {
+        mailbox: Some(account.mailbox.clone()),
+        tenant: account.auth.tenant.clone(),
+        client_id: Some(account.auth.client_id.clone()),
+        ..Default::default()
+    }
+}
+
 /// The status of one account, as of `today`.
 pub fn account_status(
     account: &Account,
@@ -313,12 +318,7 @@ pub fn account_status(
 ) -> AccountStatus {
     let empty = AccountRecord::default();
     let record = record.unwrap_or(&empty);
-    let ctx = diagnosis::Context {
-        mailbox: Some(account.mailbox.clone()),
-        tenant: account.auth.tenant.clone(),
-        client_id: Some(account.auth.client_id.clone()),
-        ..Default::default()
-    };
+    let ctx = diagnosis_context(account);
     // The order of events, not their clock: a failure opens `failing_since`, a success closes
     // it, so a success in the same second as the failure it repairs still counts.
     let failing = record.last_failure.is_some() && record.failing_since.is_some();

@@ -14,8 +14,8 @@
 //! Unix; Windows refuses it ([`StoreError::Unsealed`]). A sealed file read anywhere else than by
 //! its account on its machine gives [`StoreError::Unprotect`] or [`StoreError::WindowsOnly`].
 
+use super::TokenSet;
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
-use crate::oauth::TokenSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -279,8 +279,8 @@ impl TokenStore for FileStore {
 
 #[cfg(test)]
 mod tests {
+    use super::TokenSet;
     use super::*;
-    use crate::oauth::TokenSet;
     use crate::secret::Secret;
 
     fn tmpdir(name: &str) -> PathBuf {

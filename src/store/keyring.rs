@@ -5,14 +5,14 @@
 //! file store. The cross-process lock is a lock file in a folder of this account alone
 //! ([`lock_dir_candidates`]), since keyrings have no locks of their own.
 
+use super::TokenSet;
 use super::{account_key, lock_file, try_lock_file, StoreError, StoreLock, TokenStore};
-use crate::oauth::TokenSet;
 #[cfg(unix)]
 use std::path::Path;
 use std::path::PathBuf;
 
 /// The keyring service name every entry is filed under.
-pub const SERVICE: &str = "mailoauth";
+pub const SERVICE: &str = crate::config::KEYRING_SERVICE;
 
 /// Tokens in the OS keyring under service [`SERVICE`].
 #[derive(Debug, Clone, Default)]

@@ -11,13 +11,19 @@
 
 #[cfg(windows)]
 mod dpapi;
+mod expired;
 pub mod file;
 pub mod keyring;
+mod tokens;
 
+pub use expired::Expired;
+pub use tokens::TokenSet;
+
+use crate::config::{SecretRef, StoreSpec};
 use crate::error::{Coded, ErrorCode};
-use crate::oauth::TokenSet;
+use crate::secret::Secret;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Reading, writing or locking stored tokens failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,12 +112,18 @@ pub enum StoreError {
         /// What was given.
         given: String,
     },
+    /// The account's tokens are in the mailoauth service's custody (`token_store = "service"`):
+    /// only the service reads and writes them.
+    #[error("this account's tokens are held by the mailoauth service (token_store = \"service\"); ask the service for a token (mailoauth token), or change token_store to sign in without it")]
+    HeldByService,
 }
 
 impl Coded for StoreError {
     fn code(&self) -> ErrorCode {
         match self {
-            StoreError::BadAccount { .. } | StoreError::BadSpec { .. } => ErrorCode::InvalidInput,
+            StoreError::BadAccount { .. }
+            | StoreError::BadSpec { .. }
+            | StoreError::HeldByService => ErrorCode::InvalidInput,
             StoreError::TooOpen { .. }
             | StoreError::Unprotect { .. }
             | StoreError::Unsealed { .. }
@@ -155,7 +167,7 @@ pub struct StoreLock {
 /// with one request of at most the HTTP time-out, so twice that plus a margin means the holder
 /// is stuck (or is not a mailoauth at all). `MAILOAUTH_LOCK_WAIT_SECS` overrides it.
 pub fn lock_wait() -> std::time::Duration {
-    let http = crate::oauth::client::http_timeout();
+    let http = crate::provider::net::http_timeout();
     crate::config::atomic::lock_wait(http * 2 + std::time::Duration::from_secs(30))
 }
 
@@ -240,57 +252,129 @@ pub(crate) fn account_key(account: &str) -> Result<String, StoreError> {
 
 /// Keeps `account`'s client secret in the store `spec` names, beside its tokens, and says where:
 /// the keyring entry `mailoauth/client-secret/<account>`, or the owner-only file
-/// `<folder>/<account>.client-secret` (written atomically; sealed with DPAPI on Windows). The config then holds only the
-/// reference, and the service reads the secret from the same place as its tokens.
+/// `<folder>/<account>.client-secret` (written atomically; sealed with DPAPI on Windows). The
+/// config then holds only the reference, and the service reads the secret from the same place as
+/// its tokens.
 pub fn keep_client_secret(
-    spec: &str,
+    spec: &StoreSpec,
     account: &str,
-    secret: &crate::secret::Secret<String>,
-) -> Result<crate::oauth::SecretSource, StoreError> {
-    let key = account_key(account)?;
-    let spec = spec.trim();
-    if spec == "keyring" {
-        let entry = format!("client-secret/{key}");
-        keyring::write_secret(keyring::SERVICE, &entry, secret)?;
-        return Ok(crate::oauth::SecretSource::Keyring {
-            service: keyring::SERVICE.to_string(),
-            entry,
-        });
-    }
-    match spec.strip_prefix("file:") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            let io = |path: &Path, e: std::io::Error| StoreError::Io {
-                path: path.display().to_string(),
-                detail: e.to_string(),
-            };
+    secret: &Secret<String>,
+) -> Result<SecretRef, StoreError> {
+    let place = client_secret_place(spec, account)?;
+    match &place {
+        SecretRef::Keyring { service, entry } => keyring::write_secret(service, entry, secret)?,
+        SecretRef::File(path) => {
             // The same checks as the token folder it usually is.
-            crate::config::atomic::ensure_dir(&dir, file::FOLDER_RULES)
-                .map_err(|e| fs_err(&dir, e))?;
-            let path = dir.join(format!("{key}.client-secret"));
+            if let Some(dir) = path.parent() {
+                crate::config::atomic::ensure_dir(dir, file::FOLDER_RULES)
+                    .map_err(|e| fs_err(dir, e))?;
+            }
             // Sealed with DPAPI on Windows, like the tokens beside it.
-            let content = file::seal_secret_file(&path, secret.expose())?;
-            crate::config::atomic::write_atomic(&path, content.as_bytes(), false)
-                .map_err(|e| io(&path, e))?;
-            Ok(crate::oauth::SecretSource::File(path))
+            let content = file::seal_secret_file(path, secret.expose())?;
+            crate::config::atomic::write_atomic(path, content.as_bytes(), false).map_err(|e| {
+                StoreError::Io {
+                    path: path.display().to_string(),
+                    detail: e.to_string(),
+                }
+            })?;
         }
-        _ => Err(StoreError::BadSpec {
-            given: spec.to_string(),
+        SecretRef::Env(_) => unreachable!("client_secret_place never names a variable"),
+    }
+    Ok(place)
+}
+
+/// Where [`keep_client_secret`] keeps `account`'s client secret for the store `spec`, without
+/// writing it (the plan shows the reference before the secret is kept).
+pub fn client_secret_place(spec: &StoreSpec, account: &str) -> Result<SecretRef, StoreError> {
+    let key = account_key(account)?;
+    match spec {
+        StoreSpec::Keyring | StoreSpec::KeyringEntry { .. } => Ok(SecretRef::Keyring {
+            service: keyring::SERVICE.to_string(),
+            entry: format!("client-secret/{key}"),
         }),
+        StoreSpec::File(dir) => Ok(SecretRef::File(dir.join(format!("{key}.client-secret")))),
+        StoreSpec::Service => Err(StoreError::HeldByService),
     }
 }
 
-/// Opens the store a command line or config names: `file:<folder>` or `keyring`.
-pub fn open(spec: &str) -> Result<Box<dyn TokenStore>, StoreError> {
-    let spec = spec.trim();
-    if spec == "keyring" {
-        return Ok(Box::new(keyring::KeyringStore::new()));
-    }
-    match spec.strip_prefix("file:") {
-        Some(dir) if !dir.is_empty() => Ok(Box::new(file::FileStore::new(PathBuf::from(dir)))),
-        _ => Err(StoreError::BadSpec {
+/// Opens the store `spec` names. `keyring:<service>/<entry>` opens the OS keyring store, which
+/// files every mailbox under [`keyring::SERVICE`]; the account's own spelling is checked by
+/// [`crate::account`]. A service-held store is refused: only the service opens it.
+pub fn open(spec: &StoreSpec) -> Result<Box<dyn TokenStore>, StoreError> {
+    match spec {
+        StoreSpec::Keyring => Ok(Box::new(keyring::KeyringStore::new())),
+        StoreSpec::KeyringEntry { service, .. } if service == keyring::SERVICE => {
+            Ok(Box::new(keyring::KeyringStore::new()))
+        }
+        StoreSpec::KeyringEntry { .. } => Err(StoreError::BadSpec {
             given: spec.to_string(),
         }),
+        StoreSpec::File(dir) => Ok(Box::new(file::FileStore::new(dir.clone()))),
+        StoreSpec::Service => Err(StoreError::HeldByService),
+    }
+}
+
+/// Opens the store a command line names (`file:<folder>` or `keyring`).
+pub fn open_spec(text: &str) -> Result<Box<dyn TokenStore>, StoreError> {
+    let spec = StoreSpec::parse(text).map_err(|_| StoreError::BadSpec {
+        given: text.trim().to_string(),
+    })?;
+    open(&spec)
+}
+
+/// Why a referenced secret could not be read. Never contains the secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretReadError {
+    /// `env:` names a variable that is not set.
+    #[error("environment variable {0} is not set")]
+    EnvUnset(String),
+    /// `file:` names a file that cannot be read or opened.
+    #[error("cannot read {path}: {detail}")]
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// `keyring:` names an entry that cannot be read.
+    #[error("cannot read keyring entry {service}/{entry}: {detail}")]
+    Keyring {
+        /// The keyring service.
+        service: String,
+        /// The entry.
+        entry: String,
+        /// What the keyring said.
+        detail: String,
+    },
+}
+
+impl SecretRef {
+    /// Reads the secret this reference names, trimmed: an environment variable, a file (sealed
+    /// with DPAPI on Windows when mailoauth kept it, plain when an admin wrote it) or a keyring
+    /// entry.
+    pub fn read(&self) -> Result<Secret<String>, SecretReadError> {
+        match self {
+            SecretRef::Env(name) => std::env::var(name)
+                .map(|v| Secret::new(v.trim().to_string()))
+                .map_err(|_| SecretReadError::EnvUnset(name.clone())),
+            SecretRef::File(path) => {
+                let failed = |detail: String| SecretReadError::File {
+                    path: path.display().to_string(),
+                    detail,
+                };
+                let content = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+                file::open_secret_file(path, content)
+                    .map(|v| Secret::new(v.trim().to_string()))
+                    .map_err(|e| failed(e.to_string()))
+            }
+            SecretRef::Keyring { service, entry } => keyring::read_secret(service, entry)
+                .map(|v| Secret::new(v.expose().trim().to_string()))
+                .map_err(|e| SecretReadError::Keyring {
+                    service: service.clone(),
+                    entry: entry.clone(),
+                    detail: e.to_string(),
+                }),
+        }
     }
 }
 
@@ -314,9 +398,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mailoauth-keep-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let secret = crate::secret::Secret::new(String::from("GOCSPX-kept-secret-value"));
-        let spec = format!("file:{}", dir.display());
+        let spec = StoreSpec::File(dir.clone());
         let source = keep_client_secret(&spec, "Scan@Example.com", &secret).unwrap();
-        let crate::oauth::SecretSource::File(path) = &source else {
+        let SecretRef::File(path) = &source else {
             panic!("{source:?}")
         };
         assert_eq!(path, &dir.join("scan@example.com.client-secret"));
@@ -326,26 +410,34 @@ mod tests {
             let mode = std::fs::metadata(path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "{mode:o}");
         }
-        assert_eq!(source.read("client secret").unwrap(), secret);
+        assert_eq!(source.read().unwrap(), secret);
         // On disk: owner-only on Unix, sealed for this account on Windows.
         let on_disk = std::fs::read_to_string(path).unwrap();
         assert_eq!(on_disk.contains("GOCSPX-kept-secret-value"), !cfg!(windows));
         assert!(matches!(
-            keep_client_secret("vault", "a@b.c", &secret),
-            Err(StoreError::BadSpec { .. })
+            keep_client_secret(&StoreSpec::Service, "a@b.c", &secret),
+            Err(StoreError::HeldByService)
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
-    fn store_specs_parse() {
-        assert!(open("file:/tmp/x").is_ok());
-        assert!(open("keyring").is_ok());
-        for bad in ["file:", "vault", ""] {
+    fn store_specs_open_and_the_service_store_is_refused_plainly() {
+        assert!(open_spec("file:/tmp/x").is_ok());
+        assert!(open_spec("keyring").is_ok());
+        assert!(open_spec("keyring:mailoauth/a@b.c").is_ok());
+        for bad in ["file:", "vault", "", "keyring:other/a@b.c"] {
             assert!(
-                matches!(open(bad), Err(StoreError::BadSpec { .. })),
+                matches!(open_spec(bad), Err(StoreError::BadSpec { .. })),
                 "{bad:?}"
             );
         }
+        let err = open_spec("service").err().unwrap();
+        assert!(matches!(err, StoreError::HeldByService));
+        assert!(
+            err.to_string()
+                .starts_with("this account's tokens are held by the mailoauth service"),
+            "{err}"
+        );
     }
 }

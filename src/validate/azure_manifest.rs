@@ -7,10 +7,10 @@
 //! (`allowPublicClient`, `replyUrlsWithType`) and the Microsoft Graph one
 //! (`isFallbackPublicClient`, `publicClient.redirectUris`, `web.redirectUris`).
 
-use super::date::CivilDate;
 use super::file::FileContext;
 use super::input;
 use super::{Finding, FindingCode, Severity};
+use crate::date::CivilDate;
 use crate::provider::{self, net, ClientType, Flow, Purpose, Tenant, DEFAULT_WEB_REDIRECT_PORT};
 use serde_json::{Map, Value};
 use url::Url;

@@ -2,9 +2,9 @@
 //! Azure app manifest, or (later) a mailoauth config. The kind is recognised from the content, so
 //! the admin never has to say what the file is.
 
-use super::date::CivilDate;
 use super::{azure_manifest, google_client};
 use super::{Finding, FindingCode};
+use crate::date::CivilDate;
 use crate::error::{Coded, ErrorCode};
 use crate::provider::{self, ClientType, Cloud, Flow, Purpose};
 use serde::{Deserialize, Serialize};

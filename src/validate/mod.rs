@@ -9,12 +9,11 @@
 //! - [`file`]: a downloaded Google client JSON, a service account key or an Azure app manifest.
 
 mod azure_manifest;
-mod date;
 pub mod file;
 mod google_client;
 pub mod input;
 
-pub use date::CivilDate;
+pub use crate::date::CivilDate;
 pub use file::{
     imported_values, validate_file, validate_file_on, FileContext, FileKind, FileReport,
     ImportedValues,

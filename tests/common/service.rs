@@ -5,9 +5,10 @@
 
 use crate::common::browser::Browser;
 use crate::common::peers::{peers, ALICE, MAIL_SCOPES};
-use mailoauth::oauth::{authorize, FlowEvent, FlowHooks, TokenSet};
+use mailoauth::oauth::{authorize, FlowEvent, FlowHooks};
 use mailoauth::service::protocol::Request;
 use mailoauth::store::file::FileStore;
+use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -135,11 +136,7 @@ impl Svc {
     /// Signs alice in at the real provider with the device flow, into the file store.
     pub async fn sign_in(&self) {
         let doc = mailoauth::config::load(&self.config).unwrap();
-        let auth = doc
-            .account("alice")
-            .unwrap()
-            .oauth_settings(&self.config)
-            .unwrap();
+        let auth = mailoauth::account::convert::auth_settings(doc.account("alice").unwrap());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let on_event = move |e: FlowEvent| {
             if let FlowEvent::DeviceCode {

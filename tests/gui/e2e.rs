@@ -742,7 +742,7 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
 
     // The consumer side reads what the wizard saved and gets a token the way the service will.
     let token = rt
-        .block_on(mailoauth::status::access_token(
+        .block_on(mailoauth::account::token(
             &doc,
             "alice",
             mailoauth::oauth::unix_now(),
@@ -783,7 +783,7 @@ fn sandbox_device_code_journey_signs_in_and_passes_the_mail_tests() {
     app.wait_for("[data-testid=home] [data-account=alice][data-state=unused]");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config still loads");
     assert!(doc.config.account("alice").is_some(), "the settings stay");
-    let gone = rt.block_on(mailoauth::status::access_token(
+    let gone = rt.block_on(mailoauth::account::token(
         &doc,
         "alice",
         mailoauth::oauth::unix_now(),
@@ -960,7 +960,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     });
     tokens.expires_at = Some(1);
     store.save(key, &tokens).expect("expire the access token");
-    let failed = rt.block_on(mailoauth::status::access_token(
+    let failed = rt.block_on(mailoauth::account::token(
         &doc,
         "bob",
         mailoauth::oauth::unix_now(),
@@ -993,7 +993,7 @@ fn sandbox_loopback_journey_with_a_client_secret_then_a_revoked_grant_is_reautho
     app.wait_for_secs("[data-testid=home] [data-account=bob][data-state=ok]", 20);
     app.screenshot("07-reauthorized");
     let doc = mailoauth::config::load(std::path::Path::new(&path)).expect("config loads");
-    let fresh = rt.block_on(mailoauth::status::access_token(
+    let fresh = rt.block_on(mailoauth::account::token(
         &doc,
         "bob",
         mailoauth::oauth::unix_now(),

@@ -1,21 +1,22 @@
 //! The one door from the terminal setup (`mailoauth setup`, `mailoauth reauthorize`,
-//! `mailoauth authorize --account`) to the core's plan and save functions, the same ones the
-//! app's wizard calls. Kept to these few re-exports and wrappers so a move of the core's account
-//! functions changes this file only.
+//! `mailoauth authorize --account`) to the core's account façade (`mailoauth::account`), the
+//! same functions the app's wizard calls. Kept to these few re-exports and wrappers.
 
-pub use mailoauth::setup::{AccountDraft, AccountSetup, SaveMode, SaveReport, SetupError};
+pub use mailoauth::account::{
+    AccountDraft, AccountError as SetupError, AccountSetup, SaveMode, SaveReport,
+};
 
 /// The account settings for a draft (no sandbox: the terminal setup talks to real providers).
 pub fn plan(draft: &AccountDraft) -> Result<AccountSetup, SetupError> {
-    mailoauth::setup::plan(draft, None)
+    mailoauth::account::plan(draft, None)
 }
 
-/// Keeps a client secret in the account's token store and returns where it is.
+/// Keeps a client secret beside the account's tokens and returns where it is.
 pub fn keep_client_secret(
-    store: &str,
+    store: &mailoauth::config::StoreSpec,
     mailbox: &str,
     secret: &mailoauth::secret::Secret<String>,
-) -> Result<mailoauth::oauth::SecretSource, SetupError> {
+) -> Result<mailoauth::config::SecretRef, SetupError> {
     Ok(mailoauth::store::keep_client_secret(
         store, mailbox, secret,
     )?)
@@ -27,7 +28,7 @@ pub fn config_account(
     setup: &AccountSetup,
     ca_file: Option<&std::path::Path>,
 ) -> Result<mailoauth::config::Account, SetupError> {
-    mailoauth::setup::config_account(name, setup, ca_file)
+    Ok(mailoauth::account::to_config(name, setup, ca_file))
 }
 
 /// Preview or write the account into the config file.
@@ -36,14 +37,14 @@ pub fn save_account(
     account: mailoauth::config::Account,
     mode: SaveMode,
 ) -> Result<SaveReport, mailoauth::config::ConfigError> {
-    mailoauth::setup::save_account(path, account, mode)
+    mailoauth::account::save_account(path, account, mode)
 }
 
 /// The mail login test of a saved account, with a fresh token from its store.
 pub async fn saved_account_check(
     doc: &mailoauth::config::ConfigDocument,
     name: &str,
-    warn: &(dyn Fn(&str) + Send + Sync),
+    warn: mailoauth::account::Warn<'_>,
 ) -> Result<
     (
         mailoauth::probe::CheckRequest,
@@ -51,5 +52,5 @@ pub async fn saved_account_check(
     ),
     SetupError,
 > {
-    mailoauth::setup::saved_account_check(doc, name, warn).await
+    mailoauth::account::check(doc, name, warn).await
 }

@@ -1,6 +1,8 @@
 //! Mail servers: host names, port and security pairs, and the one rule for clear-text logins.
 
 use super::{field, label, normalize, report::empty, FieldReport, Normalized};
+pub use crate::provider::net::{check_cleartext, cleartext_allowed, CleartextRefused};
+use crate::provider::net::{standard_security, STANDARD};
 use crate::provider::{net, Cloud, MailProtocol, Profile, Security};
 use crate::validate::{Finding, FindingCode, Severity};
 use url::Url;
@@ -179,80 +181,6 @@ fn provider_host(
     )
 }
 
-/// A login that would send the access token in clear text to a host that is not this machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CleartextRefused {
-    /// What is wrong, naming the host.
-    pub problem: String,
-    /// What to write instead.
-    pub fix: String,
-}
-
-impl std::fmt::Display for CleartextRefused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}; {}", self.problem, self.fix)
-    }
-}
-
-/// The one rule for unencrypted mail logins, used by the wizard's fields, the config file (check
-/// and loader, hence the exports), the login tests and the command line: `security = none` sends
-/// the bearer token in clear text, so it is allowed only to a loopback host (127.0.0.0/8, ::1, or
-/// `localhost`, which the login tests resolve to those addresses only, never through DNS).
-/// Anything else, `0.0.0.0` and this machine's other addresses included, is refused.
-pub fn cleartext_allowed(host: &str, security: Security) -> bool {
-    security != Security::None || net::is_loopback_host(host.trim())
-}
-
-/// [`cleartext_allowed`] as an error that says what to do: `Ok` when the login may go ahead.
-pub fn check_cleartext(
-    protocol: MailProtocol,
-    host: &str,
-    port: u16,
-    security: Security,
-) -> Result<(), CleartextRefused> {
-    if cleartext_allowed(host, security) {
-        return Ok(());
-    }
-    let proto = protocol.label();
-    let usual = standard_security(protocol, port).map_or_else(
-        || match protocol {
-            MailProtocol::Imap => String::from("IMAP uses 993 with TLS or 143 with STARTTLS"),
-            MailProtocol::Smtp => {
-                String::from("SMTP submission uses 587 with STARTTLS or 465 with TLS")
-            }
-        },
-        |s| format!("{proto} on port {port} normally uses {}", s.label()),
-    );
-    // The host is named when it is a plain address or host name the scrubber leaves alone: a
-    // config or command line may hold anything there, and a message never repeats a secret.
-    let host = host.trim();
-    let named = (host.parse::<std::net::IpAddr>().is_ok()
-        || net::is_dns_name(host.trim_end_matches('.'), false))
-        && crate::diagnosis::scrub(host) == host;
-    let target = if named {
-        host.to_string()
-    } else {
-        String::from("this host")
-    };
-    Err(CleartextRefused {
-        problem: format!(
-            "no encryption would send the access token in clear text to {target}, which is not this machine, and anyone on the network could use it"
-        ),
-        fix: format!(
-            "choose TLS or STARTTLS ({usual}); no encryption is accepted only for a server on this machine (127.0.0.1, ::1 or localhost)"
-        ),
-    })
-}
-
-/// The port and security conventions of a protocol: the pairs that belong together.
-const STANDARD: &[(MailProtocol, u16, Security)] = &[
-    (MailProtocol::Imap, 993, Security::Tls),
-    (MailProtocol::Imap, 143, Security::StartTls),
-    (MailProtocol::Smtp, 587, Security::StartTls),
-    (MailProtocol::Smtp, 465, Security::Tls),
-    (MailProtocol::Smtp, 25, Security::StartTls),
-];
-
 /// Checks a port and security pair for `protocol`, against the provider's documented pairs
 /// when the provider is known.
 pub fn port_security(
@@ -368,13 +296,6 @@ pub fn port_security(
 /// port is one of them.
 pub fn usual_security(protocol: MailProtocol, port: u16) -> Option<Security> {
     standard_security(protocol, port)
-}
-
-fn standard_security(protocol: MailProtocol, port: u16) -> Option<Security> {
-    STANDARD
-        .iter()
-        .find(|(p, n, _)| *p == protocol && *n == port)
-        .map(|(_, _, s)| *s)
 }
 
 fn standard_port(protocol: MailProtocol, security: Security) -> Option<u16> {

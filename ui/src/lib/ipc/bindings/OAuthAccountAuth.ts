@@ -3,7 +3,6 @@ import type { ClientAuth } from "./ClientAuth";
 import type { Cloud } from "./Cloud";
 import type { EndpointOverrides } from "./EndpointOverrides";
 import type { Flow } from "./Flow";
-import type { OAuthSecretSource } from "./OAuthSecretSource";
 import type { Purpose } from "./Purpose";
 
 /**
@@ -34,7 +33,7 @@ clientAuth: ClientAuth,
  * The client secret (`client_secret_basic`/`_post`) or the PEM private key (`private_key_jwt`),
  * or the Google service account key JSON (`service_account`).
  */
-clientSecret: OAuthSecretSource | null, 
+clientSecret: string | null, 
 /**
  * Key id (`kid`) of the private_key_jwt key, when the provider needs one.
  */

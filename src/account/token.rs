@@ -1,10 +1,10 @@
 //! The consumer side in one call: a fresh access token for a configured account, with the
 //! outcome recorded in the status file.
 
-use super::{record_failure, record_success};
 use crate::config::{ConfigDocument, ConfigError};
 use crate::error::{Coded, ErrorCode};
 use crate::oauth::{self, AccessToken, OAuthError};
+use crate::status::{record_failure, record_success};
 
 /// Why no token could be handed out.
 #[derive(Debug, thiserror::Error)]
@@ -84,30 +84,30 @@ impl TokenError {
 /// saved) when it expires within the engine's margin of `now`. The outcome is recorded in the
 /// status file beside the config; a status file that cannot be written is reported on `warn`
 /// but never costs the caller its token.
-pub async fn access_token(
+pub async fn token(
     doc: &ConfigDocument,
     name: &str,
     now: u64,
-    warn: &(dyn Fn(&str) + Send + Sync),
+    warn: super::Warn<'_>,
 ) -> Result<AccessToken, TokenError> {
-    access_token_forced(doc, name, now, false, warn).await
+    token_forced(doc, name, now, false, warn).await
 }
 
-/// [`access_token`], refreshing even a still-valid token when `force` is set (a consumer
-/// reported it rejected, or asked for a refresh).
-pub async fn access_token_forced(
+/// [`token`], refreshing even a still-valid token when `force` is set (a consumer reported it
+/// rejected, or asked for a refresh).
+pub async fn token_forced(
     doc: &ConfigDocument,
     name: &str,
     now: u64,
     force: bool,
-    warn: &dyn Fn(&str),
+    warn: super::Warn<'_>,
 ) -> Result<AccessToken, TokenError> {
     let result = async {
         let account = doc.account(name)?;
-        let auth = account.oauth_settings(&doc.path)?;
-        let store = account.token_store(&doc.path)?;
+        let auth = super::convert::auth_settings(account);
+        let store = super::convert::open_store(account, &doc.path)?;
         let token = if force {
-            let expired = crate::service::custody::Expired(store.as_ref());
+            let expired = crate::store::Expired(store.as_ref());
             oauth::refresh_if_needed(&auth, &expired, now).await?
         } else {
             oauth::refresh_if_needed(&auth, store.as_ref(), now).await?
@@ -132,40 +132,4 @@ pub async fn access_token_forced(
         warn(&e.to_string());
     }
     result
-}
-
-/// "Start over" for account `name`: deletes its stored tokens and its status record, the way
-/// admins of other products delete folders and restart services. The caller asks for
-/// confirmation first; the account's settings stay in the config.
-pub fn start_over(doc: &ConfigDocument, name: &str) -> Result<(), StartOverError> {
-    let account = doc.account(name)?;
-    let store = account.token_store(&doc.path)?;
-    let auth = account.oauth_settings(&doc.path)?;
-    store.delete(&oauth::store_key(&auth))?;
-    super::clear(&doc.path, name)?;
-    Ok(())
-}
-
-/// Why "Start over" did not finish.
-#[derive(Debug, thiserror::Error)]
-pub enum StartOverError {
-    /// The account or its settings are not usable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The tokens could not be deleted.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// The status record could not be cleared.
-    #[error(transparent)]
-    Status(#[from] super::StatusError),
-}
-
-impl Coded for StartOverError {
-    fn code(&self) -> ErrorCode {
-        match self {
-            StartOverError::Config(e) => e.code(),
-            StartOverError::Store(e) => e.code(),
-            StartOverError::Status(e) => e.code(),
-        }
-    }
 }
