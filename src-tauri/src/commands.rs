@@ -1,12 +1,12 @@
-//! The commands the UI invokes. Each is short: DTO in, one core call, `{code, message}` out.
+//! The commands the UI invokes. Each is short: DTO in, one core call, out a value or an
+//! [`IpcError`](crate::error::IpcError) `{code, message, diagnosis?, reauthorize}` (core errors
+//! convert with `?`).
 
-use crate::error::{CmdResult, IpcError};
+use crate::error::CmdResult;
 use mailoauth::diagnosis::{self, Context as DiagnosisContext, Explanation};
-use mailoauth::error::ErrorCode;
 use mailoauth::provider::checklist::{self, Checklist, ChecklistContext};
 use mailoauth::provider::{self, Cloud, ProfileView, ProviderSummary};
 use mailoauth::validate::{self, FieldContext, FieldKind, FieldReport, PortSecurityInput};
-use tauri_plugin_shell::ShellExt;
 
 /// The providers the first wizard screen offers, from the core's catalog.
 #[tauri::command]
@@ -17,8 +17,7 @@ pub async fn list_providers() -> CmdResult<Vec<ProviderSummary>> {
 /// What the wizard needs to know of one provider in one cloud: flows, defaults, clouds.
 #[tauri::command]
 pub async fn profile_view(provider: String, cloud: Cloud) -> CmdResult<ProfileView> {
-    let profile = provider::require_profile(&provider).map_err(|e| IpcError::from_core(&e))?;
-    profile.view(cloud).map_err(|e| IpcError::from_core(&e))
+    Ok(provider::require_profile(&provider)?.view(cloud)?)
 }
 
 /// The registration steps for this provider, flow and client type, with values filled in.
@@ -27,7 +26,7 @@ pub async fn registration_checklist(
     provider: String,
     context: ChecklistContext,
 ) -> CmdResult<Checklist> {
-    checklist::checklist(&provider, &context).map_err(|e| IpcError::from_core(&e))
+    Ok(checklist::checklist(&provider, &context)?)
 }
 
 /// Checks one field as the admin types it.
@@ -54,25 +53,6 @@ pub async fn validate_server(
 /// Only the scrubbed text comes back; the pasted text is not kept or logged.
 #[tauri::command]
 pub async fn explain_error(text: String, context: DiagnosisContext) -> CmdResult<Explanation> {
-    context.validate().map_err(|e| IpcError::from_core(&e))?;
+    context.validate()?;
     Ok(diagnosis::explain(&text, &context))
-}
-
-/// Opens a console page or a document in the system browser (never in the app's webview:
-/// Google blocks sign-in there). Only https links are opened.
-#[tauri::command]
-pub async fn open_link<R: tauri::Runtime>(app: tauri::AppHandle<R>, url: String) -> CmdResult<()> {
-    if !url.starts_with("https://") {
-        return Err(IpcError::new(
-            ErrorCode::InvalidInput,
-            format!("Only https links are opened in the browser, not {url:?}."),
-        ));
-    }
-    #[allow(deprecated)] // tauri-plugin-shell's open is the documented way in Tauri v2 apps
-    app.shell().open(url, None).map_err(|e| {
-        IpcError::new(
-            ErrorCode::Internal,
-            format!("The browser could not be opened: {e}. Copy the link and open it by hand."),
-        )
-    })
 }

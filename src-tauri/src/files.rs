@@ -5,7 +5,7 @@ use crate::error::{CmdResult, IpcError};
 use mailoauth::error::ErrorCode;
 use mailoauth::validate::file::{self, FileContext, FileReport, ImportedValues};
 use serde::{Deserialize, Serialize};
-use tauri_plugin_shell::ShellExt;
+use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
 /// Where an imported registration file comes from.
@@ -100,8 +100,8 @@ pub async fn open_log_folder<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> Cmd
         )
     })?;
     let path = dir.display().to_string();
-    #[allow(deprecated)] // tauri-plugin-shell's open: the system's file manager
-    let opened = app.shell().open(path.clone(), None).is_ok();
+    // The system's file manager.
+    let opened = app.opener().open_path(&path, None::<&str>).is_ok();
     Ok(LogFolder { path, opened })
 }
 

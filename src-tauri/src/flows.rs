@@ -9,7 +9,7 @@ use mailoauth::store;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tauri::ipc::Channel;
-use tauri_plugin_shell::ShellExt;
+use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
 /// The app's running flow, if any, and the sandbox it was started with.
@@ -132,9 +132,9 @@ async fn sign_in<R: tauri::Runtime>(
     let events = move |e: FlowEvent| {
         let _ = on_event.send(e);
     };
-    #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
+    // The system browser, never the webview (Google blocks sign-in there).
     let open = move |url: &str| {
-        app.shell().open(url.to_string(), None).map_err(|e| {
+        app.opener().open_url(url, None::<&str>).map_err(|e| {
             // The launcher's own words (command line, exit status) go to the log; the admin
             // reads what it means. The URL is left out: the screen shows it beside.
             tracing::warn!("the browser could not be started: {e}");
@@ -143,9 +143,16 @@ async fn sign_in<R: tauri::Runtime>(
     };
     let mut hooks = FlowHooks::new(&events, &open);
     hooks.cancel = state.start();
+    // The diagnosis's fixes name this account's mailbox, tenant and client ID.
+    let ctx = mailoauth::diagnosis::Context {
+        mailbox: Some(auth.mailbox.clone()),
+        tenant: auth.tenant.clone(),
+        client_id: Some(auth.client_id.clone()),
+        ..Default::default()
+    };
     oauth::authorize_and_store(auth, store, &hooks)
         .await
-        .map_err(|e| IpcError::from_core(&e))
+        .map_err(|e| IpcError::from(e).with_context(&ctx))
 }
 
 /// Tests the SMTP and IMAP logins with the account's stored (refreshed when needed) token.
