@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 vi.mock('@tauri-apps/plugin-opener', () => ({ openUrl: async () => {} }));
 
-import { diagnosisOf, errorAction, errorHeadline, errorOf, errorText } from './errors';
+import { diagnosisOf, errorAction, errorHeadline, errorOf, errorText, nextStep } from './errors';
 import { CommandError, type ErrorCode } from './ipc';
 
 const ALL: ErrorCode[] = [
@@ -68,5 +68,16 @@ describe('errorAction', () => {
     expect(errorHeadline('provider_refused')).toContain('provider');
     expect(errorHeadline('mail_server_refused')).toContain('mail server');
     expect(errorHeadline('internal')).toContain('log');
+  });
+});
+
+describe('nextStep', () => {
+  it('says what to do for every code but a cancel', () => {
+    for (const c of ALL) {
+      if (c === 'cancelled') expect(nextStep(c)).toBe('');
+      else expect(nextStep(c).length).toBeGreaterThan(10);
+    }
+    expect(nextStep('network')).toContain('try again');
+    expect(nextStep('needs_reauthorization')).toContain('Sign in again');
   });
 });

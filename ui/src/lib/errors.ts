@@ -78,3 +78,23 @@ export function errorHeadline(code: ErrorCode): string {
       return 'Something went wrong inside mailoauth: please report it with the log (Troubleshoot → Open the log folder).';
   }
 }
+
+/** What to do next, in one line, for each code (empty for a cancel: nothing to do). */
+export function nextStep(code: ErrorCode): string {
+  switch (errorAction(code)) {
+    case 'fix-input':
+      return 'Change the setting the message names, then try again.';
+    case 'reload':
+      return 'The list is read again; choose from what is there now.';
+    case 'retry':
+      return 'Nothing needs changing: try again in a moment.';
+    case 'sign-in-again':
+      return 'Sign in again as the mailbox (Re-authorize); the old sign-in cannot be used any more.';
+    case 'follow-fix':
+      return 'Follow the fix, then try again.';
+    case 'none':
+      return '';
+    case 'report':
+      return 'Please report this with the log file (Troubleshoot → Open the log folder).';
+  }
+}
