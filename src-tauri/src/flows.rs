@@ -89,6 +89,12 @@ pub struct AuthorizeRequest {
     pub auth: AccountAuth,
     /// Where to keep the tokens: `keyring` or `file:<folder>`.
     pub store: String,
+    /// The client secret the admin typed, when the plan uses one (`auth.clientSecret` names
+    /// where it goes): kept in the token store as this sign-in starts, the first time it is
+    /// needed; never sent back to the UI.
+    #[serde(default)]
+    #[ts(optional, type = "string")]
+    pub client_secret: Option<mailoauth::secret::Secret<String>>,
 }
 
 /// The local test servers, when the app runs in sandbox mode.
@@ -116,8 +122,17 @@ pub async fn authorize<R: tauri::Runtime>(
     request: AuthorizeRequest,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
-    let store = store::open(&request.store).map_err(|e| IpcError::from_core(&e))?;
-    sign_in(app, &state, &request.auth, store.as_ref(), on_event).await
+    let mut auth = request.auth;
+    if let (Some(secret), Some(_)) = (&request.client_secret, &auth.client_secret) {
+        let trimmed = mailoauth::secret::Secret::new(secret.expose().trim().to_string());
+        auth.client_secret = Some(store::keep_client_secret(
+            &request.store,
+            &auth.mailbox,
+            &trimmed,
+        )?);
+    }
+    let store = store::open(&request.store)?;
+    sign_in(app, &state, &auth, store.as_ref(), on_event).await
 }
 
 /// Runs a sign-in with progress on the channel and the system browser, stoppable through
@@ -206,8 +221,9 @@ pub async fn plan_account(
     draft: mailoauth::setup::AccountDraft,
 ) -> CmdResult<mailoauth::setup::AccountSetup> {
     let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    // The client secret, if any, is kept in the token store now: the sign-in reads it there.
-    mailoauth::setup::plan_and_keep(&draft, sandbox).map_err(|e| IpcError::from_core(&e))
+    // Only the plan: the client secret is kept when a sign-in starts (`authorize`), not each
+    // time the wizard asks what it would do.
+    Ok(mailoauth::setup::plan(&draft, sandbox)?)
 }
 
 /// Where the config goes: the sandbox's own file, or the platform's default location.
