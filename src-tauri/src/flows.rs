@@ -122,6 +122,14 @@ pub async fn authorize<R: tauri::Runtime>(
     request: AuthorizeRequest,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
+    let store = store::open(&request.store)?;
+    let auth = keep_secret(request)?;
+    sign_in(app, &state, &auth, store.as_ref(), on_event).await
+}
+
+/// The sign-in's settings with the admin's client secret (if the plan uses one) kept in the
+/// token store, where the sign-in and later the service read it.
+fn keep_secret(request: AuthorizeRequest) -> CmdResult<AccountAuth> {
     let mut auth = request.auth;
     if let (Some(secret), Some(_)) = (&request.client_secret, &auth.client_secret) {
         let trimmed = mailoauth::secret::Secret::new(secret.expose().trim().to_string());
@@ -131,8 +139,7 @@ pub async fn authorize<R: tauri::Runtime>(
             &trimmed,
         )?);
     }
-    let store = store::open(&request.store)?;
-    sign_in(app, &state, &auth, store.as_ref(), on_event).await
+    Ok(auth)
 }
 
 /// Runs a sign-in with progress on the channel and the system browser, stoppable through
@@ -220,10 +227,17 @@ pub async fn plan_account(
     state: tauri::State<'_, AppState>,
     draft: mailoauth::setup::AccountDraft,
 ) -> CmdResult<mailoauth::setup::AccountSetup> {
+    plan_for(&state, &draft)
+}
+
+/// Only the plan: the client secret is kept when a sign-in starts ([`keep_secret`]), not each
+/// time the wizard asks what it would do.
+fn plan_for(
+    state: &AppState,
+    draft: &mailoauth::setup::AccountDraft,
+) -> CmdResult<mailoauth::setup::AccountSetup> {
     let sandbox = state.sandbox.as_ref().and_then(|s| s.as_ref().ok());
-    // Only the plan: the client secret is kept when a sign-in starts (`authorize`), not each
-    // time the wizard asks what it would do.
-    Ok(mailoauth::setup::plan(&draft, sandbox)?)
+    Ok(mailoauth::setup::plan(draft, sandbox)?)
 }
 
 /// Where the config goes: the sandbox's own file, or the platform's default location.
@@ -408,4 +422,61 @@ pub async fn start_over(state: tauri::State<'_, AppState>, name: String) -> CmdR
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
     mailoauth::status::start_over(&doc, &name).map_err(|e| IpcError::from_core(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sandbox whose token folder is a fresh temporary folder (nothing listens: planning and
+    /// keeping a secret reach no server).
+    fn sandbox_state(dir: &std::path::Path) -> AppState {
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, "not used here").unwrap();
+        let env = dir.join("peers.env");
+        std::fs::write(
+            &env,
+            format!(
+                "OP_ISSUER=http://127.0.0.1:9\nCA_FILE={}\nIMAPS_PORT=9\nSUBMISSION_PORT=9\nPEERS_DIR={}\n",
+                ca.display(),
+                dir.display()
+            ),
+        )
+        .unwrap();
+        AppState {
+            sandbox: Some(Sandbox::load(&env).map_err(|e| e.to_string())),
+            ..AppState::default()
+        }
+    }
+
+    #[test]
+    fn planning_keeps_no_secret_and_a_sign_in_keeps_it_once() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = sandbox_state(&dir);
+        let draft: mailoauth::setup::AccountDraft = serde_json::from_value(serde_json::json!({
+            "provider": "sandbox", "cloud": "worldwide", "clientId": "", "flow": "loopback",
+            "purpose": "both", "mailbox": "alice@example.test", "clientSecret": " s3cret "
+        }))
+        .unwrap();
+        let kept = dir.join("mailoauth-tokens/alice@example.test.client-secret");
+        let plan = plan_for(&state, &draft).expect("plan");
+        plan_for(&state, &draft).expect("plan again");
+        assert!(
+            plan.auth.client_secret.is_some(),
+            "the plan names the secret's place"
+        );
+        assert!(!kept.exists(), "planning wrote the client secret");
+        let auth = keep_secret(AuthorizeRequest {
+            auth: plan.auth.clone(),
+            store: plan.store.clone(),
+            client_secret: Some(mailoauth::secret::Secret::new(" s3cret ".into())),
+        })
+        .expect("kept");
+        assert_eq!(auth.client_secret, plan.auth.client_secret);
+        let read = auth.client_secret.unwrap().read("client secret").unwrap();
+        assert_eq!(read.expose(), "s3cret");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
