@@ -6,17 +6,34 @@ use crate::error::CmdResult;
 use mailoauth::diagnosis::{self, Context as DiagnosisContext, Explanation};
 use mailoauth::provider::checklist::{self, Checklist, ChecklistContext};
 use mailoauth::provider::{self, Cloud, ProfileView, ProviderSummary};
+use mailoauth::sandbox;
 use mailoauth::validate::{self, FieldContext, FieldKind, FieldReport, PortSecurityInput};
 
-/// The providers the first wizard screen offers, from the core's catalog.
+/// The providers the first wizard screen offers, from the core's catalog (and the local test
+/// server in sandbox mode).
 #[tauri::command]
-pub async fn list_providers() -> CmdResult<Vec<ProviderSummary>> {
-    Ok(provider::catalog().to_vec())
+pub async fn list_providers(
+    state: tauri::State<'_, crate::flows::AppState>,
+) -> CmdResult<Vec<ProviderSummary>> {
+    Ok(providers(&state))
 }
 
-/// What the wizard needs to know of one provider in one cloud: flows, defaults, clouds.
+/// The catalog, then the sandbox's own entry when the app runs with usable test servers.
+pub(crate) fn providers(state: &crate::flows::AppState) -> Vec<ProviderSummary> {
+    let mut list = provider::catalog().to_vec();
+    if matches!(state.sandbox, Some(Ok(_))) {
+        list.push(sandbox::provider_summary());
+    }
+    list
+}
+
+/// What the wizard needs to know of one provider in one cloud: flows, defaults, clouds (for
+/// the sandbox: the generic profile with the test provider's flows).
 #[tauri::command]
 pub async fn profile_view(provider: String, cloud: Cloud) -> CmdResult<ProfileView> {
+    if provider == mailoauth::setup::SANDBOX_PROVIDER {
+        return Ok(sandbox::profile_view(cloud)?);
+    }
     Ok(provider::require_profile(&provider)?.view(cloud)?)
 }
 
@@ -36,7 +53,11 @@ pub async fn validate_field(
     value: String,
     context: FieldContext,
 ) -> CmdResult<FieldReport> {
-    Ok(validate::validate_field(kind, &value, &context))
+    Ok(validate::validate_field(
+        kind,
+        &value,
+        &profile_context(context),
+    ))
 }
 
 /// Checks a mail server's port and security as the admin edits them (with the host: security
@@ -46,7 +67,18 @@ pub async fn validate_server(
     input: PortSecurityInput,
     context: FieldContext,
 ) -> CmdResult<FieldReport> {
-    Ok(validate::validate_port_security(&input, &context))
+    Ok(validate::validate_port_security(
+        &input,
+        &profile_context(context),
+    ))
+}
+
+/// The wizard's provider id (the sandbox's too) as the profile the rules are written for.
+fn profile_context(mut context: FieldContext) -> FieldContext {
+    context.provider = context
+        .provider
+        .map(|p| mailoauth::setup::profile_id(&p).to_string());
+    context
 }
 
 /// The troubleshooter: every known failure the pasted text matches, with cause and fix.

@@ -42,8 +42,12 @@ pub struct ImportResult {
 #[tauri::command]
 pub async fn import_registration(
     source: ImportSource,
-    context: FileContext,
+    mut context: FileContext,
 ) -> CmdResult<Option<ImportResult>> {
+    // The wizard's provider id (the sandbox's too) as the profile the file is checked against.
+    context.provider = context
+        .provider
+        .map(|p| mailoauth::setup::profile_id(&p).to_string());
     let (shown, text) = match source {
         ImportSource::Text { text } => (String::from("pasted text"), text),
         ImportSource::Dialog => {

@@ -370,7 +370,7 @@ pub fn start_view(state: &AppState) -> StartView {
         sandbox_error,
         home,
         home_error,
-        providers: mailoauth::provider::catalog().to_vec(),
+        providers: crate::commands::providers(state),
     }
 }
 
@@ -477,6 +477,32 @@ mod tests {
         assert_eq!(auth.client_secret, plan.auth.client_secret);
         let read = auth.client_secret.unwrap().read("client secret").unwrap();
         assert_eq!(read.expose(), "s3cret");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_sandbox_provider_comes_from_the_core_only_in_sandbox_mode() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-list-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ids = |state: &AppState| -> Vec<String> {
+            crate::commands::providers(state)
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        let plain = ids(&AppState::default());
+        assert!(!plain.contains(&String::from("sandbox")), "{plain:?}");
+        let state = sandbox_state(&dir);
+        let with = ids(&state);
+        assert_eq!(with.last().map(String::as_str), Some("sandbox"), "{with:?}");
+        // The first screen's list is the same one.
+        let start: Vec<String> = start_view(&state)
+            .providers
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(start, with);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
