@@ -81,3 +81,32 @@ describe('nextStep', () => {
     expect(nextStep('needs_reauthorization')).toContain('Sign in again');
   });
 });
+
+describe('the screens', () => {
+  // Every screen's source, as text (Vite's raw import).
+  const sources = import.meta.glob('../**/*.svelte', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+
+  it('are read', () => {
+    expect(Object.keys(sources).length).toBeGreaterThan(10);
+  });
+
+  it('take errors apart only through lib/errors.ts', () => {
+    for (const [file, text] of Object.entries(sources)) {
+      expect(text.includes('instanceof CommandError'), file).toBe(false);
+    }
+  });
+
+  it('never send an error message back to explain_error: only the troubleshooter explains pasted text', () => {
+    const explaining = Object.entries(sources)
+      .filter(([, text]) => text.includes('explainError('))
+      .map(([file]) => file);
+    expect(explaining).toEqual(['../steps/TroubleshootView.svelte']);
+  });
+
+  it('do not invent the sandbox provider or map it to the generic profile', () => {
+    for (const [file, text] of Object.entries(sources)) {
+      expect(/\? 'generic'/.test(text), file).toBe(false);
+      expect(text.includes("id: 'sandbox'"), file).toBe(false);
+    }
+  });
+});
