@@ -1,7 +1,7 @@
 //! The mailoauth desktop app: a thin Tauri layer over the `mailoauth` core.
 //!
-//! `commands` holds the IPC commands, `error` the `{code, message}` error they return. All
-//! domain logic lives in the core crate.
+//! `commands` holds the IPC commands, `error` the `{code, message, diagnosis?, reauthorize}` error
+//! they return. All domain logic lives in the core crate.
 
 pub mod bindings;
 pub mod commands;
