@@ -9,7 +9,6 @@ fn main() {
             "validate_field",
             "validate_server",
             "explain_error",
-            "open_link",
             "sandbox_info",
             "plan_account",
             "authorize",

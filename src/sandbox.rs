@@ -204,6 +204,33 @@ impl Sandbox {
     }
 }
 
+/// The flows the local test provider is set up for (its clients allow no other).
+pub const FLOWS: [Flow; 2] = [Flow::Loopback, Flow::DeviceCode];
+
+/// The wizard's entry for the local test server, offered after the catalog in sandbox mode. Its
+/// id is [`crate::provider::SANDBOX_PROVIDER`]; the profile behind it is the generic one.
+pub fn provider_summary() -> crate::provider::ProviderSummary {
+    crate::provider::ProviderSummary {
+        id: String::from(crate::provider::SANDBOX_PROVIDER),
+        name: String::from("Local test server (sandbox)"),
+        summary: String::from(
+            "The test provider and mail servers on this computer: try the whole journey without a cloud account.",
+        ),
+    }
+}
+
+/// What the wizard shows of the local test provider: the generic profile in one cloud, with
+/// only the flows the test provider is set up for ([`FLOWS`]).
+pub fn profile_view(
+    cloud: crate::provider::Cloud,
+) -> Result<crate::provider::ProfileView, crate::provider::ProfileError> {
+    let mut view =
+        crate::provider::require_profile(crate::provider::SANDBOX_PROFILE)?.view(cloud)?;
+    view.clouds = vec![crate::provider::Cloud::Worldwide];
+    view.flows.retain(|f| FLOWS.contains(&f.flow));
+    Ok(view)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +268,19 @@ mod tests {
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_wizard_offers_the_sandbox_as_the_generic_profile_with_its_two_flows() {
+        assert_eq!(provider_summary().id, crate::provider::SANDBOX_PROVIDER);
+        assert_eq!(
+            crate::provider::profile_id(&provider_summary().id),
+            crate::provider::SANDBOX_PROFILE
+        );
+        let view = profile_view(crate::provider::Cloud::Worldwide).expect("view");
+        assert_eq!(view.id, crate::provider::SANDBOX_PROFILE);
+        assert_eq!(view.clouds, vec![crate::provider::Cloud::Worldwide]);
+        let flows: Vec<Flow> = view.flows.iter().map(|f| f.flow).collect();
+        assert_eq!(flows, FLOWS.to_vec());
     }
 }

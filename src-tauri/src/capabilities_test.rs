@@ -1,6 +1,8 @@
 //! The capability file grants exactly the commands the UI calls, and every command the app
 //! registers is one the UI calls: a new command without its permission, or a permission left
-//! behind after a command was removed, fails here.
+//! behind after a command was removed, fails here. Of the plugins, the window gets the opener's
+//! `open_url` for https links (what `openLink` in the IPC module calls) and nothing else: no
+//! shell command, no other scheme, no path.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -24,25 +26,35 @@ fn ui_calls() -> BTreeSet<String> {
     names
 }
 
-/// Commands granted by the capability file (`allow-<command>` with dashes).
-fn granted() -> BTreeSet<String> {
+fn capability() -> serde_json::Value {
     let text =
         std::fs::read_to_string(root().join("capabilities/default.json")).expect("capability");
-    let json: serde_json::Value = serde_json::from_str(&text).expect("capability JSON");
-    json["permissions"]
+    serde_json::from_str(&text).expect("capability JSON")
+}
+
+/// Commands granted by the capability file (`allow-<command>` with dashes).
+fn granted() -> BTreeSet<String> {
+    capability()["permissions"]
         .as_array()
         .expect("permissions list")
         .iter()
-        .map(|p| {
-            p.as_str()
-                .expect("permission names are strings")
-                .to_string()
-        })
+        .filter_map(|p| p.as_str())
         .map(|p| {
             p.strip_prefix("allow-")
                 .unwrap_or_else(|| panic!("only app command permissions are granted, found {p:?}"))
                 .replace('-', "_")
         })
+        .collect()
+}
+
+/// Plugin permissions granted (written as objects, with their scope).
+fn plugin_grants() -> Vec<serde_json::Value> {
+    capability()["permissions"]
+        .as_array()
+        .expect("permissions list")
+        .iter()
+        .filter(|p| !p.is_string())
+        .cloned()
         .collect()
 }
 
@@ -91,5 +103,33 @@ fn capabilities_grant_exactly_what_the_ui_calls() {
         registered(),
         calls,
         "lib.rs generate_handler! vs the UI's calls"
+    );
+}
+
+#[test]
+fn the_window_may_open_https_links_and_nothing_else_of_the_plugins() {
+    assert_eq!(
+        plugin_grants(),
+        vec![serde_json::json!({
+            "identifier": "opener:allow-open-url",
+            "allow": [{ "url": "https://*" }]
+        })],
+        "plugin permissions in capabilities/default.json"
+    );
+    let text = std::fs::read_to_string(root().join("capabilities/default.json")).unwrap();
+    assert!(
+        !text.contains("shell:"),
+        "the window is granted no shell command"
+    );
+    // The IPC module is where the UI opens links: through the opener's openUrl only.
+    let ipc =
+        std::fs::read_to_string(root().join("../ui/src/lib/ipc/index.ts")).expect("ipc/index.ts");
+    assert!(
+        ipc.contains("import { openUrl } from '@tauri-apps/plugin-opener';"),
+        "ipc/index.ts opens links with the opener plugin's openUrl"
+    );
+    assert!(
+        !ipc.contains("plugin-shell"),
+        "the UI does not use the shell plugin"
     );
 }

@@ -1,24 +1,40 @@
-//! The commands the UI invokes. Each is short: DTO in, one core call, `{code, message}` out.
+//! The commands the UI invokes. Each is short: DTO in, one core call, out a value or an
+//! [`IpcError`](crate::error::IpcError) `{code, message, diagnosis?, reauthorize}` (core errors
+//! convert with `?`).
 
-use crate::error::{CmdResult, IpcError};
+use crate::error::CmdResult;
 use mailoauth::diagnosis::{self, Context as DiagnosisContext, Explanation};
-use mailoauth::error::ErrorCode;
 use mailoauth::provider::checklist::{self, Checklist, ChecklistContext};
 use mailoauth::provider::{self, Cloud, ProfileView, ProviderSummary};
+use mailoauth::sandbox;
 use mailoauth::validate::{self, FieldContext, FieldKind, FieldReport, PortSecurityInput};
-use tauri_plugin_shell::ShellExt;
 
-/// The providers the first wizard screen offers, from the core's catalog.
+/// The providers the first wizard screen offers, from the core's catalog (and the local test
+/// server in sandbox mode).
 #[tauri::command]
-pub async fn list_providers() -> CmdResult<Vec<ProviderSummary>> {
-    Ok(provider::catalog().to_vec())
+pub async fn list_providers(
+    state: tauri::State<'_, crate::flows::AppState>,
+) -> CmdResult<Vec<ProviderSummary>> {
+    Ok(providers(&state))
 }
 
-/// What the wizard needs to know of one provider in one cloud: flows, defaults, clouds.
+/// The catalog, then the sandbox's own entry when the app runs with usable test servers.
+pub(crate) fn providers(state: &crate::flows::AppState) -> Vec<ProviderSummary> {
+    let mut list = provider::catalog().to_vec();
+    if matches!(state.sandbox, Some(Ok(_))) {
+        list.push(sandbox::provider_summary());
+    }
+    list
+}
+
+/// What the wizard needs to know of one provider in one cloud: flows, defaults, clouds (for
+/// the sandbox: the generic profile with the test provider's flows).
 #[tauri::command]
 pub async fn profile_view(provider: String, cloud: Cloud) -> CmdResult<ProfileView> {
-    let profile = provider::require_profile(&provider).map_err(|e| IpcError::from_core(&e))?;
-    profile.view(cloud).map_err(|e| IpcError::from_core(&e))
+    if provider == mailoauth::provider::SANDBOX_PROVIDER {
+        return Ok(sandbox::profile_view(cloud)?);
+    }
+    Ok(provider::require_profile(&provider)?.view(cloud)?)
 }
 
 /// The registration steps for this provider, flow and client type, with values filled in.
@@ -27,7 +43,7 @@ pub async fn registration_checklist(
     provider: String,
     context: ChecklistContext,
 ) -> CmdResult<Checklist> {
-    checklist::checklist(&provider, &context).map_err(|e| IpcError::from_core(&e))
+    Ok(checklist::checklist(&provider, &context)?)
 }
 
 /// Checks one field as the admin types it.
@@ -37,7 +53,11 @@ pub async fn validate_field(
     value: String,
     context: FieldContext,
 ) -> CmdResult<FieldReport> {
-    Ok(validate::validate_field(kind, &value, &context))
+    Ok(validate::validate_field(
+        kind,
+        &value,
+        &profile_context(context),
+    ))
 }
 
 /// Checks a mail server's port and security as the admin edits them (with the host: security
@@ -47,32 +67,24 @@ pub async fn validate_server(
     input: PortSecurityInput,
     context: FieldContext,
 ) -> CmdResult<FieldReport> {
-    Ok(validate::validate_port_security(&input, &context))
+    Ok(validate::validate_port_security(
+        &input,
+        &profile_context(context),
+    ))
+}
+
+/// The wizard's provider id (the sandbox's too) as the profile the rules are written for.
+fn profile_context(mut context: FieldContext) -> FieldContext {
+    context.provider = context
+        .provider
+        .map(|p| mailoauth::provider::profile_id(&p).to_string());
+    context
 }
 
 /// The troubleshooter: every known failure the pasted text matches, with cause and fix.
 /// Only the scrubbed text comes back; the pasted text is not kept or logged.
 #[tauri::command]
 pub async fn explain_error(text: String, context: DiagnosisContext) -> CmdResult<Explanation> {
-    context.validate().map_err(|e| IpcError::from_core(&e))?;
+    context.validate()?;
     Ok(diagnosis::explain(&text, &context))
-}
-
-/// Opens a console page or a document in the system browser (never in the app's webview:
-/// Google blocks sign-in there). Only https links are opened.
-#[tauri::command]
-pub async fn open_link<R: tauri::Runtime>(app: tauri::AppHandle<R>, url: String) -> CmdResult<()> {
-    if !url.starts_with("https://") {
-        return Err(IpcError::new(
-            ErrorCode::InvalidInput,
-            format!("Only https links are opened in the browser, not {url:?}."),
-        ));
-    }
-    #[allow(deprecated)] // tauri-plugin-shell's open is the documented way in Tauri v2 apps
-    app.shell().open(url, None).map_err(|e| {
-        IpcError::new(
-            ErrorCode::Internal,
-            format!("The browser could not be opened: {e}. Copy the link and open it by hand."),
-        )
-    })
 }

@@ -5,7 +5,7 @@ use crate::error::{CmdResult, IpcError};
 use mailoauth::error::ErrorCode;
 use mailoauth::validate::file::{self, FileContext, FileReport, ImportedValues};
 use serde::{Deserialize, Serialize};
-use tauri_plugin_shell::ShellExt;
+use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
 /// Where an imported registration file comes from.
@@ -42,8 +42,12 @@ pub struct ImportResult {
 #[tauri::command]
 pub async fn import_registration(
     source: ImportSource,
-    context: FileContext,
+    mut context: FileContext,
 ) -> CmdResult<Option<ImportResult>> {
+    // The wizard's provider id (the sandbox's too) as the profile the file is checked against.
+    context.provider = context
+        .provider
+        .map(|p| mailoauth::provider::profile_id(&p).to_string());
     let (shown, text) = match source {
         ImportSource::Text { text } => (String::from("pasted text"), text),
         ImportSource::Dialog => {
@@ -100,8 +104,8 @@ pub async fn open_log_folder<R: tauri::Runtime>(app: tauri::AppHandle<R>) -> Cmd
         )
     })?;
     let path = dir.display().to_string();
-    #[allow(deprecated)] // tauri-plugin-shell's open: the system's file manager
-    let opened = app.shell().open(path.clone(), None).is_ok();
+    // The system's file manager.
+    let opened = app.opener().open_path(&path, None::<&str>).is_ok();
     Ok(LogFolder { path, opened })
 }
 

@@ -10,7 +10,7 @@ use mailoauth::sandbox::Sandbox;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use tauri::ipc::Channel;
-use tauri_plugin_shell::ShellExt;
+use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
 
 /// The app's running flow, if any, and the sandbox it was started with.
@@ -83,6 +83,12 @@ pub struct AuthorizeRequest {
     /// Where to keep the tokens: `keyring` or `file:<folder>`.
     #[ts(type = "string")]
     pub store: StoreSpec,
+    /// The client secret the admin typed, when the plan uses one (`auth.clientSecret` names
+    /// where it goes): kept in the token store as this sign-in starts, the first time it is
+    /// needed; never sent back to the UI.
+    #[serde(default)]
+    #[ts(optional, type = "string")]
+    pub client_secret: Option<mailoauth::secret::Secret<String>>,
 }
 
 /// The local test servers, when the app runs in sandbox mode.
@@ -110,7 +116,24 @@ pub async fn authorize<R: tauri::Runtime>(
     request: AuthorizeRequest,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
-    sign_in(app, &state, &request.auth, &request.store, on_event).await
+    let store = request.store.clone();
+    let auth = keep_secret(request)?;
+    sign_in(app, &state, &auth, &store, on_event).await
+}
+
+/// The sign-in's settings with the admin's client secret (if the plan uses one) kept in the
+/// token store, where the sign-in and later the service read it.
+fn keep_secret(request: AuthorizeRequest) -> CmdResult<AccountAuth> {
+    let mut auth = request.auth;
+    if let (Some(secret), Some(_)) = (&request.client_secret, &auth.client_secret) {
+        let trimmed = mailoauth::secret::Secret::new(secret.expose().trim().to_string());
+        auth.client_secret = Some(mailoauth::store::keep_client_secret(
+            &request.store,
+            &auth.mailbox,
+            &trimmed,
+        )?);
+    }
+    Ok(auth)
 }
 
 /// Runs a sign-in with progress on the channel and the system browser, stoppable through
@@ -125,9 +148,9 @@ async fn sign_in<R: tauri::Runtime>(
     let events = move |e: FlowEvent| {
         let _ = on_event.send(e);
     };
-    #[allow(deprecated)] // tauri-plugin-shell's open: the system browser, never the webview
+    // The system browser, never the webview (Google blocks sign-in there).
     let open = move |url: &str| {
-        app.shell().open(url.to_string(), None).map_err(|e| {
+        app.opener().open_url(url, None::<&str>).map_err(|e| {
             // The launcher's own words (command line, exit status) go to the log; the admin
             // reads what it means. The URL is left out: the screen shows it beside.
             tracing::warn!("the browser could not be started: {e}");
@@ -136,9 +159,16 @@ async fn sign_in<R: tauri::Runtime>(
     };
     let mut hooks = FlowHooks::new(&events, &open);
     hooks.cancel = state.start();
+    // The diagnosis's fixes name this account's mailbox, tenant and client ID.
+    let ctx = mailoauth::diagnosis::Context {
+        mailbox: Some(auth.mailbox.clone()),
+        tenant: auth.tenant.clone(),
+        client_id: Some(auth.client_id.clone()),
+        ..Default::default()
+    };
     account::authorize(auth, store, &hooks)
         .await
-        .map_err(|e| IpcError::from_core(&e))
+        .map_err(|e| IpcError::from(e).with_context(&ctx))
 }
 
 /// Tests the SMTP and IMAP logins with the account's stored (refreshed when needed) token.
@@ -184,8 +214,13 @@ pub async fn plan_account(
     state: tauri::State<'_, AppState>,
     draft: AccountDraft,
 ) -> CmdResult<AccountSetup> {
-    // The client secret, if any, is kept in the token store now: the sign-in reads it there.
-    account::plan_and_keep(&draft, state.sandbox()).map_err(|e| IpcError::from_core(&e))
+    plan_for(&state, &draft)
+}
+
+/// Only the plan: the client secret is kept when a sign-in starts ([`keep_secret`]), not each
+/// time the wizard asks what it would do.
+fn plan_for(state: &AppState, draft: &AccountDraft) -> CmdResult<AccountSetup> {
+    Ok(account::plan(draft, state.sandbox())?)
 }
 
 /// Where the config goes: the sandbox's own file, the admin's choice, or the platform's default
@@ -300,7 +335,7 @@ pub fn start_view(state: &AppState) -> StartView {
         sandbox_error,
         home,
         home_error,
-        providers: mailoauth::provider::catalog().to_vec(),
+        providers: crate::commands::providers(state),
     }
 }
 
@@ -342,4 +377,87 @@ pub async fn start_over(state: tauri::State<'_, AppState>, name: String) -> CmdR
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
     account::start_over(&doc, &name).map_err(|e| IpcError::from_core(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sandbox whose token folder is a fresh temporary folder (nothing listens: planning and
+    /// keeping a secret reach no server).
+    fn sandbox_state(dir: &std::path::Path) -> AppState {
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, "not used here").unwrap();
+        let env = dir.join("peers.env");
+        std::fs::write(
+            &env,
+            format!(
+                "OP_ISSUER=http://127.0.0.1:9\nCA_FILE={}\nIMAPS_PORT=9\nSUBMISSION_PORT=9\nPEERS_DIR={}\n",
+                ca.display(),
+                dir.display()
+            ),
+        )
+        .unwrap();
+        AppState {
+            sandbox: Some(Sandbox::load(&env).map_err(|e| e.to_string())),
+            ..AppState::default()
+        }
+    }
+
+    #[test]
+    fn planning_keeps_no_secret_and_a_sign_in_keeps_it_once() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-plan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = sandbox_state(&dir);
+        let draft: AccountDraft = serde_json::from_value(serde_json::json!({
+            "provider": "sandbox", "cloud": "worldwide", "clientId": "", "flow": "loopback",
+            "purpose": "both", "mailbox": "alice@example.test", "clientSecret": " s3cret "
+        }))
+        .unwrap();
+        let kept = dir.join("mailoauth-tokens/alice@example.test.client-secret");
+        let plan = plan_for(&state, &draft).expect("plan");
+        plan_for(&state, &draft).expect("plan again");
+        assert!(
+            plan.auth.client_secret.is_some(),
+            "the plan names the secret's place"
+        );
+        assert!(!kept.exists(), "planning wrote the client secret");
+        let auth = keep_secret(AuthorizeRequest {
+            auth: plan.auth.clone(),
+            store: plan.store.clone(),
+            client_secret: Some(mailoauth::secret::Secret::new(" s3cret ".into())),
+        })
+        .expect("kept");
+        assert_eq!(auth.client_secret, plan.auth.client_secret);
+        let read = auth.client_secret.unwrap().read().unwrap();
+        assert_eq!(read.expose(), "s3cret");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_sandbox_provider_comes_from_the_core_only_in_sandbox_mode() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-list-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ids = |state: &AppState| -> Vec<String> {
+            crate::commands::providers(state)
+                .into_iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        let plain = ids(&AppState::default());
+        assert!(!plain.contains(&String::from("sandbox")), "{plain:?}");
+        let state = sandbox_state(&dir);
+        let with = ids(&state);
+        assert_eq!(with.last().map(String::as_str), Some("sandbox"), "{with:?}");
+        // The first screen's list is the same one.
+        let start: Vec<String> = start_view(&state)
+            .providers
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(start, with);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1,7 +1,7 @@
 //! The mailoauth desktop app: a thin Tauri layer over the `mailoauth` core.
 //!
-//! `commands` holds the IPC commands, `error` the `{code, message}` error they return. All
-//! domain logic lives in the core crate.
+//! `commands` holds the IPC commands, `error` the `{code, message, diagnosis?, reauthorize}` error
+//! they return. All domain logic lives in the core crate.
 
 pub mod bindings;
 pub mod commands;
@@ -26,6 +26,9 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
                 let _ = window.set_focus();
             }
         }))
+        .plugin(tauri_plugin_opener::init())
+        // Kept for starting mailoauth's own programs (the token service's installer); the window
+        // is granted none of its commands.
         .plugin(tauri_plugin_shell::init())
         .manage(flows::AppState::from_env())
         .invoke_handler(tauri::generate_handler![
@@ -35,7 +38,6 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             commands::validate_field,
             commands::validate_server,
             commands::explain_error,
-            commands::open_link,
             flows::sandbox_info,
             flows::authorize,
             flows::check_mail,

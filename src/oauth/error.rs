@@ -311,11 +311,31 @@ impl Coded for OAuthError {
             OAuthError::Cancelled => ErrorCode::Cancelled,
             OAuthError::Store(e) => e.code(),
             OAuthError::Profile(e) => e.code(),
-            OAuthError::Unreachable { .. } | OAuthError::UnexpectedReply { .. } => {
-                ErrorCode::Internal
+            _ if self.needs_reauthorization() => ErrorCode::NeedsReauthorization,
+            // Unreachable, a reply that is not OAuth, a throttled or unavailable provider, no
+            // browser answer in time: the same sign-in or refresh may work later.
+            _ if self.is_temporary() => ErrorCode::Network,
+            OAuthError::Provider(_)
+            | OAuthError::StateMismatch
+            | OAuthError::IssuerMismatch { .. }
+            | OAuthError::IssuerMissing { .. }
+            | OAuthError::MissingScopes { .. }
+            | OAuthError::AccountMismatch { .. }
+            | OAuthError::NoIdentity { .. } => ErrorCode::ProviderRefused,
+            OAuthError::Config { .. } | OAuthError::Bind { .. } | OAuthError::Signing { .. } => {
+                ErrorCode::InvalidInput
             }
-            _ => ErrorCode::InvalidInput,
+            // Covered by the guards above; listed so a new variant is placed on purpose.
+            OAuthError::Unreachable { .. }
+            | OAuthError::UnexpectedReply { .. }
+            | OAuthError::Timeout { .. }
+            | OAuthError::NoRefreshToken { .. }
+            | OAuthError::NeedsReauthorization { .. } => ErrorCode::Internal,
         }
+    }
+
+    fn diagnosis_id(&self) -> Option<String> {
+        OAuthError::diagnosis_id(self)
     }
 }
 
@@ -422,6 +442,72 @@ mod tests {
         for mail_host in ["smtp.office365.com", "imap.gmail.com", "smtp.gmail.com"] {
             assert!(!steps.contains(mail_host), "{steps}");
         }
+    }
+
+    #[test]
+    fn codes_say_what_to_do_next() {
+        let reply = |error: &str, status: u16| {
+            OAuthError::Provider(Box::new(ProviderReply::new(
+                Endpoint::Token,
+                error,
+                None,
+                Some(status),
+            )))
+        };
+        let unreachable = OAuthError::Unreachable {
+            endpoint: Endpoint::Token,
+            detail: "connection refused".into(),
+        };
+        for (e, code) in [
+            (unreachable, ErrorCode::Network),
+            (reply("temporarily_unavailable", 503), ErrorCode::Network),
+            (reply("invalid_request", 429), ErrorCode::Network),
+            (OAuthError::Timeout { seconds: 300 }, ErrorCode::Network),
+            (reply("invalid_grant", 400), ErrorCode::NeedsReauthorization),
+            (
+                OAuthError::NeedsReauthorization {
+                    reason: "no refresh token stored".into(),
+                    reply: None,
+                },
+                ErrorCode::NeedsReauthorization,
+            ),
+            (reply("invalid_client", 401), ErrorCode::ProviderRefused),
+            (OAuthError::StateMismatch, ErrorCode::ProviderRefused),
+            (
+                OAuthError::AccountMismatch {
+                    mailbox: "a@x".into(),
+                    signed_in: "b@x".into(),
+                },
+                ErrorCode::ProviderRefused,
+            ),
+            (
+                OAuthError::Config {
+                    field: "client ID",
+                    problem: "empty".into(),
+                },
+                ErrorCode::InvalidInput,
+            ),
+            (OAuthError::Cancelled, ErrorCode::Cancelled),
+            (
+                OAuthError::Store(StoreError::LockTimeout {
+                    path: "x".into(),
+                    detail: "busy".into(),
+                }),
+                ErrorCode::Network,
+            ),
+        ] {
+            assert_eq!(e.code(), code, "{e}");
+            // The code and the older predicates agree, so the CLI's exit statuses do too.
+            assert_eq!(
+                e.code() == ErrorCode::NeedsReauthorization,
+                e.needs_reauthorization(),
+                "{e}"
+            );
+            assert_eq!(e.code().is_temporary(), e.is_temporary(), "{e}");
+        }
+        // The trait hands out the same diagnosis as the engine computed.
+        let e = reply("invalid_grant", 400);
+        assert_eq!(Coded::diagnosis_id(&e), e.diagnosis_id());
     }
 
     #[test]

@@ -145,9 +145,27 @@ impl Coded for ProbeError {
         match self {
             ProbeError::Cancelled => ErrorCode::Cancelled,
             ProbeError::TlsSetup { .. } => ErrorCode::Internal,
-            // Every other failure means a setting of the request (host, port, security, trust,
-            // token) does not work with this server; `FailureKind` and the diagnosis say which.
-            _ => ErrorCode::InvalidInput,
+            // No answer (in time), or "try again later": the same test may pass later.
+            ProbeError::Resolve { .. }
+            | ProbeError::Connect { .. }
+            | ProbeError::Timeout { .. }
+            | ProbeError::Protocol { .. }
+            | ProbeError::AuthTemporary { .. } => ErrorCode::Network,
+            // The server refused the mailbox with a token it was sent: fixed on the mail side.
+            ProbeError::AuthRejected { .. }
+            | ProbeError::CommandFailed { .. }
+            | ProbeError::SendFailed { .. } => ErrorCode::MailServerRefused,
+            // A setting of the request (host, port, security, trust, mechanism) does not fit
+            // this server; `FailureKind` and the diagnosis say which.
+            ProbeError::InvalidRequest { .. }
+            | ProbeError::Cleartext { .. }
+            | ProbeError::PortExpectsStartTls { .. }
+            | ProbeError::PortExpectsTls { .. }
+            | ProbeError::TlsUntrusted { .. }
+            | ProbeError::TlsHandshake { .. }
+            | ProbeError::StartTls { .. }
+            | ProbeError::LoginNeedsTls { .. }
+            | ProbeError::MechanismUnsupported { .. } => ErrorCode::InvalidInput,
         }
     }
 }

@@ -124,12 +124,18 @@ impl Coded for StoreError {
             StoreError::BadAccount { .. }
             | StoreError::BadSpec { .. }
             | StoreError::HeldByService => ErrorCode::InvalidInput,
-            StoreError::TooOpen { .. }
+            // Fixed by a setting or a command the message names (chmod, another store).
+            StoreError::TooOpen { .. } | StoreError::Unsafe { .. } | StoreError::Keyring { .. } => {
+                ErrorCode::InvalidInput
+            }
+            // The stored tokens cannot be read by this account here: a new sign-in writes them.
+            StoreError::Corrupt { .. }
             | StoreError::Unprotect { .. }
             | StoreError::Unsealed { .. }
-            | StoreError::WindowsOnly { .. }
-            | StoreError::Unsafe { .. } => ErrorCode::InvalidInput,
-            _ => ErrorCode::Internal,
+            | StoreError::WindowsOnly { .. } => ErrorCode::NeedsReauthorization,
+            // Another process holds the lock: trying again later works.
+            StoreError::LockTimeout { .. } => ErrorCode::Network,
+            StoreError::Io { .. } => ErrorCode::Internal,
         }
     }
 }

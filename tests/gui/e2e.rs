@@ -1056,6 +1056,11 @@ fn a_sign_in_that_cannot_reach_the_provider_leads_with_the_diagnosis_and_offers_
             && first.get(1).and_then(|v| v.as_str()).is_some(),
         "the failure starts with a diagnosis: {first:?}"
     );
+    // The diagnosis and the code are the core's (IpcError), not found again from the message:
+    // nobody answering at the provider's address is a network error, to try again unchanged.
+    let next = app.wait_for("[data-testid=sign-in-next]");
+    assert_eq!(app.attr(&next[0], "data-code").as_deref(), Some("network"));
+    assert!(app.text(&next[0]).contains("try again"));
     let folded = app.script(
         "const d = document.querySelector('[data-testid=sign-in-error]').closest('details'); \
          return d !== null && !d.open;",

@@ -1,6 +1,9 @@
 // The UI's only door to the core. Every call goes through `call`, which turns whatever the
-// command rejected with into the typed `{ code, message }` the screens switch on.
+// command rejected with into the typed `{ code, message, diagnosis?, reauthorize }` the screens
+// switch on (through `lib/errors.ts`).
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { openUrl } from '@tauri-apps/plugin-opener';
+import type { Diagnosis } from './bindings/Diagnosis';
 import type { ErrorCode } from './bindings/ErrorCode';
 import type { IpcError } from './bindings/IpcError';
 import type { ProviderSummary } from './bindings/ProviderSummary';
@@ -60,6 +63,7 @@ export type {
   Checklist,
   ChecklistContext,
   Cloud,
+  Diagnosis,
   DiagnosisContext,
   ErrorCode,
   Explanation,
@@ -75,6 +79,10 @@ export type {
 const KNOWN_CODES: Record<ErrorCode, true> = {
   invalid_input: true,
   not_found: true,
+  network: true,
+  needs_reauthorization: true,
+  provider_refused: true,
+  mail_server_refused: true,
   cancelled: true,
   internal: true,
 };
@@ -83,15 +91,31 @@ function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(KNOWN_CODES, value);
 }
 
+function isDiagnosis(value: unknown): value is Diagnosis {
+  if (typeof value !== 'object' || value === null) return false;
+  const d = value as Partial<Record<keyof Diagnosis, unknown>>;
+  return typeof d.id === 'string' && typeof d.title === 'string' && typeof d.cause === 'string' && Array.isArray(d.fix);
+}
+
 /** Normalises anything a command rejected with into an `IpcError`. */
 export function toIpcError(err: unknown): IpcError {
+  if (err instanceof CommandError) return err.error;
   if (typeof err === 'object' && err !== null) {
-    const { code, message } = err as { code?: unknown; message?: unknown };
-    if (isErrorCode(code) && typeof message === 'string') return { code, message };
+    const { code, message, diagnosis, reauthorize } = err as {
+      code?: unknown;
+      message?: unknown;
+      diagnosis?: unknown;
+      reauthorize?: unknown;
+    };
+    if (isErrorCode(code) && typeof message === 'string') {
+      const e: IpcError = { code, message, reauthorize: reauthorize === true || code === 'needs_reauthorization' };
+      if (isDiagnosis(diagnosis)) e.diagnosis = diagnosis;
+      return e;
+    }
   }
   // Anything else (a string from the IPC layer itself, a thrown Error) is a defect on our side.
   const message = err instanceof Error ? err.message : String(err);
-  return { code: 'internal', message: `Unexpected error from the app: ${message}` };
+  return { code: 'internal', message: `Unexpected error from the app: ${message}`, reauthorize: false };
 }
 
 /** Thrown by every IPC wrapper; `error` is the typed payload. */
@@ -140,9 +164,28 @@ export function explainError(text: string, context: DiagnosisContext): Promise<E
   return call<Explanation>('explain_error', { text, context });
 }
 
-/** Opens an https link in the system browser. */
-export function openLink(url: string): Promise<void> {
-  return call<void>('open_link', { url });
+/**
+ * Opens an https link in the system browser (never in the app's window: Google blocks sign-in
+ * there), through the opener plugin; the capability allows https URLs only.
+ */
+export async function openLink(url: string): Promise<void> {
+  if (!url.startsWith('https://')) {
+    throw new CommandError({
+      code: 'invalid_input',
+      message: `Only https links are opened in the browser, not ${JSON.stringify(url)}.`,
+      reauthorize: false,
+    });
+  }
+  try {
+    await openUrl(url);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new CommandError({
+      code: 'internal',
+      message: `The browser could not be opened: ${why}. Copy the link and open it by hand.`,
+      reauthorize: false,
+    });
+  }
 }
 
 /** The local test servers when the app runs in sandbox mode, else null. */

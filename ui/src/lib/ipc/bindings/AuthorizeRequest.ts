@@ -12,4 +12,10 @@ auth: OAuthAccountAuth,
 /**
  * Where to keep the tokens: `keyring` or `file:<folder>`.
  */
-store: string, };
+store: string, 
+/**
+ * The client secret the admin typed, when the plan uses one (`auth.clientSecret` names
+ * where it goes): kept in the token store as this sign-in starts, the first time it is
+ * needed; never sent back to the UI.
+ */
+clientSecret?: string, };
