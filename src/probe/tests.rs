@@ -372,3 +372,61 @@ async fn cancelling_ends_both_tests_at_once() {
         );
     }
 }
+
+#[test]
+fn mail_test_failures_say_whether_to_retry_fix_a_setting_or_fix_the_mailbox() {
+    use crate::error::{Coded, ErrorCode};
+    use crate::probe::ProbeError;
+    let reply = || String::from("535 5.7.139 Authentication unsuccessful");
+    for (e, code) in [
+        (
+            ProbeError::Connect {
+                addresses: "127.0.0.1:1".into(),
+                message: "refused".into(),
+            },
+            ErrorCode::Network,
+        ),
+        (
+            ProbeError::AuthTemporary {
+                server_reply: "454 4.7.0 try later".into(),
+                challenge: None,
+            },
+            ErrorCode::Network,
+        ),
+        (
+            ProbeError::AuthRejected {
+                server_reply: reply(),
+                challenge: None,
+            },
+            ErrorCode::MailServerRefused,
+        ),
+        (
+            ProbeError::SendFailed {
+                server_reply: "550 5.7.60 not allowed to send as".into(),
+            },
+            ErrorCode::MailServerRefused,
+        ),
+        (
+            ProbeError::PortExpectsTls {
+                port: 465,
+                after_ms: 5000,
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            ProbeError::TlsUntrusted {
+                message: "unknown issuer".into(),
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (ProbeError::Cancelled, ErrorCode::Cancelled),
+        (
+            ProbeError::TlsSetup {
+                message: "no provider".into(),
+            },
+            ErrorCode::Internal,
+        ),
+    ] {
+        assert_eq!(e.code(), code, "{e}");
+    }
+}

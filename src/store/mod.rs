@@ -386,6 +386,38 @@ impl SecretRef {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn token_store_failures_say_whether_a_new_sign_in_helps() {
+        use crate::error::{Coded, ErrorCode};
+        use crate::store::StoreError;
+        let path = || String::from("/var/lib/mailoauth/tokens/scanner.json");
+        for (e, code) in [
+            (
+                StoreError::Corrupt {
+                    path: path(),
+                    detail: "not JSON".into(),
+                },
+                ErrorCode::NeedsReauthorization,
+            ),
+            (
+                StoreError::LockTimeout {
+                    path: path(),
+                    detail: "held for 30 s".into(),
+                },
+                ErrorCode::Network,
+            ),
+            (
+                StoreError::Io {
+                    path: path(),
+                    detail: "EIO".into(),
+                },
+                ErrorCode::Internal,
+            ),
+        ] {
+            assert_eq!(e.code(), code, "{e}");
+        }
+    }
+
     use super::*;
 
     #[test]
