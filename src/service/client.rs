@@ -24,7 +24,9 @@ pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// No service listens on the socket.
-    #[error("the mailoauth service is not running (no answer on {path})")]
+    #[error(
+        "the mailoauth service is not running (no answer on {path}, or this user may not reach it)"
+    )]
     NotRunning {
         /// The socket.
         path: String,
@@ -88,7 +90,11 @@ pub async fn ask(
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::ConnectionRefused
+                        // A socket this user may not reach is no service for this user: the
+                        // direct path answers for accounts the service does not hold.
+                        | std::io::ErrorKind::PermissionDenied
                 ) =>
             {
                 return Err(ClientError::NotRunning { path: path.clone() })

@@ -126,7 +126,7 @@ pub struct LockDirCandidate {
 
 /// Where the lock folder of the keyring store may go for the account `euid`, best first
 /// (Unix): `$XDG_RUNTIME_DIR/mailoauth`; `/run/user/<euid>/mailoauth`; for root
-/// `/run/mailoauth` (only root may create in `/run`); `<home>/.local/state/mailoauth/locks`;
+/// `/run/mailoauth-locks` (only root may create in `/run`; `/run/mailoauth` is the token service's socket folder); `<home>/.local/state/mailoauth/locks`;
 /// and last `<temp>/mailoauth-locks-<euid>`. Keyed on the effective uid, never on `USER`,
 /// which a caller sets at will and two accounts may share. Pure, for the tests.
 #[cfg(unix)]
@@ -149,8 +149,8 @@ pub fn lock_dir_candidates(
     }
     under(PathBuf::from(format!("/run/user/{euid}")), "mailoauth");
     if euid == 0 {
-        under(PathBuf::from("/run"), "mailoauth");
-        under(PathBuf::from("/var/run"), "mailoauth");
+        under(PathBuf::from("/run"), "mailoauth-locks");
+        under(PathBuf::from("/var/run"), "mailoauth-locks");
     }
     if let Some(home) = set("HOME").map(PathBuf::from).or(home) {
         under(home, ".local/state/mailoauth/locks");
@@ -277,8 +277,8 @@ mod tests {
             folders,
             [
                 PathBuf::from("/run/user/0/mailoauth"),
-                PathBuf::from("/run/mailoauth"),
-                PathBuf::from("/var/run/mailoauth"),
+                PathBuf::from("/run/mailoauth-locks"),
+                PathBuf::from("/var/run/mailoauth-locks"),
                 PathBuf::from("/tmp/mailoauth-locks-0"),
             ]
         );
