@@ -38,7 +38,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     crate::flows::StartView::export_all(&cfg)?;
     crate::files::ImportSource::export_all(&cfg)?;
     crate::files::ImportResult::export_all(&cfg)?;
-    crate::files::ExportPreview::export_all(&cfg)?;
+    crate::exports::ExportPreview::export_all(&cfg)?;
     crate::files::LogFolder::export_all(&cfg)?;
     mailoauth::probe::CheckRequest::export_all(&cfg)?;
     mailoauth::probe::CheckReport::export_all(&cfg)?;

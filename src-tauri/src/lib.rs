@@ -6,8 +6,10 @@
 pub mod bindings;
 pub mod commands;
 pub mod error;
+pub mod exports;
 pub mod files;
 pub mod flows;
+pub mod startup;
 
 #[cfg(test)]
 mod capabilities_test;
@@ -51,14 +53,14 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             files::import_registration,
             files::open_log_folder,
             files::choose_config_file,
-            files::export_formats,
-            files::export_preview,
-            files::content_shown,
+            exports::export_formats,
+            exports::export_preview,
+            startup::content_shown,
         ])
         .on_page_load(|_webview, payload| {
             // Start-up timing for support and benches/app_launch.sh: when the page began and
             // finished loading, against the process start.
-            if let Some(start) = files::STARTED.get() {
+            if let Some(start) = startup::STARTED.get() {
                 tracing::debug!(
                     ms_since_start = start.elapsed().as_millis() as u64,
                     event = ?payload.event(),
@@ -93,7 +95,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
 
 /// Opens the main window (`tauri.conf.json`, created hidden) with the first screen's data in
 /// the page from the start (`window.__MAILOAUTH_START__`): the first screen draws without an
-/// IPC round trip, and the window is shown once it has (see [`files::content_shown`]).
+/// IPC round trip, and the window is shown once it has (see [`startup::content_shown`]).
 fn open_main_window<R: tauri::Runtime>(
     app: &tauri::AppHandle<R>,
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -128,7 +130,7 @@ pub(crate) fn show_main_window<R: tauri::Runtime>(window: &tauri::Window<R>) {
 
 /// Entry point of the desktop binary.
 pub fn run() {
-    let _ = files::STARTED.set(std::time::Instant::now());
+    let _ = startup::STARTED.set(std::time::Instant::now());
     // The support log (scrubbed daily file); the app runs without it if the folder is unusable.
     let _log = match mailoauth::logging::init(None, mailoauth::logging::Echo::None) {
         Ok(guard) => Some(guard),
