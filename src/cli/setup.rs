@@ -255,7 +255,7 @@ pub const FIELDS: &[Field] = &[
         key: "readers",
         flags: &["reader"],
         prompt: Some("Which OS account runs the mail service (user, or group:NAME; empty: this user)"),
-        help: "The OS user the mail service runs as (or group:NAME), who reads the token from the mailoauth token service; repeat --reader for several. The tokens are then handed to the service, which must run [default: none, the tokens stay in this user's store].",
+        help: "The OS user the mail service runs as, or group:NAME (several: spaces at the prompt, --reader again as flags). It gets the token from the mailoauth service, which then holds the tokens. Empty: they stay in this user's store.",
         kind: Kind::Many,
         applies: |a| a.get("store").is_none_or(|s| s == "service"),
         required: never,
@@ -1635,6 +1635,95 @@ mod tests {
         // There is no flag that takes the secret itself.
         use clap::Parser;
         assert!(Cli::try_parse_from(["setup", "--client-secret", "x"]).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn readers_are_checked_against_this_machine_and_kept_by_a_save_without_them() {
+        // Checked as typed: an unknown user is named with its flag; a known one is kept, once.
+        let base = [
+            "--provider",
+            "microsoft",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--mailbox",
+            "scanner@contoso.com",
+            "--yes",
+        ];
+        let mut argv = base.to_vec();
+        argv.extend(["--reader", "no-such-user-mailoauth"]);
+        let Err(Stop::Usage(problems)) = resolve(&parse(&argv), &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems.iter().any(|p| p
+                .starts_with("--reader: Reader \"no-such-user-mailoauth\": there is no OS user")),
+            "{problems:?}"
+        );
+        let mut argv = base.to_vec();
+        argv.extend([
+            "--reader",
+            "root",
+            "--reader",
+            "root",
+            "--reader",
+            "group:root",
+        ]);
+        let (a, _) = resolve(&parse(&argv), &mut Script).expect("root exists");
+        assert_eq!(a.all("readers"), ["root", "group:root"]);
+        // A reader with a store of this user's: the two cannot both hold the tokens.
+        argv.extend(["--store", "keyring"]);
+        let Err(Stop::Usage(problems)) = resolve(&parse(&argv), &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("--reader: ")),
+            "{problems:?}"
+        );
+
+        // The save keeps the readers of the saved account when the new one names none
+        // (a setup re-run without --reader, reauthorize's rebuilt account).
+        let dir =
+            std::env::temp_dir().join(format!("mailoauth-setup-readers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.toml");
+        let draft = core_api::AccountDraft {
+            provider: "microsoft".into(),
+            cloud: Cloud::default(),
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            flow: Flow::DeviceCode,
+            purpose: Purpose::Send,
+            mailbox: "scanner@contoso.com".into(),
+            smtp: None,
+            imap: None,
+            client_secret: None,
+            redirect_port: None,
+        };
+        let setup = core_api::plan(&draft).expect("plan");
+        let mut account = core_api::config_account("scanner", &setup, None).unwrap();
+        account.token_store = StoreSpec::Service;
+        account.readers = vec!["lp".into(), "group:scanners".into()];
+        let write = || core_api::SaveMode::Write { base: None };
+        assert!(
+            core_api::save_account(&path, account.clone(), write())
+                .unwrap()
+                .saved
+        );
+        account.readers.clear();
+        assert!(
+            core_api::save_account(&path, account, write())
+                .unwrap()
+                .saved
+        );
+        let doc = mailoauth::config::load(&path).unwrap();
+        assert_eq!(
+            doc.config.account("scanner").unwrap().readers,
+            ["lp", "group:scanners"]
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
