@@ -1027,6 +1027,26 @@ fn a_script_sets_up_a_reader_and_the_readers_survive_reruns() {
         "nothing saved"
     );
 
+    // Run by a user who may not manage the service: said before the sign-in, with who may.
+    let child = Command::new("runuser")
+        .args(["-u", &other.0, "--", bin()])
+        .args(base(&["--reader", &reader.0]))
+        .env_remove("MAILOAUTH_LOG_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runuser mailoauth setup");
+    let out = service::output_bounded(child, "mailoauth setup as a non-manager");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    assert!(
+        err.contains(&format!("user \"{}\" may not manage", other.0))
+            && err.contains("only root and members of the group `mailoauth` may hand tokens"),
+        "{err}"
+    );
+    assert!(!err.contains("user_code="), "no sign-in started: {err}");
+
     // With the service: signed in, saved, handed over.
     let (status, out, err) = scripted(&base(&[
         "--reader",
