@@ -228,7 +228,7 @@ pub const FIELDS: &[Field] = &[
         key: "store",
         flags: &["store"],
         prompt: None,
-        help: "Where the tokens are kept: file:<folder> or keyring [default: file in the user's data folder].",
+        help: "Where the tokens are kept: file:<folder>, keyring, or service (the mailoauth token service; implied by --reader) [default: file in the user's data folder].",
         kind: Kind::Text,
         applies: always,
         required: never,
