@@ -20,6 +20,8 @@
 //! asserted. With `MAILOAUTH_WRITE_SCREENS=1` the captured screens are written to
 //! docs/terminal/ (the admin's view, kept in the repository).
 
+// tmux, runuser and Unix modes: the Windows console cannot be driven here (README).
+#![cfg(unix)]
 mod common;
 #[path = "common/service.rs"]
 mod service;
