@@ -17,6 +17,7 @@ fn draft(provider: &str, purpose: Purpose) -> AccountDraft {
         imap: None,
         client_secret: None,
         redirect_port: None,
+        readers: Vec::new(),
     }
 }
 

@@ -1081,6 +1081,7 @@ async fn finish(
         imap: endpoint("imap"),
         client_secret: secret.clone(),
         redirect_port: a.get("port").and_then(|p| p.parse().ok()),
+        readers: Vec::new(),
     };
     let mut setup = match core_api::plan(&draft) {
         Ok(s) => s,
