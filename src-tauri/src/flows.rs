@@ -193,7 +193,21 @@ async fn sign_in<R: tauri::Runtime>(
     into: Tokens<'_>,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
+    // Tokens on their way to the token service pass a private folder: say where they end up.
+    let bound_for = match &into {
+        Tokens::Store(_) => None,
+        Tokens::HandOver(_) => {
+            Some("private hand-over folder until Save gives them to the mailoauth service")
+        }
+        Tokens::Held(..) => Some("private hand-over folder, then given to the mailoauth service"),
+    };
     let events = move |e: FlowEvent| {
+        let e = match (e, bound_for) {
+            (FlowEvent::Stored { .. }, Some(to)) => FlowEvent::Stored {
+                store: to.to_string(),
+            },
+            (e, _) => e,
+        };
         let _ = on_event.send(e);
     };
     // The system browser, never the webview (Google blocks sign-in there).

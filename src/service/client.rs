@@ -461,7 +461,12 @@ pub async fn status_with_service(
     }
     for (name, (record, _)) in &view {
         if held.contains(name) {
-            recorded.accounts.insert(name.clone(), record.clone());
+            // The service's record, with the last success known here when it is later (the
+            // wizard's passing mail tests right before the save).
+            let mut record = record.clone();
+            let before = recorded.accounts.get(name).and_then(|r| r.last_success);
+            record.last_success = record.last_success.max(before);
+            recorded.accounts.insert(name.clone(), record);
         }
     }
     let mut all = crate::status::overview(config, &recorded, today);
