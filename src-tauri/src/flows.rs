@@ -343,7 +343,7 @@ pub async fn save_setup(
         let handover = state.pending(&key).ok_or_else(|| {
             IpcError::new(
                 mailoauth::error::ErrorCode::NeedsReauthorization,
-                format!("The account is saved, but this window holds no sign-in for it: sign it in again from Mailboxes (Re-authorize) to give its tokens to the mailoauth service."),
+                "The account is saved, but this window holds no sign-in for it: sign it in again from Mailboxes (Re-authorize) to give its tokens to the mailoauth service.",
             )
         })?;
         let socket = service::socket_path(None);

@@ -66,7 +66,7 @@ fn entry_problem(entry: &str) -> Option<String> {
             )
         } else {
             format!(
-                "{FIELD}: there is no user {name:?} on this computer; enter the user the mail service runs as (see its service file or `ps -o user= -C <program>`), group:NAME for a group, or leave the field empty to keep the tokens in your own keyring"
+                "{FIELD}: there is no user {name:?} on this computer; enter the user the mail service runs as, group:NAME for a group, or leave the field empty to keep the tokens in your own keyring"
             )
         });
     }

@@ -666,3 +666,81 @@ pub async fn check_saved(
         .ok_or_else(|| HandOverError::Failed(String::from("the answer carries no token")))?;
     Ok((request, crate::secret::Secret::new(token.to_string())))
 }
+
+#[cfg(all(test, unix))]
+mod wizard_tests {
+    use super::*;
+
+    const HELD: &str = r#"version = 1
+
+[[account]]
+name = "held"
+purpose = "send"
+mailbox = "held@example.test"
+token_store = "service"
+readers = ["root"]
+
+[account.auth]
+provider = "generic"
+client_id = "c"
+client_auth = "none"
+flow = "device_code"
+scopes = ["mail"]
+
+[account.auth.endpoints]
+authorization = "https://127.0.0.1:9/auth"
+token = "https://127.0.0.1:9/token"
+device_authorization = "https://127.0.0.1:9/device"
+"#;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mailoauth-wiz-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn no_service_is_said_before_a_sign_in_with_the_command_and_the_field() {
+        let dir = folder("ready");
+        let err = ready_for_handover(&dir.join("none.sock"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HandOverError::NotRunning { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&start_command()), "{text}");
+        assert!(text.contains(crate::account::readers::FIELD), "{text}");
+        assert_eq!(
+            crate::error::Coded::code(&err),
+            crate::error::ErrorCode::InvalidInput
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_merged_status_marks_held_accounts_of_a_stopped_service_and_asks_only_when_needed()
+    {
+        let dir = folder("merge");
+        let socket = dir.join("none.sock");
+        let config: crate::config::Config = toml::from_str(HELD).unwrap();
+        let today = crate::date::CivilDate::today();
+        let (all, overview) =
+            status_with_service(&config, Default::default(), today, &socket, false).await;
+        assert!(overview.asked && !overview.running, "{overview:?}");
+        assert_eq!(overview.held, vec![String::from("held")]);
+        assert_eq!(all[0].state, crate::status::AccountState::Failing);
+        let error = &all[0].last_failure.as_ref().unwrap().error;
+        assert!(error.contains("did not answer"), "{error}");
+        // No account held, not asked: nothing waits on a service.
+        let none = crate::config::Config::default();
+        let (_, overview) =
+            status_with_service(&none, Default::default(), today, &socket, false).await;
+        assert!(!overview.asked, "{overview:?}");
+        let (_, overview) =
+            status_with_service(&none, Default::default(), today, &socket, true).await;
+        assert!(overview.asked && overview.problem.is_some(), "{overview:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
