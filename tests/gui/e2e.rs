@@ -1312,9 +1312,8 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
         "{panel}"
     );
     app.resize(1000, 720);
-    let shot = app.screenshot("05-home-service");
-    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-    std::fs::copy(&shot, docs.join("home-token-service.png")).expect("the docs screenshot");
+    // docs/screenshots/home-token-service.png is this screenshot.
+    app.screenshot("05-home-service");
 
     // Re-authorize from the home screen: the new tokens go to the service.
     app.click(&app.wait_for(&format!("{card} [data-testid=reauthorize]"))[0]);
@@ -1351,7 +1350,7 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
     );
     let command = app.text(&app.wait_for("[data-testid=service-command]")[0]);
     assert_eq!(command, "sudo mailoauth service install");
-    let shot = app.screenshot("06-home-service-stopped");
-    std::fs::copy(&shot, docs.join("home-token-service-stopped.png")).expect("the docs screenshot");
+    // docs/screenshots/home-token-service-stopped.png is this screenshot.
+    app.screenshot("06-home-service-stopped");
     let _ = std::fs::remove_dir_all(&dir);
 }
