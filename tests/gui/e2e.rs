@@ -1352,5 +1352,34 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
     assert_eq!(command, "sudo mailoauth service install");
     // docs/screenshots/home-token-service-stopped.png is this screenshot.
     app.screenshot("06-home-service-stopped");
+
+    // A new setup for the stopped service: the sign-in screen says so before anything starts,
+    // and a sign-in started anyway stops at once with the reason (no code, no browser).
+    click_provider(&app, "sandbox");
+    app.wait_for("[data-flow] input:checked");
+    app.type_text(&app.wait_for("[data-testid=readers]")[0], &reader.0);
+    app.wait_for_text("[data-testid=readers-hint]", &reader.0);
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], "bob@example.test");
+    click_testid(&app, "continue");
+    let check = app.wait_for_secs("[data-testid=service-check][data-phase=not-ready]", 30);
+    assert!(
+        app.text(&check[0]).contains("not running"),
+        "{}",
+        app.text(&check[0])
+    );
+    app.wait_for_text(
+        "[data-testid=service-check] [data-testid=service-command]",
+        "sudo mailoauth service install",
+    );
+    app.screenshot("07-sign-in-service-stopped");
+    click_testid(&app, "start-sign-in");
+    let failed = app.wait_for_text("[data-testid=sign-in-failed]", "not running");
+    assert!(
+        app.find_all("[data-testid=device-code]").is_empty(),
+        "no sign-in started: {}",
+        app.text(&failed)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
