@@ -25,6 +25,8 @@ fn main() {
             "export_formats",
             "export_preview",
             "content_shown",
+            "service_ready",
+            "check_readers",
         ]),
     ))
     .expect("tauri build script");

@@ -29,6 +29,7 @@ async fn check_reads_the_saved_account_and_tests_both_protocols() {
         imap: None,
         client_secret: None,
         redirect_port: None,
+        readers: Vec::new(),
     };
     let setup = plan(&draft, Some(&sandbox)).expect("plan");
     let dir = std::env::temp_dir().join(format!("mailoauth-check-account-{}", std::process::id()));
@@ -112,6 +113,7 @@ async fn a_client_secret_and_fixed_redirect_port_survive_save_and_refresh() {
         imap: None,
         client_secret: Some(Secret::new(format!(" {secret} "))),
         redirect_port: Some(port),
+        readers: Vec::new(),
     };
     let mut setup = mailoauth::account::plan_and_keep(&draft, Some(&sandbox)).expect("plan");
     let dir = std::env::temp_dir().join(format!("mailoauth-secret-port-{}", std::process::id()));

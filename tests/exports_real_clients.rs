@@ -72,6 +72,7 @@ async fn place(
         imap: None,
         client_secret: None,
         redirect_port: None,
+        readers: Vec::new(),
     };
     let dir = std::env::temp_dir().join(format!("mailoauth-exports-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

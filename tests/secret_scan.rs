@@ -367,6 +367,7 @@ fn no_secret_reaches_a_log_a_file_or_the_output_of_a_full_run() {
         imap: None,
         client_secret: Some(Secret::new(client_secret.to_string())),
         redirect_port: None,
+        readers: Vec::new(),
     };
     let mut setup = plan(&draft, Some(&sandbox)).expect("plan");
     setup.store = mailoauth::config::StoreSpec::File(run.tokens.to_path_buf());

@@ -7,8 +7,9 @@ use mailoauth::config::{ConfigChoice, StoreSpec};
 use mailoauth::oauth::{self, AccountAuth, CancellationToken, FlowEvent, FlowHooks, Granted};
 use mailoauth::probe::{self, CheckReport, CheckRequest, ProbeEvent};
 use mailoauth::sandbox::Sandbox;
+use mailoauth::service::client::{self as service, HandOver, ServiceOverview};
 use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tauri::ipc::Channel;
 use tauri_plugin_opener::OpenerExt;
 use ts_rs::TS;
@@ -17,6 +18,9 @@ use ts_rs::TS;
 #[derive(Default)]
 pub struct AppState {
     cancel: Mutex<Option<CancellationToken>>,
+    /// The wizard's sign-in of an account the token service is to hold: its tokens wait in a
+    /// private folder (by store key) until the save hands them to the service.
+    pending: Mutex<Option<(String, Arc<HandOver>)>>,
     /// The local test servers (`scripts/run.sh --sandbox`), or why they could not be read.
     pub sandbox: Option<Result<Sandbox, String>>,
     /// Which config file is used (the core's rule): the sandbox's, else the one the admin
@@ -36,6 +40,7 @@ impl AppState {
         };
         Self {
             cancel: Mutex::new(None),
+            pending: Mutex::new(None),
             sandbox,
             config: ConfigChoice::new(fixed),
         }
@@ -53,6 +58,20 @@ impl AppState {
 
     fn sandbox(&self) -> Option<&Sandbox> {
         self.sandbox.as_ref().and_then(|s| s.as_ref().ok())
+    }
+
+    /// The pending hand-over of the sign-in with store key `key`, if any.
+    fn pending(&self, key: &str) -> Option<Arc<HandOver>> {
+        let slot = self.pending.lock().ok()?;
+        slot.as_ref()
+            .filter(|(k, _)| k == key)
+            .map(|(_, h)| Arc::clone(h))
+    }
+
+    fn set_pending(&self, value: Option<(String, Arc<HandOver>)>) {
+        if let Ok(mut slot) = self.pending.lock() {
+            *slot = value;
+        }
     }
 
     fn start(&self) -> CancellationToken {
@@ -118,7 +137,36 @@ pub async fn authorize<R: tauri::Runtime>(
 ) -> CmdResult<Granted> {
     let store = request.store.clone();
     let auth = keep_secret(request)?;
-    sign_in(app, &state, &auth, &store, on_event).await
+    if store == StoreSpec::Service {
+        // The service is to hold the tokens: asked first (running, takes tokens from this
+        // user), then the sign-in keeps them in a private folder until the save hands them over.
+        let socket = service::socket_path(None);
+        service::ready_for_handover(&socket).await?;
+        let handover = Arc::new(
+            HandOver::new()
+                .map_err(|e| IpcError::from_core(&service::HandOverError::Io(e.to_string())))?,
+        );
+        let granted = sign_in(app, &state, &auth, Tokens::HandOver(&handover), on_event).await;
+        if granted.is_ok() {
+            state.set_pending(Some((oauth::store_key(&auth), handover)));
+        }
+        return granted;
+    }
+    sign_in(app, &state, &auth, Tokens::Store(&store), on_event).await
+}
+
+/// Where a sign-in's tokens go.
+enum Tokens<'a> {
+    /// The plan's store (the keyring, a folder).
+    Store(&'a StoreSpec),
+    /// A private folder, until the save hands them to the token service.
+    HandOver(&'a HandOver),
+    /// Straight to the token service for the saved account (config, name, socket).
+    Held(
+        &'a mailoauth::config::ConfigDocument,
+        &'a str,
+        &'a std::path::Path,
+    ),
 }
 
 /// The sign-in's settings with the admin's client secret (if the plan uses one) kept in the
@@ -142,10 +190,24 @@ async fn sign_in<R: tauri::Runtime>(
     app: tauri::AppHandle<R>,
     state: &AppState,
     auth: &AccountAuth,
-    store: &StoreSpec,
+    into: Tokens<'_>,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
+    // Tokens on their way to the token service pass a private folder: say where they end up.
+    let bound_for = match &into {
+        Tokens::Store(_) => None,
+        Tokens::HandOver(_) => {
+            Some("private hand-over folder until Save gives them to the mailoauth service")
+        }
+        Tokens::Held(..) => Some("private hand-over folder, then given to the mailoauth service"),
+    };
     let events = move |e: FlowEvent| {
+        let e = match (e, bound_for) {
+            (FlowEvent::Stored { .. }, Some(to)) => FlowEvent::Stored {
+                store: to.to_string(),
+            },
+            (e, _) => e,
+        };
         let _ = on_event.send(e);
     };
     // The system browser, never the webview (Google blocks sign-in there).
@@ -166,9 +228,16 @@ async fn sign_in<R: tauri::Runtime>(
         client_id: Some(auth.client_id.clone()),
         ..Default::default()
     };
-    account::authorize(auth, store, &hooks)
-        .await
-        .map_err(|e| IpcError::from(e).with_context(&ctx))
+    let result = match into {
+        Tokens::Store(store) => account::authorize(auth, store, &hooks)
+            .await
+            .map_err(IpcError::from),
+        Tokens::HandOver(h) => h.sign_in(auth, &hooks).await.map_err(IpcError::from),
+        Tokens::Held(doc, name, socket) => service::reauthorize_held(doc, name, socket, &hooks)
+            .await
+            .map_err(IpcError::from),
+    };
+    result.map_err(|e| e.with_context(&ctx))
 }
 
 /// Tests the SMTP and IMAP logins with the account's stored (refreshed when needed) token.
@@ -180,10 +249,21 @@ pub async fn check_mail(
     store: StoreSpec,
     on_event: Channel<ProbeEvent>,
 ) -> CmdResult<CheckReport> {
-    let store = mailoauth::store::open(&store).map_err(|e| IpcError::from_core(&e))?;
-    let token = oauth::refresh_if_needed(&auth, store.as_ref(), oauth::unix_now())
-        .await
-        .map_err(|e| IpcError::from_core(&e))?;
+    let token = if store == StoreSpec::Service {
+        // The wizard's sign-in for the service: its tokens wait in the hand-over.
+        let handover = state.pending(&oauth::store_key(&auth)).ok_or_else(|| {
+            IpcError::new(
+                mailoauth::error::ErrorCode::NeedsReauthorization,
+                "Sign in first: the tokens for the mailoauth service come from the sign-in on the previous screen.",
+            )
+        })?;
+        handover.token(&auth).await?
+    } else {
+        let store = mailoauth::store::open(&store).map_err(|e| IpcError::from_core(&e))?;
+        oauth::refresh_if_needed(&auth, store.as_ref(), oauth::unix_now())
+            .await
+            .map_err(|e| IpcError::from_core(&e))?
+    };
     Ok(run_check(&state, &request, &token, on_event).await)
 }
 
@@ -246,7 +326,7 @@ pub async fn save_setup(
     // Only a record of history: a status file that cannot be written is logged, not reported
     // as a failed save.
     let warn = |w: &str| tracing::warn!("{w}");
-    account::save(
+    let report = account::save(
         &path,
         &draft,
         &name,
@@ -255,7 +335,29 @@ pub async fn save_setup(
         tested_at,
         &warn,
     )
-    .map_err(|e| IpcError::from_core(&e))
+    .map_err(|e| IpcError::from_core(&e))?;
+    if report.saved && !draft.readers.is_empty() {
+        // Saved for the token service: the sign-in's tokens go to it now.
+        let setup = account::plan(&draft, state.sandbox())?;
+        let key = oauth::store_key(&setup.auth);
+        let handover = state.pending(&key).ok_or_else(|| {
+            IpcError::new(
+                mailoauth::error::ErrorCode::NeedsReauthorization,
+                "The account is saved, but this window holds no sign-in for it: sign it in again from Mailboxes (Re-authorize) to give its tokens to the mailoauth service.",
+            )
+        })?;
+        let socket = service::socket_path(None);
+        handover.give(&socket, name.trim(), &key).await.map_err(|e| {
+            let mut err = IpcError::from_core(&e);
+            err.message = format!(
+                "The account is saved in {}, but its tokens did not reach the mailoauth service: {}",
+                report.path, err.message
+            );
+            err
+        })?;
+        state.set_pending(None);
+    }
+    Ok(report)
 }
 
 /// The config account `name` the wizard's answers make (in the sandbox: its servers and CA),
@@ -274,24 +376,43 @@ pub(crate) fn planned_account(
 pub struct HomeView {
     /// The config file shown.
     pub config_path: String,
-    /// Its accounts: OK, failing, needs re-authorization, secret expiring.
+    /// Its accounts: OK, failing, needs re-authorization, secret expiring; for those the
+    /// token service holds, its state and its refresh and check times.
     pub accounts: Vec<mailoauth::status::AccountStatus>,
+    /// The token service: running or not, and how to start it.
+    pub service: ServiceOverview,
 }
 
 /// The accounts of the config file (none when there is no file yet).
 #[tauri::command]
 pub async fn home(state: tauri::State<'_, AppState>) -> CmdResult<HomeView> {
-    home_view(&state)
+    home_view(&state).await
 }
 
-fn home_view(state: &AppState) -> CmdResult<HomeView> {
+async fn home_view(state: &AppState) -> CmdResult<HomeView> {
     let path = config_path(state);
     let today = mailoauth::validate::CivilDate::today();
-    let accounts = account::status(&path, today).map_err(|e| IpcError::from_core(&e))?;
+    let (accounts, service) = service::home_status(&path, today, &service::socket_path(None))
+        .await
+        .map_err(|e| IpcError::from_core(&e))?;
     Ok(HomeView {
         config_path: path.display().to_string(),
         accounts,
+        service,
     })
+}
+
+/// The token service as the sign-in screen shows it before a sign-in for it starts: running,
+/// and whether it takes tokens from this user (the error says why not).
+#[tauri::command]
+pub async fn service_ready() -> CmdResult<()> {
+    Ok(service::ready_for_handover(&service::socket_path(None)).await?)
+}
+
+/// The OS accounts typed on the purpose screen, checked on this machine.
+#[tauri::command]
+pub async fn check_readers(text: String) -> CmdResult<account::readers::ReadersCheck> {
+    Ok(account::readers::check(&text))
 }
 
 /// What the first screen shows: computed before the window opens and handed to the page with
@@ -322,7 +443,7 @@ pub fn start_view(state: &AppState) -> StartView {
         Ok(s) => (s, None),
         Err(e) => (None, Some(e.message)),
     };
-    let (home, home_error) = match home_view(state) {
+    let (home, home_error) = match tauri::async_runtime::block_on(home_view(state)) {
         Ok(h) => (Some(h), None),
         Err(e) => (None, Some(e.message)),
     };
@@ -351,7 +472,26 @@ pub async fn reauthorize<R: tauri::Runtime>(
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
     let setup = account::reauthorize_plan(&doc, &name).map_err(|e| IpcError::from_core(&e))?;
-    sign_in(app, &state, &setup.auth, &setup.store, on_event).await
+    if setup.store == StoreSpec::Service {
+        // Held by the token service: the new tokens go straight to it.
+        let socket = service::socket_path(None);
+        return sign_in(
+            app,
+            &state,
+            &setup.auth,
+            Tokens::Held(&doc, &name, &socket),
+            on_event,
+        )
+        .await;
+    }
+    sign_in(
+        app,
+        &state,
+        &setup.auth,
+        Tokens::Store(&setup.store),
+        on_event,
+    )
+    .await
 }
 
 /// Tests a saved account's SMTP and IMAP logins with a fresh token from its store.
@@ -364,7 +504,7 @@ pub async fn check_account(
     let path = config_path(&state);
     let doc = mailoauth::config::load(&path).map_err(|e| IpcError::from_core(&e))?;
     let warn = |w: &str| tracing::warn!("{w}");
-    let (request, token) = account::check(&doc, &name, &warn)
+    let (request, token) = service::check_saved(&doc, &name, &service::socket_path(None), &warn)
         .await
         .map_err(|e| IpcError::from_core(&e))?;
     Ok(run_check(&state, &request, &token, on_event).await)

@@ -56,6 +56,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             exports::export_formats,
             exports::export_preview,
             startup::content_shown,
+            flows::service_ready,
+            flows::check_readers,
         ])
         .on_page_load(|_webview, payload| {
             // Start-up timing for support and benches/app_launch.sh: when the page began and

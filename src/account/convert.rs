@@ -2,8 +2,8 @@
 //!
 //! ```text
 //!  AccountDraft ──plan──▶ AccountSetup {auth: AccountAuth, store: StoreSpec, check: CheckRequest}
-//!        ▲                     │  ▲
-//!    draft_of            to_config  setup_of / auth_settings / check_request
+//!        ▲                     │  ▲           (readers named in the draft: store = service)
+//!    draft_of     to_config / config_of_draft (+ readers)  setup_of / auth_settings / check_request
 //!        │                     ▼  │
 //!        └──────────── config::Account (the file) ─────┘
 //! ```
@@ -57,6 +57,20 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
             fix: "enter the address the service sends as or reads",
         });
     }
+    // Readers named: the token service holds the tokens (`token_store = "service"`).
+    let held = !draft.readers.is_empty();
+    if let Some(message) = super::readers::problem(&draft.readers) {
+        return Err(AccountError::Readers { message });
+    }
+    let secret_given = draft
+        .client_secret
+        .as_ref()
+        .is_some_and(|x| !x.expose().trim().is_empty());
+    if held && secret_given {
+        // The service cannot read a secret kept in this admin's keyring or folder, and the
+        // wizard does not hand secrets to it yet.
+        return Err(AccountError::SecretWithService);
+    }
     if draft.provider == SANDBOX_PROVIDER {
         let s = sandbox.ok_or(AccountError::NoSandbox)?;
         let mut check = s.check_request(mailbox, draft.purpose);
@@ -64,7 +78,11 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
         check.smtp = chosen(smtp.is_some(), &draft.smtp, || Ok::<_, AccountError>(smtp))?;
         check.imap = chosen(imap.is_some(), &draft.imap, || Ok::<_, AccountError>(imap))?;
         let mut auth = s.account_auth(mailbox, draft.flow, draft.purpose);
-        let store = s.token_store();
+        let store = if held {
+            StoreSpec::Service
+        } else {
+            s.token_store()
+        };
         auth.redirect_port = draft.redirect_port.filter(|p| *p != 0);
         if draft
             .client_secret
@@ -120,7 +138,11 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
         }
         None => ClientAuth::None,
     };
-    let store = StoreSpec::Keyring;
+    let store = if held {
+        StoreSpec::Service
+    } else {
+        StoreSpec::Keyring
+    };
     let client_secret = match (secret, client_auth) {
         (Some(_), ClientAuth::ClientSecretPost | ClientAuth::ClientSecretBasic) => {
             Some(store::client_secret_place(&store, mailbox)?)
@@ -224,6 +246,19 @@ pub fn to_config(name: &str, setup: &AccountSetup, ca_file: Option<&Path>) -> Ac
             redirect_port: auth.redirect_port,
         },
     }
+}
+
+/// Draft → file: the config account `name` the wizard's answers make: the plan's account
+/// ([`to_config`]) with the draft's readers (who reads the token from the service).
+pub fn config_of_draft(
+    name: &str,
+    draft: &AccountDraft,
+    setup: &AccountSetup,
+    ca_file: Option<&Path>,
+) -> Account {
+    let mut account = to_config(name, setup, ca_file);
+    account.readers = draft.readers.iter().map(|r| r.trim().to_string()).collect();
+    account
 }
 
 fn oauth_key(auth: &AccountAuth) -> String {
@@ -355,6 +390,7 @@ pub fn draft_of(account: &Account) -> AccountDraft {
         imap: endpoint(&account.imap),
         client_secret: None,
         redirect_port: account.auth.redirect_port,
+        readers: account.readers.clone(),
     }
 }
 

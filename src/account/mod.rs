@@ -15,6 +15,7 @@
 //! file is used is [`crate::config::location`]'s rule.
 
 pub mod convert;
+pub mod readers;
 mod token;
 
 #[cfg(test)]
@@ -73,6 +74,11 @@ pub struct AccountDraft {
     #[serde(default)]
     #[ts(optional)]
     pub redirect_port: Option<u16>,
+    /// The OS users (`lp`) and groups (`group:lp`) that read the token from the token service;
+    /// empty: the tokens stay in the admin's own store. Named: the account is saved with
+    /// `token_store = "service"` and these `readers`.
+    #[serde(default)]
+    pub readers: Vec<String>,
 }
 
 /// Everything the sign-in and the mail tests need, derived from a draft.
@@ -129,6 +135,15 @@ pub enum AccountError {
     /// The client secret could not be kept in the token store.
     #[error("the client secret could not be kept: {0}")]
     Store(#[from] crate::store::StoreError),
+    /// A reader named for the token service cannot be used.
+    #[error("{message}")]
+    Readers {
+        /// What is wrong, naming the field and the fix.
+        message: String,
+    },
+    /// A client secret and the token service together: not supported by the wizard yet.
+    #[error("Client secret: the mailoauth service cannot read a client secret kept in your keyring, and the wizard does not hand secrets to it yet; use a client without a secret (a public client with the device code), or leave \"{}\" empty to keep the tokens in your own keyring", readers::FIELD)]
+    SecretWithService,
     /// The account's extra CA file cannot be read.
     #[error("the account's CA file {path} cannot be read ({detail}): fix [account.tls] ca_file")]
     CaFile {
@@ -302,7 +317,7 @@ pub fn planned_account(
 ) -> Result<crate::config::Account, AccountError> {
     let setup = plan(draft, sandbox)?;
     let ca = sandbox.map(|s| s.ca_file.as_path());
-    Ok(to_config(name, &setup, ca))
+    Ok(convert::config_of_draft(name, draft, &setup, ca))
 }
 
 /// The mail login test of the saved account `name`, with a fresh token from its store (refreshed

@@ -17,6 +17,7 @@ fn draft(provider: &str, purpose: Purpose) -> AccountDraft {
         imap: None,
         client_secret: None,
         redirect_port: None,
+        readers: Vec::new(),
     }
 }
 
@@ -323,4 +324,56 @@ fn wrapped_errors_keep_the_engine_s_code_and_diagnosis() {
         assert_eq!(e.code(), mismatch().code(), "{e}");
         assert_ne!(e.code(), ErrorCode::Internal, "{e}");
     }
+}
+
+#[test]
+fn readers_make_a_service_held_account_and_come_back_from_the_file() {
+    let mut d = draft("microsoft", Purpose::Send);
+    d.readers = vec![" root ".into(), "group:root".into()];
+    let setup = plan(&d, None).unwrap();
+    assert_eq!(
+        setup.store,
+        StoreSpec::Service,
+        "readers: the service holds it"
+    );
+    let account = convert::config_of_draft("scanner", &d, &setup, None);
+    assert_eq!(account.token_store, StoreSpec::Service);
+    assert_eq!(
+        account.readers,
+        vec!["root".to_string(), "group:root".into()]
+    );
+    // Through the file's text and back: the draft the wizard shows again has the readers.
+    let text = crate::config::render(&crate::config::Config {
+        accounts: vec![account.clone()],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(text.contains("token_store = \"service\""), "{text}");
+    let back = draft_of(&account);
+    assert_eq!(back.readers, vec!["root".to_string(), "group:root".into()]);
+    assert_eq!(plan(&back, None).unwrap().store, StoreSpec::Service);
+    // No readers: the admin's keyring, as before.
+    let mut none = d.clone();
+    none.readers.clear();
+    assert!(matches!(
+        plan(&none, None).unwrap().store,
+        StoreSpec::Keyring
+    ));
+}
+
+#[test]
+fn a_reader_that_does_not_exist_or_a_secret_for_the_service_is_refused_naming_the_field() {
+    let mut d = draft("microsoft", Purpose::Send);
+    d.readers = vec!["nosuchuser-mailoauth".into()];
+    let err = plan(&d, None).unwrap_err();
+    if cfg!(unix) {
+        assert!(matches!(err, AccountError::Readers { .. }), "{err}");
+        assert!(err.to_string().starts_with(readers::FIELD), "{err}");
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+    }
+    d.readers = vec!["root".into()];
+    d.client_secret = Some(crate::secret::Secret::new("s3cret".into()));
+    let err = plan(&d, None).unwrap_err();
+    assert!(matches!(err, AccountError::SecretWithService), "{err}");
+    assert!(err.to_string().contains(readers::FIELD), "{err}");
 }

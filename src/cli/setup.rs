@@ -1119,6 +1119,7 @@ async fn finish(
         imap: endpoint("imap"),
         client_secret: secret.clone(),
         redirect_port: a.get("port").and_then(|p| p.parse().ok()),
+        readers: Vec::new(),
     };
     let mut setup = match core_api::plan(&draft) {
         Ok(s) => s,
@@ -1702,6 +1703,7 @@ mod tests {
             imap: None,
             client_secret: None,
             redirect_port: None,
+            readers: Vec::new(),
         };
         let setup = core_api::plan(&draft).expect("plan");
         let mut account = core_api::config_account("scanner", &setup, None).unwrap();

@@ -57,15 +57,28 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut recorded = recorded;
-    let view = service_view(&doc.config, args.socket.as_deref());
-    for (name, (record, _)) in &view {
-        recorded.accounts.insert(name.clone(), record.clone());
-    }
-    let mut all = status::overview(&doc.config, &recorded, CivilDate::today());
-    for a in &mut all {
-        a.service = view.get(&a.name).map(|(_, times)| times.clone());
-    }
+    // The service's view of the accounts it holds, merged in by the core (the app's home
+    // screen shows the same).
+    let socket = mailoauth::service::client::socket_path(args.socket.as_deref());
+    let merged = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| {
+            rt.block_on(mailoauth::service::client::status_with_service(
+                &doc.config,
+                recorded,
+                CivilDate::today(),
+                &socket,
+                false,
+            ))
+        });
+    let all = match merged {
+        Ok((all, _)) => all,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if args.json {
         match serde_json::to_string_pretty(&all) {
             Ok(s) => println!("{s}"),
@@ -78,53 +91,6 @@ pub fn run(args: Args) -> ExitCode {
         print!("{}", render(&path.display().to_string(), &all));
     }
     ExitCode::from(overall_status(&all))
-}
-
-/// What the token service says of the accounts of `config` it holds (none asked when no account
-/// is service-owned). A service that does not answer makes each of them failing, with the reason.
-fn service_view(
-    config: &config::Config,
-    socket: Option<&std::path::Path>,
-) -> mailoauth::service::client::ServiceView {
-    let held: Vec<&config::Account> = config
-        .accounts
-        .iter()
-        .filter(|a| mailoauth::service::is_service_owned(a))
-        .collect();
-    if held.is_empty() {
-        return Default::default();
-    }
-    let socket = mailoauth::service::client::socket_path(socket);
-    let answer = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(mailoauth::service::client::view(&socket))
-                .map_err(|e| e.to_string())
-        });
-    match answer {
-        Ok(view) => view,
-        Err(e) => held
-            .iter()
-            .map(|a| {
-                let now = mailoauth::oauth::unix_now();
-                let record = status::AccountRecord {
-                    last_failure: Some(status::Failure {
-                        at: now,
-                        error: format!(
-                            "the mailoauth service holds this account and did not answer: {e}"
-                        ),
-                        diagnosis_id: None,
-                        reauthorize: false,
-                    }),
-                    failing_since: Some(now),
-                    ..Default::default()
-                };
-                (a.name.clone(), (record, Default::default()))
-            })
-            .collect(),
-    }
 }
 
 /// The exit status of `status`: 80 when any account must sign in again (that needs an admin),

@@ -368,3 +368,384 @@ pub fn view_of(value: &Value) -> ServiceView {
     }
     out
 }
+
+/// The command an administrator runs to install and start the service, as the app and the CLI
+/// print it (the app does not raise an elevation prompt itself yet).
+pub fn start_command() -> String {
+    if cfg!(windows) {
+        String::from(
+            "mailoauth service install (in a terminal opened with \"Run as administrator\")",
+        )
+    } else {
+        String::from("sudo mailoauth service install")
+    }
+}
+
+/// What a front end shows of the token service: whether it answers, the config file it reads,
+/// which accounts of this config it holds, and the command that starts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceOverview {
+    /// The socket asked.
+    pub socket: String,
+    /// Whether the service was asked (it is not when no account needs it and the caller did
+    /// not ask for it).
+    pub asked: bool,
+    /// Whether it answered.
+    pub running: bool,
+    /// Why it did not answer, in words.
+    pub problem: Option<String>,
+    /// The config file the service reads (it may differ from the one shown).
+    pub config: Option<String>,
+    /// The accounts of this config the service holds (`token_store = "service"`).
+    pub held: Vec<String>,
+    /// The command that installs and starts it.
+    pub start_command: String,
+}
+
+/// Every account of `config` with its state as of `today`, the token service's view merged in
+/// for the accounts it holds (their state and its refresh and check times); a service that does
+/// not answer makes each of them failing, with the reason. The service is asked when an account
+/// of `config` is held by it, or always with `ask_always`. `mailoauth status` and the app's
+/// home screen both call this.
+pub async fn status_with_service(
+    config: &crate::config::Config,
+    recorded: crate::status::StatusFile,
+    today: crate::date::CivilDate,
+    socket: &Path,
+    ask_always: bool,
+) -> (Vec<crate::status::AccountStatus>, ServiceOverview) {
+    let held: Vec<String> = config
+        .accounts
+        .iter()
+        .filter(|a| super::is_service_owned(a))
+        .map(|a| a.name.clone())
+        .collect();
+    let mut overview = ServiceOverview {
+        socket: socket.display().to_string(),
+        held: held.clone(),
+        start_command: start_command(),
+        ..Default::default()
+    };
+    let mut recorded = recorded;
+    let mut view = ServiceView::new();
+    if !held.is_empty() || ask_always {
+        overview.asked = true;
+        let req = Request::Status;
+        let answer = match ask(socket, &req, wait_for(&req)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.message),
+            Err(e) => Err(e.to_string()),
+        };
+        match answer {
+            Ok(value) => {
+                overview.running = true;
+                overview.config = value["config"].as_str().map(str::to_string);
+                view = view_of(&value);
+            }
+            Err(e) => {
+                overview.problem = Some(e.clone());
+                let now = crate::oauth::unix_now();
+                for name in &held {
+                    let record = crate::status::AccountRecord {
+                        last_failure: Some(crate::status::Failure {
+                            at: now,
+                            error: format!(
+                                "the mailoauth service holds this account and did not answer: {e}"
+                            ),
+                            diagnosis_id: None,
+                            reauthorize: false,
+                        }),
+                        failing_since: Some(now),
+                        ..Default::default()
+                    };
+                    view.insert(name.clone(), (record, Default::default()));
+                }
+            }
+        }
+    }
+    for (name, (record, _)) in &view {
+        if held.contains(name) {
+            // The service's record, with the last success known here when it is later (the
+            // wizard's passing mail tests right before the save).
+            let mut record = record.clone();
+            let before = recorded.accounts.get(name).and_then(|r| r.last_success);
+            record.last_success = record.last_success.max(before);
+            recorded.accounts.insert(name.clone(), record);
+        }
+    }
+    let mut all = crate::status::overview(config, &recorded, today);
+    for a in &mut all {
+        if held.contains(&a.name) {
+            a.service = view.get(&a.name).map(|(_, times)| times.clone());
+        }
+    }
+    (all, overview)
+}
+
+/// [`status_with_service`] for the config file at `path` (no accounts when there is no file
+/// yet; an unreadable status file only means no history), always asking the service: the app's
+/// home screen.
+pub async fn home_status(
+    path: &Path,
+    today: crate::date::CivilDate,
+    socket: &Path,
+) -> Result<(Vec<crate::status::AccountStatus>, ServiceOverview), crate::config::ConfigError> {
+    let config = if path.exists() {
+        crate::config::load(path)?.config
+    } else {
+        crate::config::Config::default()
+    };
+    let recorded = crate::status::read(path).unwrap_or_default();
+    Ok(status_with_service(&config, recorded, today, socket, true).await)
+}
+
+/// Why tokens could not be handed to the service (the wizard's sign-in of an account the
+/// service is to hold, a re-authorization, a save).
+#[derive(Debug, thiserror::Error)]
+pub enum HandOverError {
+    /// No service answers.
+    #[error("The mailoauth service is not running on this computer, and it is to hold this account's tokens ({detail}). Start it first, as an administrator in a terminal: {command}. Or leave \"{field}\" empty to keep the tokens in your own keyring.", field = crate::account::readers::FIELD)]
+    NotRunning {
+        /// What the connection said.
+        detail: String,
+        /// The command that installs and starts it.
+        command: String,
+    },
+    /// This user may not manage the service.
+    #[error("The mailoauth service does not take tokens from this user: {message}. Ask an administrator to add you to the group mailoauth (then log in again), or to run this setup.")]
+    NotManager {
+        /// The service's own words.
+        message: String,
+    },
+    /// The service did not take them for another reason.
+    #[error("The mailoauth service did not take the tokens: {0}")]
+    Failed(String),
+    /// The sign-in failed.
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
+    /// The saved account cannot be used.
+    #[error(transparent)]
+    Account(#[from] crate::account::AccountError),
+    /// No private folder for the hand-over.
+    #[error("cannot prepare the hand-over to the mailoauth service: {0}")]
+    Io(String),
+}
+
+impl crate::error::Coded for HandOverError {
+    fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            HandOverError::NotRunning { .. } | HandOverError::NotManager { .. } => {
+                ErrorCode::InvalidInput
+            }
+            HandOverError::Failed(_) | HandOverError::Io(_) => ErrorCode::Internal,
+            HandOverError::OAuth(e) => e.code(),
+            HandOverError::Account(e) => e.code(),
+        }
+    }
+
+    fn diagnosis_id(&self) -> Option<String> {
+        match self {
+            HandOverError::OAuth(e) => e.diagnosis_id(),
+            HandOverError::Account(e) => e.diagnosis_id(),
+            _ => None,
+        }
+    }
+}
+
+impl HandOverError {
+    fn of_answer(answer: Result<Result<Value, ErrorBody>, ClientError>) -> Result<Value, Self> {
+        match answer {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.code == "refused" => {
+                Err(HandOverError::NotManager { message: e.message })
+            }
+            Ok(Err(e)) => Err(HandOverError::Failed(e.message)),
+            Err(ClientError::NotRunning { path }) => Err(HandOverError::NotRunning {
+                detail: format!("no answer on {path}"),
+                command: start_command(),
+            }),
+            Err(e) => Err(HandOverError::Failed(e.to_string())),
+        }
+    }
+}
+
+/// Checks, before a sign-in starts, that the service at `socket` runs and takes tokens from
+/// this user (a manager's request: `reload`, which only reads the config again). A config the
+/// service cannot read yet (none saved so far) does not stop the sign-in: the save writes it.
+pub async fn ready_for_handover(socket: &Path) -> Result<(), HandOverError> {
+    let req = Request::Reload;
+    match HandOverError::of_answer(ask(socket, &req, wait_for(&req)).await) {
+        Ok(_) => Ok(()),
+        Err(HandOverError::Failed(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl HandOver {
+    /// Signs `auth` in (browser, device code, ...) into this hand-over's private store.
+    pub async fn sign_in(
+        &self,
+        auth: &crate::oauth::AccountAuth,
+        hooks: &crate::oauth::FlowHooks<'_>,
+    ) -> Result<crate::oauth::Granted, crate::oauth::OAuthError> {
+        crate::oauth::authorize_and_store(auth, &self.store, hooks).await
+    }
+
+    /// A valid access token from this hand-over's store (refreshed when needed), for the mail
+    /// tests before the tokens go to the service.
+    pub async fn token(
+        &self,
+        auth: &crate::oauth::AccountAuth,
+    ) -> Result<crate::oauth::AccessToken, crate::oauth::OAuthError> {
+        crate::oauth::refresh_if_needed(auth, &self.store, crate::oauth::unix_now()).await
+    }
+
+    /// [`HandOver::send`] with the service's refusals told apart.
+    pub async fn give(&self, socket: &Path, name: &str, key: &str) -> Result<(), HandOverError> {
+        use crate::store::TokenStore;
+        let tokens = self
+            .store
+            .load(key)
+            .map_err(|e| HandOverError::Failed(e.to_string()))?
+            .ok_or_else(|| HandOverError::Failed(String::from("the sign-in saved no tokens")))?;
+        let req = Request::PutTokens {
+            account: name.to_string(),
+            tokens: tokens.to_json(),
+        };
+        HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
+            .map(|_| ())
+    }
+}
+
+/// Signs the saved account `name` (held by the service) in again and hands the new tokens to
+/// the service at `socket`: the app's and the CLI's re-authorization of a service-held account.
+/// The service is asked first, so a stopped service or a user who may not manage it is told
+/// before any browser opens.
+pub async fn reauthorize_held(
+    doc: &crate::config::ConfigDocument,
+    name: &str,
+    socket: &Path,
+    hooks: &crate::oauth::FlowHooks<'_>,
+) -> Result<crate::oauth::Granted, HandOverError> {
+    let setup = crate::account::reauthorize_plan(doc, name)?;
+    ready_for_handover(socket).await?;
+    let handover = HandOver::new().map_err(|e| HandOverError::Io(e.to_string()))?;
+    let granted = handover.sign_in(&setup.auth, hooks).await?;
+    handover
+        .give(socket, name, &crate::oauth::store_key(&setup.auth))
+        .await?;
+    Ok(granted)
+}
+
+/// The mail login test's request and a token for the saved account `name`: from the service at
+/// `socket` for an account it holds (asked as this user: a manager or a reader), else from the
+/// account's own store ([`crate::account::check`]).
+pub async fn check_saved(
+    doc: &crate::config::ConfigDocument,
+    name: &str,
+    socket: &Path,
+    warn: crate::account::Warn<'_>,
+) -> Result<(crate::probe::CheckRequest, crate::secret::Secret<String>), HandOverError> {
+    let account = doc
+        .account(name)
+        .map_err(crate::account::AccountError::from)?;
+    if !super::is_service_owned(account) {
+        return Ok(crate::account::check(doc, name, warn).await?);
+    }
+    let request = crate::account::convert::check_request(account)?;
+    let req = Request::Token {
+        account: name.to_string(),
+    };
+    let value = HandOverError::of_answer(
+        ask(
+            socket,
+            &req,
+            wait_for(&req) + crate::oauth::client::http_timeout(),
+        )
+        .await,
+    )?;
+    let token = value["access_token"]
+        .as_str()
+        .ok_or_else(|| HandOverError::Failed(String::from("the answer carries no token")))?;
+    Ok((request, crate::secret::Secret::new(token.to_string())))
+}
+
+#[cfg(all(test, unix))]
+mod wizard_tests {
+    use super::*;
+
+    const HELD: &str = r#"version = 1
+
+[[account]]
+name = "held"
+purpose = "send"
+mailbox = "held@example.test"
+token_store = "service"
+readers = ["root"]
+
+[account.auth]
+provider = "generic"
+client_id = "c"
+client_auth = "none"
+flow = "device_code"
+scopes = ["mail"]
+
+[account.auth.endpoints]
+authorization = "https://127.0.0.1:9/auth"
+token = "https://127.0.0.1:9/token"
+device_authorization = "https://127.0.0.1:9/device"
+"#;
+
+    fn folder(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mailoauth-wiz-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn no_service_is_said_before_a_sign_in_with_the_command_and_the_field() {
+        let dir = folder("ready");
+        let err = ready_for_handover(&dir.join("none.sock"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, HandOverError::NotRunning { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(&start_command()), "{text}");
+        assert!(text.contains(crate::account::readers::FIELD), "{text}");
+        assert_eq!(
+            crate::error::Coded::code(&err),
+            crate::error::ErrorCode::InvalidInput
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn the_merged_status_marks_held_accounts_of_a_stopped_service_and_asks_only_when_needed()
+    {
+        let dir = folder("merge");
+        let socket = dir.join("none.sock");
+        let config: crate::config::Config = toml::from_str(HELD).unwrap();
+        let today = crate::date::CivilDate::today();
+        let (all, overview) =
+            status_with_service(&config, Default::default(), today, &socket, false).await;
+        assert!(overview.asked && !overview.running, "{overview:?}");
+        assert_eq!(overview.held, vec![String::from("held")]);
+        assert_eq!(all[0].state, crate::status::AccountState::Failing);
+        let error = &all[0].last_failure.as_ref().unwrap().error;
+        assert!(error.contains("did not answer"), "{error}");
+        // No account held, not asked: nothing waits on a service.
+        let none = crate::config::Config::default();
+        let (_, overview) =
+            status_with_service(&none, Default::default(), today, &socket, false).await;
+        assert!(!overview.asked, "{overview:?}");
+        let (_, overview) =
+            status_with_service(&none, Default::default(), today, &socket, true).await;
+        assert!(overview.asked && overview.problem.is_some(), "{overview:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

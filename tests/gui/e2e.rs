@@ -1079,3 +1079,307 @@ fn a_sign_in_that_cannot_reach_the_provider_leads_with_the_diagnosis_and_offers_
     app.resize(900, 650);
     app.screenshot("01-sign-in-unreachable-900x650");
 }
+
+/// An OS user made for one test with `useradd`, removed on drop.
+struct TestUser(String);
+
+impl TestUser {
+    fn new(prefix: &str) -> TestUser {
+        let name = format!("{prefix}{}", std::process::id());
+        let _ = std::process::Command::new("userdel").arg(&name).output();
+        let out = std::process::Command::new("useradd")
+            .args(["-M", "-s", "/usr/sbin/nologin", &name])
+            .output()
+            .expect("useradd");
+        assert!(
+            out.status.success(),
+            "useradd {name} (the test runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TestUser(name)
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(&self.0).output();
+    }
+}
+
+/// `mailoauth service run` in the foreground (non-root mode: its own state folder and socket),
+/// stopped on drop.
+struct ForegroundService(std::process::Child);
+
+impl ForegroundService {
+    fn stop(&mut self) {
+        // SAFETY: kill(2) on our own child, not reaped yet.
+        unsafe { libc::kill(self.0.id() as i32, libc::SIGTERM) };
+        for _ in 0..1200 {
+            if self.0.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.0.kill();
+        panic!("the service did not stop within 120 s");
+    }
+}
+
+impl Drop for ForegroundService {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// True when the service on `socket` answers `hello`.
+fn service_answers(rt: &tokio::runtime::Runtime, socket: &std::path::Path) -> bool {
+    matches!(
+        rt.block_on(mailoauth::service::client::ask(
+            socket,
+            &mailoauth::service::protocol::Request::Hello,
+            std::time::Duration::from_secs(2),
+        )),
+        Ok(Ok(_))
+    )
+}
+
+/// `mailoauth token alice` run as `user` (runuser), through the service on `socket`.
+fn token_as(cli: &std::path::Path, user: &str, socket: &std::path::Path) -> String {
+    let out = std::process::Command::new("runuser")
+        .args(["-u", user, "--"])
+        .arg(cli)
+        .args(["token", "-v", "--socket"])
+        .arg(socket)
+        .arg("alice")
+        .env_remove("MAILOAUTH_CONFIG")
+        .env_remove("MAILOAUTH_LOG_DIR")
+        .output()
+        .expect("runuser mailoauth token");
+    assert!(
+        out.status.success(),
+        "mailoauth token as {user}: {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("answered by the mailoauth service"),
+        "the service answered: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The wizard's journey for a mail service that runs as another OS account: the purpose screen
+/// names that account (checked on this machine as typed), the sign-in screen asks the token
+/// service first, the save hands the tokens to the service (running as root, in the
+/// foreground), and `mailoauth token` run as that account gets the token from it; the home
+/// screen shows the service and its times, a re-authorization hands new tokens to it, and a
+/// stopped service is said in words with the command to start it.
+#[test]
+fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_gets_them() {
+    let cli = app_binary().with_file_name("mailoauth");
+    assert!(
+        cli.exists(),
+        "{} is built with the core's tests (cargo build -p mailoauth)",
+        cli.display()
+    );
+    let peers = common::peers::peers();
+    let env_file = peers.own_env_file("sandbox_service");
+    let sandbox = mailoauth::sandbox::Sandbox::load(&env_file).expect("sandbox file");
+    let config = sandbox.config_path();
+    std::fs::write(&config, "version = 1\n").expect("an empty config for the service");
+    let reader = TestUser::new("mosvc");
+    // The service's folder: traversable by the reader, writable by root only.
+    let dir = std::env::temp_dir().join(format!("mailoauth-guisvc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("logs")).expect("service folder");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = dir.join("run").join("mailoauth.sock");
+    let mut service = ForegroundService(
+        std::process::Command::new(&cli)
+            .args(["service", "run", "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--socket")
+            .arg(&socket)
+            .env("MAILOAUTH_LOG_DIR", dir.join("logs"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("service.err")).unwrap())
+            .spawn()
+            .expect("mailoauth service run"),
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut up = false;
+    for _ in 0..600 {
+        if service_answers(&rt, &socket) {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        up,
+        "the service answers: {}",
+        std::fs::read_to_string(dir.join("service.err")).unwrap_or_default()
+    );
+
+    let app = App::launch_with_env(
+        &app_binary(),
+        screenshots_dir("sandbox_service"),
+        &[
+            ("MAILOAUTH_SANDBOX", env_file.to_str().expect("utf-8 path")),
+            (
+                "MAILOAUTH_SERVICE_SOCKET",
+                socket.to_str().expect("utf-8 path"),
+            ),
+        ],
+    );
+    app.wait_for("[data-testid=sandbox-badge]");
+    click_provider(&app, "sandbox");
+    app.wait_for("[data-flow] input:checked");
+    click_testid(&app, "readers");
+    // A user that does not exist here is named with the fix, and Continue says why it waits.
+    let field = app.wait_for("[data-testid=readers]");
+    app.type_text(&field[0], "nosuchuser-mailoauth");
+    let problem = app.wait_for_text("[data-testid=readers-problem]", "no user");
+    assert!(
+        app.text(&problem)
+            .starts_with("OS account that runs the mail service"),
+        "the message names the field: {}",
+        app.text(&problem)
+    );
+    app.wait_for_text("[data-testid=action-why]", "no user");
+    app.screenshot("01-reader-unknown");
+    app.clear(&field[0]);
+    app.type_text(&field[0], &reader.0);
+    app.wait_for_text("[data-testid=readers-hint]", &reader.0);
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    app.screenshot("02-purpose-reader");
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], common::peers::ALICE.0);
+    click_testid(&app, "continue");
+    // The sign-in screen asked the service before anything starts.
+    app.wait_for("[data-testid=authorize-step]");
+    app.wait_for_secs("[data-testid=service-check][data-phase=ready]", 30);
+    app.screenshot("03-sign-in-service-ready");
+    click_testid(&app, "start-sign-in");
+    let link = app.wait_for("[data-testid=device-link]");
+    let complete = app.attr(&link[0], "href").expect("the verification link");
+    rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
+    app.wait_for_secs("[data-testid=test-step]", 60);
+    assert_mail_tests_pass(&app, "the mail tests pass with the sign-in's tokens");
+    click_testid(&app, "continue");
+    app.wait_for("[data-testid=save-config]:not([disabled])");
+    let preview = app.text(&app.wait_for("[data-testid=config-preview]")[0]);
+    assert!(
+        preview.contains("token_store = \"service\"") && preview.contains(&reader.0),
+        "the preview holds the service and the reader: {preview}"
+    );
+    click_testid(&app, "save-config");
+    app.wait_for_secs("[data-testid=saved]", 30);
+    app.screenshot("04-saved");
+
+    let doc = mailoauth::config::load(&config).expect("the saved config loads");
+    let account = doc.config.account("alice").expect("alice is saved");
+    assert_eq!(account.token_store, mailoauth::config::StoreSpec::Service);
+    assert_eq!(account.readers, vec![reader.0.clone()]);
+    // The reader gets the token from the service; nothing was kept in the sandbox's own store.
+    let first = token_as(&cli, &reader.0, &socket);
+    assert!(!first.is_empty(), "a token for the reader");
+    assert!(
+        std::fs::read_dir(sandbox.dir.join("mailoauth-tokens"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true),
+        "no tokens in the sandbox's own folder"
+    );
+
+    // The home screen shows the service running and the account's times from it.
+    click_testid(&app, "done-home");
+    app.wait_for("[data-testid=service-panel][data-running=true]");
+    let card = "[data-testid=home] [data-account=alice]";
+    app.wait_for(&format!("{card}[data-state=ok]"));
+    let times = app.text(&app.wait_for(&format!("{card} [data-testid=service-times]"))[0]);
+    assert!(
+        times.starts_with("Token service: last refresh") && !times.contains("next refresh —"),
+        "the service's times: {times}"
+    );
+    let panel = app.text(&app.wait_for("[data-testid=service-text]")[0]);
+    assert!(
+        panel.contains("running") && panel.contains("alice"),
+        "{panel}"
+    );
+    app.resize(1000, 720);
+    // docs/screenshots/home-token-service.png is this screenshot.
+    app.screenshot("05-home-service");
+
+    // Re-authorize from the home screen: the new tokens go to the service.
+    app.click(&app.wait_for(&format!("{card} [data-testid=reauthorize]"))[0]);
+    click_testid(&app, "start-sign-in");
+    let link = app.wait_for("[data-testid=device-link]");
+    let complete = app.attr(&link[0], "href").expect("the verification link");
+    rt.block_on(common::browser::Browser::new().approve_device(&complete, common::peers::ALICE));
+    app.wait_for_secs("[data-testid=signed-in]", 60);
+    assert_mail_tests_pass(
+        &app,
+        "the re-authorized account tests OK with the service's token",
+    );
+    let second = token_as(&cli, &reader.0, &socket);
+    assert_ne!(
+        first, second,
+        "the service hands out the new sign-in's token"
+    );
+
+    let notes = app.text(&app.wait_for(&format!("{card} .notes"))[0]);
+    assert!(
+        notes.contains("given to the mailoauth service"),
+        "the sign-in says where the tokens went: {notes}"
+    );
+    app.click(&app.wait_for_text(&format!("{card} .panel > button"), "Close"));
+
+    // The service stops: the home screen says so in words, with the command to start it.
+    service.stop();
+    click_testid(&app, "open-home");
+    app.wait_for("[data-testid=service-panel][data-running=false]");
+    let panel = app.text(&app.wait_for("[data-testid=service-text]")[0]);
+    assert!(
+        panel.contains("not running") && panel.contains("alice"),
+        "{panel}"
+    );
+    let command = app.text(&app.wait_for("[data-testid=service-command]")[0]);
+    assert_eq!(command, "sudo mailoauth service install");
+    // docs/screenshots/home-token-service-stopped.png is this screenshot.
+    app.screenshot("06-home-service-stopped");
+
+    // A new setup for the stopped service: the sign-in screen says so before anything starts,
+    // and a sign-in started anyway stops at once with the reason (no code, no browser).
+    click_provider(&app, "sandbox");
+    app.wait_for("[data-flow] input:checked");
+    app.type_text(&app.wait_for("[data-testid=readers]")[0], &reader.0);
+    app.wait_for_text("[data-testid=readers-hint]", &reader.0);
+    app.click(&app.wait_for("[data-flow=device_code] input")[0]);
+    click_testid(&app, "continue");
+    app.type_text(&app.wait_for("#field-mailbox")[0], "bob@example.test");
+    click_testid(&app, "continue");
+    let check = app.wait_for_secs("[data-testid=service-check][data-phase=not-ready]", 30);
+    assert!(
+        app.text(&check[0]).contains("not running"),
+        "{}",
+        app.text(&check[0])
+    );
+    app.wait_for_text(
+        "[data-testid=service-check] [data-testid=service-command]",
+        "sudo mailoauth service install",
+    );
+    app.screenshot("07-sign-in-service-stopped");
+    click_testid(&app, "start-sign-in");
+    let failed = app.wait_for_text("[data-testid=sign-in-failed]", "not running");
+    assert!(
+        app.find_all("[data-testid=device-code]").is_empty(),
+        "no sign-in started: {}",
+        app.text(&failed)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

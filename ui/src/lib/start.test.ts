@@ -6,7 +6,11 @@ const view = (madeAtMs: number): StartView => ({
   madeAtMs,
   sandbox: null,
   sandboxError: null,
-  home: { configPath: '/etc/mailoauth/mailoauth.toml', accounts: [] },
+  home: {
+    configPath: '/etc/mailoauth/mailoauth.toml',
+    accounts: [],
+    service: { socket: '/run/mailoauth/mailoauth.sock', asked: true, running: false, problem: null, config: null, held: [], startCommand: 'sudo mailoauth service install' },
+  },
   homeError: null,
   providers: [{ id: 'google', name: 'Google', summary: 'Gmail' }],
 });

@@ -20,6 +20,10 @@ import {
   setServer,
   suggestName,
   toggleDone,
+  forService,
+  setReaders,
+  setReadersProblem,
+  splitReaders,
   type WizardState,
 } from './wizard';
 
@@ -42,6 +46,8 @@ describe('wizard navigation', () => {
       smtp: null,
       imap: null,
       consumer: '',
+      readers: '',
+      readersProblem: null,
     });
   });
 
@@ -222,5 +228,35 @@ describe('the flow as an admin meets it', () => {
     const google = { ...sandbox, providerId: 'google' };
     expect(next(google).step).toBe('checklist');
     expect(back({ ...google, step: 'details' }).step).toBe('checklist');
+  });
+});
+
+describe('readers (the OS account that runs the mail service)', () => {
+  const ready = (): WizardState => ({ ...chooseFlow(chooseProvider(initialState(), 'sandbox'), 'device_code'), signedIn: true, testedAt: 5 });
+
+  it('go into the draft split as the core splits them; empty keeps the admin keyring', () => {
+    expect(draftOf(ready())?.readers).toEqual([]);
+    expect(draftOf(setReaders(ready(), ' lp, group:scanners '))?.readers).toEqual(['lp', 'group:scanners']);
+    expect(splitReaders('a  b,,c')).toEqual(['a', 'b', 'c']);
+    expect(forService(ready())).toBe(false);
+    expect(forService(setReaders(ready(), 'lp'))).toBe(true);
+  });
+
+  it('other readers void the sign-in (another store); blanks alone do not', () => {
+    const s = setReaders(ready(), 'lp');
+    expect(s.signedIn).toBe(false);
+    const t = setReaders({ ...s, signedIn: true }, 'lp ');
+    expect(t.signedIn).toBe(true);
+  });
+
+  it('the core verdict blocks Continue on the purpose screen, and a stale verdict is ignored', () => {
+    let s: WizardState = { ...setReaders(ready(), 'nosuch'), step: 'purpose' };
+    s = setReadersProblem(s, 'nosuch', 'OS account that runs the mail service: there is no user "nosuch"');
+    expect(continueBlocker(s)).toContain('no user "nosuch"');
+    expect(canContinue(s)).toBe(false);
+    s = setReaders(s, 'lp');
+    expect(s.readersProblem).toBeNull();
+    expect(setReadersProblem(s, 'nosuch', 'old')).toBe(s);
+    expect(canContinue(setReadersProblem(s, 'lp', null))).toBe(true);
   });
 });

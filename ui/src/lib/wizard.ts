@@ -81,6 +81,13 @@ export interface WizardState {
   imap: ProbeEndpoint | null;
   /** The consumer the setup is for: an export format's id, or '' for the mailoauth config only. */
   consumer: string;
+  /**
+   * The OS account(s) that run the mail service, as typed (`lp`, `group:lp`); empty: the tokens
+   * stay in the admin's own keyring. Filled: the token service holds them for these readers.
+   */
+  readers: string;
+  /** Why the typed readers cannot be used (the core's check), else null. */
+  readersProblem: string | null;
 }
 
 export function initialState(): WizardState {
@@ -101,6 +108,8 @@ export function initialState(): WizardState {
     smtp: null,
     imap: null,
     consumer: '',
+    readers: '',
+    readersProblem: null,
   };
 }
 
@@ -120,6 +129,29 @@ export function choosePurpose(state: WizardState, purpose: Purpose): WizardState
 /** The service the setup is for; it picks the export on the save screen, nothing else. */
 export function chooseConsumer(state: WizardState, consumer: string): WizardState {
   return consumer === state.consumer ? state : { ...state, consumer };
+}
+
+/** The typed readers split as the core splits them: commas and blanks separate entries. */
+export function splitReaders(text: string): string[] {
+  return text.split(/[\s,]+/).filter((r) => r !== '');
+}
+
+/** Types the readers; other readers mean another token store, so an earlier sign-in is void. */
+export function setReaders(state: WizardState, readers: string): WizardState {
+  if (readers === state.readers) return state;
+  const same = splitReaders(readers).join(',') === splitReaders(state.readers).join(',');
+  // Checked again by the core; until then the old verdict does not hold.
+  return same ? { ...state, readers } : { ...state, readers, readersProblem: null, signedIn: false, testedAt: null };
+}
+
+/** The core's verdict on `readers` (ignored when the field changed since it was asked). */
+export function setReadersProblem(state: WizardState, readers: string, problem: string | null): WizardState {
+  return readers === state.readers && problem !== state.readersProblem ? { ...state, readersProblem: problem } : state;
+}
+
+/** True when the token service is to hold this setup's tokens. */
+export function forService(state: WizardState): boolean {
+  return splitReaders(state.readers).length > 0;
 }
 
 /** Edits a detail; any change invalidates an earlier sign-in. */
@@ -161,7 +193,8 @@ export function continueBlocker(state: WizardState): string | null {
       return state.providerId === null ? 'Choose the provider first.' : null;
     case 'purpose':
       if (state.purpose === null) return 'Choose what the service does with the mailbox.';
-      return state.flow === null ? 'Choose how the service gets its authorization.' : null;
+      if (state.flow === null) return 'Choose how the service gets its authorization.';
+      return state.readersProblem;
     case 'details':
       if (state.mailbox.trim() === '') return 'Enter the mailbox address first.';
       return state.providerId !== 'sandbox' && state.clientId.trim() === '' ? 'Enter the client ID first.' : null;
@@ -242,6 +275,7 @@ export function draftOf(state: WizardState): AccountDraft | null {
     imap: state.imap ?? undefined,
     clientSecret: secret === '' ? undefined : secret,
     redirectPort: state.flow === 'loopback' ? parsePort(state.redirectPort) : undefined,
+    readers: splitReaders(state.readers),
   };
 }
 

@@ -38,8 +38,12 @@ import type { LogFolder } from './bindings/LogFolder';
 import type { FileContext } from './bindings/FileContext';
 import type { ExportFormat } from './bindings/ExportFormat';
 import type { ExportPreview } from './bindings/ExportPreview';
+import type { ReadersCheck } from './bindings/ReadersCheck';
+import type { ServiceOverview } from './bindings/ServiceOverview';
 
 export type {
+  ReadersCheck,
+  ServiceOverview,
   ExportFormat,
   FileContext,
   ImportResult,
@@ -233,6 +237,16 @@ export function saveSetup(draft: AccountDraft, name: string, mode: SaveMode, tes
 /** The config file's accounts with their status. */
 export function home(): Promise<HomeView> {
   return call<HomeView>('home');
+}
+
+/** The OS accounts typed on the purpose screen (who reads the token from the service), checked on this machine. */
+export function checkReaders(text: string): Promise<ReadersCheck> {
+  return call<ReadersCheck>('check_readers', { text });
+}
+
+/** Rejects (with the reason and the fix) unless the token service runs and takes tokens from this user. */
+export function serviceReady(): Promise<void> {
+  return call<void>('service_ready');
 }
 
 /** Signs a saved account in again with its saved settings. */

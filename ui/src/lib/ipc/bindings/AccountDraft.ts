@@ -52,4 +52,10 @@ clientSecret?: string,
 /**
  * The fixed port of the registered loopback redirect (Web-type clients).
  */
-redirectPort?: number, };
+redirectPort?: number, 
+/**
+ * The OS users (`lp`) and groups (`group:lp`) that read the token from the token service;
+ * empty: the tokens stay in the admin's own store. Named: the account is saved with
+ * `token_store = "service"` and these `readers`.
+ */
+readers: Array<string>, };

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { serviceNotice, serviceTimes } from './service';
+import type { ServiceOverview } from './ipc';
+
+const overview = (over: Partial<ServiceOverview>): ServiceOverview => ({
+  socket: '/run/mailoauth/mailoauth.sock',
+  asked: true,
+  running: false,
+  problem: 'no answer',
+  config: null,
+  held: [],
+  startCommand: 'sudo mailoauth service install',
+  ...over,
+});
+
+describe('serviceNotice', () => {
+  it('warns, with the command to copy, when accounts need the stopped service', () => {
+    const n = serviceNotice(overview({ held: ['scanner'] }));
+    expect(n.tone).toBe('warn');
+    expect(n.text).toContain('not running');
+    expect(n.text).toContain('the account scanner');
+    expect(n.command).toBe('sudo mailoauth service install');
+    expect(serviceNotice(overview({ held: ['a', 'b'] })).text).toContain('2 accounts');
+  });
+
+  it('only informs when no account needs it, and says nothing to run when it runs', () => {
+    expect(serviceNotice(overview({})).tone).toBe('info');
+    const ok = serviceNotice(overview({ running: true, problem: null, held: ['scanner'] }));
+    expect(ok.tone).toBe('ok');
+    expect(ok.command).toBeNull();
+    expect(ok.text).toContain('holds the account scanner');
+  });
+});
+
+describe('serviceTimes', () => {
+  it('names the refresh and check times, or nothing for accounts the service does not hold', () => {
+    const at = (u?: number) => (u ? `t${u}` : '—');
+    expect(serviceTimes(undefined, at)).toBeNull();
+    expect(serviceTimes({ lastRefresh: 1, nextRefresh: 2 }, at)).toBe(
+      'Token service: last refresh t1 · next refresh t2 · last check —',
+    );
+  });
+});
