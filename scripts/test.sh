@@ -30,11 +30,16 @@ cargo_counts() {
 
 # Runs a cargo test command, shows its output, and records its counts even when it fails.
 counted() { # kind, then the command
-  local kind=$1 st=0 log
+  local kind=$1 st=0 log p f
   shift
   log="$LOG_DIR/$(printf '%s' "$kind" | tr -c 'a-zA-Z0-9' _).log"
   "$@" 2>&1 | tee "$log" || st=$?
   record "$kind" $(cargo_counts "$log")
+  if [ $st -ne 0 ]; then
+    read -r p f <<<"${COUNTS[$kind]}"
+    # A stage that failed before any test failed (a build error) counts as one failure.
+    [ "$f" -eq 0 ] && COUNTS[$kind]="$p 1"
+  fi
   return $st
 }
 
