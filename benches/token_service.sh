@@ -8,6 +8,7 @@
 #
 # Usage: benches/token_service.sh [RUNS]      (default 200; p50 and p99 in milliseconds)
 #        benches/token_service.sh idle
+#        benches/token_service.sh hold   (the set-up stays up, for profiling by hand)
 # Needs a release build (cargo build --release -p mailoauth) or MAILOAUTH_BIN, python3, and
 # neomutt's docs (/usr/share/doc/neomutt/oauth2/mutt_oauth2.py.gz). No network: every token is
 # valid for a day, so nothing is refreshed.
@@ -42,6 +43,7 @@ token_store = "file:$dir/tokens"
 host = "127.0.0.1"
 port = 587
 security = "start_tls"
+sasl = "xoauth2"
 
 [account.auth]
 provider = "generic"
@@ -72,6 +74,11 @@ for n in $(seq 1 "$accounts"); do
 done
 "$bin" token --config "$dir/mailoauth.toml" direct >/dev/null   # records the first success once
 
+if [ "$mode" = hold ]; then  # for profiling by hand: the set-up stays until killed
+  echo "config $dir/mailoauth.toml, socket $MAILOAUTH_SERVICE_SOCKET, service pid $svc_pid"
+  wait "$svc_pid"
+  exit 0
+fi
 if [ "$mode" = idle ]; then
   sleep 5
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$svc_pid/status")
