@@ -216,8 +216,18 @@ fn file_writer(
         path: dir.to_path_buf(),
         detail: e.to_string(),
     })?;
-    Ok(tracing_appender::non_blocking(file))
+    // A small queue: tracing-appender's default of 128,000 lines is an array set up at every
+    // start, 2-3 ms of each `mailoauth token` call (measured with `strace -r`, docs/PERFORMANCE.md);
+    // a CLI run or the app logs a few lines at a time (a full queue drops lines, never blocks).
+    Ok(
+        tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .buffered_lines_limit(LOG_QUEUE_LINES)
+            .finish(file),
+    )
 }
+
+/// Lines the log writer's queue holds before it drops (never blocks) the next ones.
+const LOG_QUEUE_LINES: usize = 1024;
 
 /// The UTC date of now, `YYYY-MM-DD` (the names tracing-appender's daily rotation used).
 fn today() -> String {
