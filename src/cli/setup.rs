@@ -1157,7 +1157,7 @@ async fn finish(
         ports: a
             .all("port")
             .iter()
-            .filter_map(|p| p.parse().ok())
+            .filter_map(|p| p.parse::<u16>().ok())
             .collect(),
         path: None,
         timeout_secs: args.timeout,
