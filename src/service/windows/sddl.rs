@@ -115,9 +115,11 @@ pub fn pipe_sddl(readers: &[String]) -> Result<String, SddlError> {
 /// from `%ProgramData%`, whose default lets Users create files), SYSTEM and Administrators full
 /// control, inherited by every folder and file inside (`OICI`); and `own`, the service's account
 /// when it is neither (console mode), so a service run from a prompt can use its own folder.
-/// Nobody else.
+/// Nobody else. The owner is `own` (SYSTEM for the installed service): a folder someone else
+/// created first is taken over, so its creator keeps no owner's right to change the DACL back.
 pub fn state_dir_sddl(own: Option<&str>) -> Result<String, SddlError> {
-    let mut out = String::from("D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+    let owner = own.map_or(String::from(SYSTEM), |o| o.trim().to_ascii_uppercase());
+    let mut out = format!("O:{owner}D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
     if let Some(own) = own {
         let sid = own.trim().to_ascii_uppercase();
         if !is_sid(&sid) {
@@ -471,6 +473,8 @@ mod tests {
             let text = state_dir_sddl(own).unwrap();
             let d = decode(&text).unwrap();
             assert!(d.protected(), "{text}: inherits from %ProgramData%");
+            let owner = own.map_or(SYSTEM.to_owned(), |o| o.to_ascii_uppercase());
+            assert_eq!(d.owner.as_deref(), Some(owner.as_str()), "{text}");
             let aces = d.dacl.clone().expect("a DACL");
             let sids: Vec<&str> = aces.iter().map(|a| a.sid.as_str()).collect();
             assert_eq!(sids, want, "{text}");

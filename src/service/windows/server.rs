@@ -85,13 +85,17 @@ pub fn protect_state_dir(dir: &Path, service: &TokenIdentity) -> io::Result<()> 
     use std::os::windows::ffi::OsStrExt;
     use windows_sys::Win32::Security::Authorization::{SetNamedSecurityInfoW, SE_FILE_OBJECT};
     use windows_sys::Win32::Security::{
-        GetSecurityDescriptorDacl, ACL, DACL_SECURITY_INFORMATION,
-        PROTECTED_DACL_SECURITY_INFORMATION,
+        GetSecurityDescriptorDacl, GetSecurityDescriptorOwner, ACL, DACL_SECURITY_INFORMATION,
+        OWNER_SECURITY_INFORMATION, PROTECTED_DACL_SECURITY_INFORMATION, PSID,
     };
-    match std::fs::create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
+    std::fs::create_dir_all(dir)?;
+    // A link or junction would carry the ACL (and the tokens) somewhere else.
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() || !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is a link or junction, not a folder; remove it",
+        ));
     }
     let text = sddl::state_dir_sddl(Some(&service.user_sid))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
@@ -99,10 +103,15 @@ pub fn protect_state_dir(dir: &Path, service: &TokenIdentity) -> io::Result<()> 
     let mut present = 0;
     let mut defaulted = 0;
     let mut dacl: *mut ACL = std::ptr::null_mut();
-    // SAFETY: a valid descriptor made by Windows; `dacl` points into it and lives as long as `sd`.
-    if unsafe { GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) }
-        == 0
-    {
+    let mut owner: PSID = std::ptr::null_mut();
+    let mut owner_defaulted = 0;
+    // SAFETY: a valid descriptor made by Windows; `dacl` and `owner` point into it and live as
+    // long as `sd`.
+    let ok = unsafe {
+        GetSecurityDescriptorDacl(sd.as_ptr(), &mut present, &mut dacl, &mut defaulted) != 0
+            && GetSecurityDescriptorOwner(sd.as_ptr(), &mut owner, &mut owner_defaulted) != 0
+    };
+    if !ok {
         return Err(io::Error::last_os_error());
     }
     let wide: Vec<u16> = dir
@@ -115,8 +124,10 @@ pub fn protect_state_dir(dir: &Path, service: &TokenIdentity) -> io::Result<()> 
         SetNamedSecurityInfoW(
             wide.as_ptr(),
             SE_FILE_OBJECT,
-            DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-            std::ptr::null_mut(),
+            OWNER_SECURITY_INFORMATION
+                | DACL_SECURITY_INFORMATION
+                | PROTECTED_DACL_SECURITY_INFORMATION,
+            owner,
             std::ptr::null_mut(),
             dacl,
             std::ptr::null(),
