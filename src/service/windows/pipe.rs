@@ -101,6 +101,15 @@ impl SecurityDescriptor {
         Ok(s)
     }
 
+    /// Takes over a descriptor Windows allocated for the caller (e.g. by `GetNamedSecurityInfoW`).
+    ///
+    /// # Safety
+    /// `sd` must be a valid self-relative descriptor to be freed with `LocalFree`, owned by
+    /// nobody else.
+    pub unsafe fn from_local(sd: PSECURITY_DESCRIPTOR) -> SecurityDescriptor {
+        SecurityDescriptor(sd)
+    }
+
     /// The descriptor itself, for Windows calls; valid while `self` lives.
     pub fn as_ptr(&self) -> PSECURITY_DESCRIPTOR {
         self.0
