@@ -25,19 +25,26 @@ if [ ! -e "$stub" ] || [ scripts/wine/bcryptprimitives.c -nt "$stub" ]; then
   x86_64-w64-mingw32-gcc -O2 -shared -o "$stub" scripts/wine/bcryptprimitives.c -ladvapi32
 fi
 
-# The test executables, as cargo names them.
-mapfile -t exes < <(cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run \
-    --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
-for line in sys.stdin:
+# Every target of the package must compile for Windows (the integration tests too, checked not
+# linked): a Windows-only compile error fails here, never silently drops a test executable.
+cargo clippy --quiet --target "$TARGET" -p mailoauth --all-targets -- -D warnings
+
+# The test executables, as cargo names them. A build that fails stops here with its errors.
+built="$TARGET_DIR/windows-tests-artifacts.json"
+if ! cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run \
+    --message-format=json >"$built" 2>/dev/null; then
+  cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run
+  echo "windows-tests: the Windows test executables did not build" >&2
+  exit 1
+fi
+mapfile -t exes < <(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
     try: m = json.loads(line)
     except ValueError: continue
     if m.get("reason") == "compiler-artifact" and m.get("profile", {}).get("test") and m.get("executable"):
-        print(m["executable"])')
-if [ ${#exes[@]} -eq 0 ]; then
-  # Show the compiler's own errors.
-  cargo test --target "$TARGET" -p mailoauth --lib --bins --no-run
-  echo "windows-tests: no test executable was built" >&2
+        print(m["executable"])' "$built")
+if [ ${#exes[@]} -lt 2 ]; then
+  echo "windows-tests: expected the library's and the CLI's test executables, got: ${exes[*]}" >&2
   exit 1
 fi
 

@@ -14,9 +14,8 @@ mod common;
 mod fixtures;
 use fixtures::{assert_matches_schema, ConfigFixture};
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks};
+use mailoauth::oauth::AccountAuth;
 use mailoauth::secret::Secret;
 use mailoauth::store::TokenSet;
 use mailoauth::store::TokenStore;
@@ -238,26 +237,7 @@ async fn sign_in(config: &Path, store: &dyn TokenStore) {
         .unwrap()
         .oauth_settings(config)
         .unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let on_event = move |e: FlowEvent| {
-        if let FlowEvent::DeviceCode {
-            verification_uri_complete: Some(u),
-            ..
-        } = &e
-        {
-            let _ = tx.send(u.clone());
-        }
-    };
-    let open = |_: &str| Err(String::from("the device flow opens no browser"));
-    let hooks = FlowHooks::new(&on_event, &open);
-    let user = tokio::spawn(async move {
-        let complete = rx.recv().await.expect("the device code was shown");
-        Browser::new().approve_device(&complete, ALICE).await;
-    });
-    authorize(&auth, store, &hooks)
-        .await
-        .expect("device code authorization");
-    user.await.unwrap();
+    common::browser::sign_in_device(&auth, store, ALICE).await;
 }
 
 /// Marks the stored access token expired, so the next `token` must refresh at the provider;

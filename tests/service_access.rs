@@ -4,7 +4,7 @@
 //! the service holds, that a consumer's report of a rejected token gets a new one, that bad
 //! frames are answered and logged, and that a cached `token` on the direct path writes nothing.
 
-#![cfg(unix)] // the Unix socket service with OS users; the Windows pipe: tests/windows_service_wine.rs
+#![cfg(unix)]
 mod common;
 #[path = "common/service.rs"]
 mod service;

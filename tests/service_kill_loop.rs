@@ -14,7 +14,7 @@
 //! lands depends on timing, so the tests assert what happened after each signal, never how the
 //! signals spread; bounds only stop hangs.
 
-#![cfg(unix)] // the Unix socket service with OS users; the Windows pipe: tests/windows_service_wine.rs
+#![cfg(unix)]
 mod common;
 #[path = "common/fixtures.rs"]
 mod fixtures;

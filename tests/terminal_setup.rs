@@ -9,12 +9,22 @@
 //!   revokes the grant; `mailoauth token` then names `mailoauth reauthorize NAME --config FILE`,
 //!   and that command brings the account back.
 //!
+//! - with the token service (run as root in its non-root mode: its own `--state-dir` and
+//!   `--socket`): setup with a reader (an OS user made by the test), typed wrong and corrected
+//!   at its prompt in the terminal, or given as `--reader` in a script; the tokens go to the
+//!   service; `mailoauth token` run as that user prints the service's token, another user is
+//!   refused (77); the readers survive a setup re-run and `reauthorize`.
+//!
 //! The scripted browser user of tests/common approves the device codes and loopback sign-ins.
 //! Every wait is for text on the screen or in the output, with a generous bound; no time is
 //! asserted. With `MAILOAUTH_WRITE_SCREENS=1` the captured screens are written to
 //! docs/terminal/ (the admin's view, kept in the repository).
 
+// tmux, runuser and Unix modes: the Windows console cannot be driven here (README).
+#![cfg(unix)]
 mod common;
+#[path = "common/service.rs"]
+mod service;
 
 use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
@@ -756,4 +766,334 @@ fn microsoft_questions_checklist_and_cancel_in_a_terminal() {
     assert!(s.contains("cancelled; nothing was saved"), "{s}");
     assert!(!config.exists(), "nothing was written");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A token service for one test: `mailoauth service run` as root in the foreground, with its own
+/// state folder and socket, reading the config `setup` writes.
+struct Service {
+    dir: PathBuf,
+    config: PathBuf,
+    socket: PathBuf,
+    child: std::process::Child,
+}
+
+impl Service {
+    fn start(name: &str) -> Service {
+        let dir = fresh_dir(name);
+        use std::os::unix::fs::PermissionsExt;
+        // The test users reach the socket's folder; nothing else in it is theirs.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let config = dir.join("mailoauth.toml");
+        std::fs::write(&config, "version = 1\n").unwrap();
+        let socket = dir.join("run").join("mailoauth.sock");
+        let err = std::fs::File::create(dir.join("service.err")).unwrap();
+        let child = Command::new(bin())
+            .args(["service", "run", "--config"])
+            .arg(&config)
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .arg("--socket")
+            .arg(&socket)
+            .env("MAILOAUTH_LOG_DIR", dir.join("logs"))
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .expect("mailoauth service run");
+        let mut s = Service {
+            dir,
+            config,
+            socket,
+            child,
+        };
+        let start = Instant::now();
+        while !service::hello(&s.socket) {
+            if let Some(status) = s.child.try_wait().unwrap() {
+                panic!("the service ended at start: {status:?}: {}", s.stderr());
+            }
+            assert!(start.elapsed() < BOUND, "the service never answered");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("service.err")).unwrap_or_default()
+    }
+
+    /// The setup flags of a journey with this service: the peers' provider and servers, this
+    /// config and socket, and no `--store` (a reader makes the service hold the tokens).
+    fn flags(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip = false;
+        for f in peer_flags(&self.dir) {
+            if skip {
+                skip = false;
+                continue;
+            }
+            if f == "--store" {
+                skip = true;
+                continue;
+            }
+            out.push(f);
+        }
+        out.extend(["--socket".into(), self.socket.display().to_string()]);
+        out
+    }
+
+    /// `mailoauth token NAME` run as `user` (runuser), as a mail service running as them would.
+    fn token_as(&self, user: &str, name: &str) -> std::process::Output {
+        let child = Command::new("runuser")
+            .args(["-u", user, "--", bin(), "token", "--config"])
+            .arg(&self.config)
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg(name)
+            .env_remove("MAILOAUTH_CONFIG")
+            .env_remove("MAILOAUTH_LOG_DIR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runuser mailoauth token");
+        service::output_bounded(child, "mailoauth token as a reader")
+    }
+
+    /// The custody store's token of alice.
+    fn held_access_token(&self) -> String {
+        use mailoauth::store::TokenStore;
+        let store = mailoauth::store::file::FileStore::new(self.dir.join("state").join("tokens"));
+        let t = store
+            .load(ALICE.0)
+            .expect("the custody store parses")
+            .expect("the service holds alice's tokens");
+        t.access_token.expose().to_string()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// What an admin does on a print server: `mailoauth setup` asks which OS account runs the mail
+/// service (typed wrong, refused with the field's message, corrected), signs in, saves, and the
+/// service holds the tokens; the reader gets the token, another user is refused.
+#[test]
+fn a_reader_set_up_in_a_terminal_gets_the_token_from_the_service() {
+    let svc = Service::start("svc-tmux");
+    let reader = service::OsUser::new("msr", &[]);
+    let other = service::OsUser::new("mso", &[]);
+    let t = Tmux::start("svc");
+    let mut argv = vec![bin().to_string(), "setup".into()];
+    argv.extend(svc.flags());
+    argv.extend([
+        "--flow".into(),
+        "device-code".into(),
+        "--purpose".into(),
+        "send".into(),
+        "--client-id".into(),
+        PUBLIC_CLIENT.into(),
+        "--mailbox".into(),
+        ALICE.0.into(),
+        "--name".into(),
+        "scanner".into(),
+        "--export".into(),
+        "none".into(),
+    ]);
+    t.run(&argv);
+    t.wait_for("? Client secret");
+    t.keys(&["Enter"]);
+    // A user that does not exist here is refused at its prompt, naming the field and the fix.
+    t.wait_for("? Which OS account runs the mail service");
+    let wrong = format!("{}x", reader.0);
+    t.type_text(&wrong);
+    t.keys(&["Enter"]);
+    let refused = t.wait_for(&format!("Reader \"{wrong}\": there is no OS user"));
+    keep_screen("setup-service-reader-refused", &t.screen());
+    assert!(
+        !refused.contains("user_code="),
+        "nothing started: {refused}"
+    );
+    t.keys(&["BSpace"]);
+    t.keys(&["Enter"]);
+    let s = t.wait_for("user_code=");
+    approve(&device_url(&s).expect("the code's URL"));
+    let s = t.wait_for("? Save to");
+    assert!(s.contains("+token_store = \"service\""), "{s}");
+    assert!(s.contains(&format!("+readers = [\"{}\"]", reader.0)), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_exit();
+    keep_screen("setup-service-saved", &t.screen());
+    assert!(s.contains("EXIT=0"), "{s}\n{}", svc.stderr());
+    assert!(s.contains("in the mailoauth service's custody"), "{s}");
+    assert!(
+        s.contains(&format!("it gives them to: {}", reader.0)),
+        "{s}"
+    );
+    // Nothing was kept in this user's store: the only copy is the service's.
+    assert!(!svc.dir.join("tokens").exists());
+
+    // The mail service, running as the reader, gets the service's token; another user does not.
+    let out = svc.token_as(&reader.0, "scanner");
+    assert!(
+        out.status.success(),
+        "{:?}: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        svc.stderr()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        svc.held_access_token()
+    );
+    t.reset();
+    t.run(&[
+        "runuser".into(),
+        "-u".into(),
+        other.0.clone(),
+        "--".into(),
+        bin().to_string(),
+        "token".into(),
+        "--config".into(),
+        svc.config.display().to_string(),
+        "--socket".into(),
+        svc.socket.display().to_string(),
+        "scanner".into(),
+    ]);
+    let s = t.wait_exit();
+    keep_screen("token-service-refused", &t.screen());
+    assert!(s.contains("EXIT=77"), "{s}");
+    assert!(
+        s.contains(&format!("user \"{}\" may not read", other.0)),
+        "{s}"
+    );
+}
+
+/// The flag-only form with the service: refused before the sign-in when the service is not
+/// running or a reader does not exist; then `--reader` signs in, saves and hands the tokens
+/// over; the readers survive a setup re-run without `--reader` and `reauthorize`.
+#[test]
+fn a_script_sets_up_a_reader_and_the_readers_survive_reruns() {
+    let svc = Service::start("svc-script");
+    let reader = service::OsUser::new("msa", &[]);
+    let other = service::OsUser::new("msb", &[]);
+    let base = |extra: &[&str]| {
+        let mut args = vec!["setup".to_string()];
+        args.extend(svc.flags());
+        args.extend(
+            [
+                "--flow",
+                "device-code",
+                "--purpose",
+                "send",
+                "--client-id",
+                PUBLIC_CLIENT,
+                "--mailbox",
+                ALICE.0,
+                "--name",
+                "scanner",
+                "--yes",
+            ]
+            .map(String::from),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    // A reader that does not exist: named with its flag, nothing starts.
+    let (status, _, err) = scripted(&base(&["--reader", "no-such-user-mailoauth"]));
+    assert_eq!(status.code(), Some(64), "{err}");
+    assert!(
+        err.contains("--reader: Reader \"no-such-user-mailoauth\": there is no OS user"),
+        "{err}"
+    );
+    // No service on the socket: said before the sign-in, with the command that starts one.
+    let mut args = base(&["--reader", &reader.0]);
+    let i = args.iter().position(|a| a == "--socket").unwrap();
+    args[i + 1] = svc.dir.join("nowhere.sock").display().to_string();
+    let (status, _, err) = scripted(&args);
+    assert_eq!(status.code(), Some(69), "{err}");
+    assert!(
+        err.contains("the mailoauth service is not running"),
+        "{err}"
+    );
+    assert!(err.contains("mailoauth service run --config"), "{err}");
+    assert!(!err.contains("user_code="), "no sign-in started: {err}");
+    assert!(
+        !std::fs::read_to_string(&svc.config)
+            .unwrap()
+            .contains("scanner"),
+        "nothing saved"
+    );
+
+    // Run by a user who may not manage the service: said before the sign-in, with who may.
+    let child = Command::new("runuser")
+        .args(["-u", &other.0, "--", bin()])
+        .args(base(&["--reader", &reader.0]))
+        .env_remove("MAILOAUTH_LOG_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runuser mailoauth setup");
+    let out = service::output_bounded(child, "mailoauth setup as a non-manager");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    assert!(
+        err.contains(&format!("user \"{}\" may not manage", other.0))
+            && err.contains("only root and members of the group `mailoauth` may hand tokens"),
+        "{err}"
+    );
+    assert!(!err.contains("user_code="), "no sign-in started: {err}");
+
+    // With the service: signed in, saved, handed over.
+    let (status, out, err) = scripted(&base(&[
+        "--reader",
+        &reader.0,
+        "--reader",
+        "group:root",
+        "--json",
+    ]));
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON result");
+    assert_eq!(v["service"], true, "{out}");
+    assert_eq!(
+        v["readers"],
+        serde_json::json!([reader.0.clone(), "group:root"]),
+        "{out}"
+    );
+    let token = String::from_utf8_lossy(&svc.token_as(&reader.0, "scanner").stdout)
+        .trim()
+        .to_string();
+    assert_eq!(token, svc.held_access_token());
+    assert_eq!(svc.token_as(&other.0, "scanner").status.code(), Some(77));
+
+    // setup again without --reader, then reauthorize: the readers and the service stay.
+    let (status, _, err) = scripted(&base(&[]));
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    assert!(err.contains("in the mailoauth service's custody"), "{err}");
+    let (status, out, err) = scripted(&[
+        "reauthorize".into(),
+        "scanner".into(),
+        "--config".into(),
+        svc.config.display().to_string(),
+        "--socket".into(),
+        svc.socket.display().to_string(),
+    ]);
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    assert!(out.contains("signed in again and works"), "{out}");
+    let doc = mailoauth::config::load(&svc.config).expect("config");
+    let account = doc.account("scanner").expect("the account");
+    assert_eq!(account.readers, vec![reader.0.clone(), "group:root".into()]);
+    assert!(mailoauth::service::is_service_owned(account));
+    let out = svc.token_as(&reader.0, "scanner");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(svc.token_as(&other.0, "scanner").status.code(), Some(77));
 }

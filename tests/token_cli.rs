@@ -221,3 +221,33 @@ fn token_exit_statuses_tell_the_causes_apart() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An account whose store holds no tokens (signed in with another `--store`, or never): `token`
+/// gives one instruction, the command that fixes it, with the account's name and config filled
+/// in; never "run the wizard" nor "authorize first" beside it.
+#[test]
+fn no_tokens_names_the_one_command_that_fixes_it() {
+    let (port, hits) = refusing_token_endpoint();
+    let (dir, config) = setup("none", port, now() + 3600);
+    std::fs::remove_file(dir.join("tokens").join(format!("{MAILBOX}.json"))).unwrap();
+    let out = mailoauth(&["token", "svc"], &config);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(80), "{err}");
+    assert!(
+        err.contains(&format!(
+            "run mailoauth reauthorize svc --config {}",
+            config.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wizard") && !err.contains("authorize first"),
+        "a second, different instruction: {err}"
+    );
+    assert!(
+        !err.contains("<mailbox>") && !err.contains("<client ID>"),
+        "a placeholder where the value is known: {err}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,15 +8,13 @@ mod common;
 mod fixtures;
 use fixtures::{assert_matches_schema, ConfigFixture};
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use mailoauth::oauth::{authorize, AccountAuth, FlowEvent, FlowHooks};
+use mailoauth::oauth::AccountAuth;
 use mailoauth::provider::{ClientAuth, EndpointOverrides, Flow, Purpose};
 use mailoauth::store::file::FileStore;
 use mailoauth::store::TokenStore;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tokio::sync::mpsc;
 
 const PROCESSES: usize = 3;
 const ROUNDS: usize = 3;
@@ -43,26 +41,7 @@ async fn sign_in(config: &Path, store: &FileStore) {
     assert_eq!(auth.purpose, Purpose::Both);
     assert_eq!(auth.flow, Flow::DeviceCode);
     assert_ne!(auth.endpoints, EndpointOverrides::default());
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    let on_event = move |e: FlowEvent| {
-        if let FlowEvent::DeviceCode {
-            verification_uri_complete: Some(u),
-            ..
-        } = &e
-        {
-            let _ = tx.send(u.clone());
-        }
-    };
-    let open = |_: &str| Err(String::from("the device flow opens no browser"));
-    let hooks = FlowHooks::new(&on_event, &open);
-    let user = tokio::spawn(async move {
-        let complete = rx.recv().await.expect("the device code was shown");
-        Browser::new().approve_device(&complete, ALICE).await;
-    });
-    authorize(&auth, store, &hooks)
-        .await
-        .expect("device code authorization");
-    user.await.unwrap();
+    common::browser::sign_in_device(&auth, store, ALICE).await;
 }
 
 /// Marks the stored access token as expired, so the next `mailoauth token` must refresh.

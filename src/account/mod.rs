@@ -151,6 +151,14 @@ impl Coded for AccountError {
             _ => ErrorCode::InvalidInput,
         }
     }
+
+    fn diagnosis_id(&self) -> Option<String> {
+        match self {
+            AccountError::Token(e) => e.diagnosis_id(),
+            AccountError::OAuth(e) => Coded::diagnosis_id(e),
+            _ => None,
+        }
+    }
 }
 
 /// [`plan`], then keeps the draft's client secret (if the plan uses one) in the token store,

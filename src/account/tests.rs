@@ -303,3 +303,24 @@ fn endpoint_overrides_cross_to_the_file_and_back() {
     let file = convert::endpoints_to_config(&e).unwrap();
     assert_eq!(convert::endpoints_to_engine(Some(&file)), e);
 }
+
+/// The façade's errors keep the diagnosis the engine chose: the app's IpcError and the CLI show
+/// it without explaining the message again (a state mismatch is a refused sign-in with its diagnosis, not "internal").
+#[test]
+fn wrapped_errors_keep_the_engine_s_code_and_diagnosis() {
+    use crate::error::{Coded, ErrorCode};
+    let mismatch = || crate::oauth::OAuthError::StateMismatch;
+    let direct = Coded::diagnosis_id(&mismatch()).expect("the engine's diagnosis");
+    for e in [
+        AccountError::OAuth(mismatch()),
+        AccountError::Token(TokenError::OAuth(mismatch())),
+    ] {
+        assert_eq!(
+            Coded::diagnosis_id(&e).as_deref(),
+            Some(direct.as_str()),
+            "{e}"
+        );
+        assert_eq!(e.code(), mismatch().code(), "{e}");
+        assert_ne!(e.code(), ErrorCode::Internal, "{e}");
+    }
+}

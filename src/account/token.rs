@@ -24,6 +24,10 @@ impl Coded for TokenError {
             TokenError::OAuth(e) => e.code(),
         }
     }
+
+    fn diagnosis_id(&self) -> Option<String> {
+        TokenError::diagnosis_id(self)
+    }
 }
 
 /// What a front end does about a failed token request: the CLI turns it into its exit status,

@@ -204,6 +204,8 @@ async fn run_async(
         // What the rebuild does not know stays as saved.
         new.tls = account.tls.clone();
         new.token_store = account.token_store.clone();
+        new.readers = account.readers.clone();
+        new.google_testing_consent = account.google_testing_consent;
         new.auth.key_id = account.auth.key_id.clone();
         new.auth.certificate = account.auth.certificate.clone();
         new.auth.client_secret_expires = account.auth.client_secret_expires.clone();

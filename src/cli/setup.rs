@@ -9,6 +9,7 @@
 //! or a hidden prompt.
 
 pub mod core_api;
+pub mod service;
 pub mod term;
 
 use super::exit::EX_USAGE;
@@ -227,7 +228,7 @@ pub const FIELDS: &[Field] = &[
         key: "store",
         flags: &["store"],
         prompt: None,
-        help: "Where the tokens are kept: file:<folder> or keyring [default: file in the user's data folder].",
+        help: "Where the tokens are kept: file:<folder>, keyring, or service (the mailoauth token service; implied by --reader) [default: file in the user's data folder].",
         kind: Kind::Text,
         applies: always,
         required: never,
@@ -250,8 +251,15 @@ pub const FIELDS: &[Field] = &[
         applies: always,
         required: never,
     },
-    // The token service's question comes here once it has landed (docs: SERVICE-DESIGN):
-    // `readers` = which OS users or groups may read the account's tokens from the service.
+    Field {
+        key: "readers",
+        flags: &["reader"],
+        prompt: Some("Which OS account runs the mail service (user, or group:NAME; empty: this user)"),
+        help: "The OS user the mail service runs as, or group:NAME (several: spaces at the prompt, --reader again as flags). It gets the token from the mailoauth service, which then holds the tokens. Empty: they stay in this user's store.",
+        kind: Kind::Many,
+        applies: |a| a.get("store").is_none_or(|s| s == "service"),
+        required: never,
+    },
     Field {
         key: "export",
         flags: &["export"],
@@ -265,7 +273,7 @@ pub const FIELDS: &[Field] = &[
 
 /// Flags that are not questions (the test checks the command has exactly these and the table's).
 #[cfg(test)]
-pub const META_FLAGS: &[&str] = &["config", "yes", "json", "timeout"];
+pub const META_FLAGS: &[&str] = &["config", "yes", "json", "timeout", "socket"];
 
 /// The answers so far: flags and prompts alike, by field key.
 #[derive(Debug, Clone, Default)]
@@ -324,6 +332,7 @@ pub struct Args {
     yes: bool,
     json: bool,
     timeout: Option<u64>,
+    socket: Option<PathBuf>,
 }
 
 impl clap::FromArgMatches for Args {
@@ -342,6 +351,7 @@ impl clap::FromArgMatches for Args {
             yes: m.get_flag("yes"),
             json: m.get_flag("json"),
             timeout: m.get_one::<u64>("timeout").copied(),
+            socket: m.get_one::<PathBuf>("socket").cloned(),
         })
     }
     fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
@@ -394,6 +404,12 @@ impl clap::Args for Args {
                 .long("timeout")
                 .value_parser(clap::value_parser!(u64).range(1..))
                 .help("Seconds to wait for the browser of a loopback sign-in [default: 300]."),
+        )
+        .arg(
+            Arg::new("socket")
+                .long("socket")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("The token service's socket, for an account with --reader [default: $MAILOAUTH_SERVICE_SOCKET, else the platform's]"),
         )
         .after_help(
             "Without a terminal (a script, a pipe), every needed value must be a flag and --yes confirms the save; the missing flags are named.\n\
@@ -579,9 +595,21 @@ pub fn check(key: &str, raw: &str, a: &Answers) -> Checked {
                 )
             }
         }
+        "readers" => {
+            let mut c = Checked::default();
+            for entry in raw.split_whitespace() {
+                match service::check_reader(entry) {
+                    Ok(v) if !c.value.contains(&v) => c.value.push(v),
+                    Ok(_) => {}
+                    Err(e) => c.errors.push(e),
+                }
+            }
+            c
+        }
         "store" => {
             let s = raw.trim();
             if s == "keyring"
+                || s == "service"
                 || s.strip_prefix("file:")
                     .is_some_and(|d| !d.trim().is_empty())
             {
@@ -589,7 +617,7 @@ pub fn check(key: &str, raw: &str, a: &Answers) -> Checked {
             } else {
                 refuse(
                     raw,
-                    String::from("Token store: write file:<folder> or keyring."),
+                    String::from("Token store: write file:<folder>, keyring or service."),
                 )
             }
         }
@@ -699,6 +727,12 @@ pub fn resolve(
     let mut checklist_shown = false;
     for f in FIELDS {
         if !(f.applies)(&a) {
+            if f.key == "readers" && args.given.contains_key("reader") {
+                problems.push(format!(
+                    "--reader: the readers get the token from the mailoauth service, but --store {} keeps it in this user's store: drop --store (or give --store service).",
+                    a.get("store").unwrap_or_default()
+                ));
+            }
             continue;
         }
         if f.key == "issuer" || f.key == "tenant" || f.key == "client-id" {
@@ -1042,6 +1076,10 @@ struct Outcome {
     check: Option<mailoauth::probe::CheckReport>,
     token_command: String,
     export: Option<String>,
+    /// The tokens were handed to the token service.
+    service: bool,
+    /// Who reads the token from the service.
+    readers: Vec<String>,
 }
 
 fn fail(m: impl std::fmt::Display) -> ExitCode {
@@ -1086,7 +1124,21 @@ async fn finish(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    // An account read by other OS accounts is held by the token service: the sign-in's tokens
+    // are handed to it, never kept in this user's store or keyring.
+    let readers = a.all("readers").to_vec();
+    // An account the service already holds stays there when setup runs again without --store
+    // (its readers are kept by the save).
+    let held_before = mailoauth::config::load(&config_path).ok().is_some_and(|d| {
+        d.config
+            .account(&name)
+            .is_some_and(mailoauth::service::is_service_owned)
+    });
+    let to_service = !readers.is_empty()
+        || a.get("store") == Some("service")
+        || (held_before && a.get("store").is_none());
     let store_text = match a.get("store") {
+        _ if to_service => String::from("service"),
         Some(s) => s.to_string(),
         None => match super::authorize::default_store() {
             Ok(s) => s,
@@ -1120,7 +1172,19 @@ async fn finish(
         }
     }
     if let (Some(s), Some(_)) = (&secret, &setup.auth.client_secret) {
-        match core_api::keep_client_secret(&setup.store, &setup.auth.mailbox, s) {
+        // The service holds tokens only: the client secret of an account it holds is kept in a
+        // file of this (managing) user's default folder, which the service (root) reads.
+        let secret_store = if to_service {
+            match super::authorize::default_store().and_then(|t| {
+                StoreSpec::parse(&t).map_err(|e| format!("the client secret's folder: {e}"))
+            }) {
+                Ok(spec) => spec,
+                Err(e) => return fail(e),
+            }
+        } else {
+            setup.store.clone()
+        };
+        match core_api::keep_client_secret(&secret_store, &setup.auth.mailbox, s) {
             Ok(place) => setup.auth.client_secret = Some(place),
             Err(e) => return fail(e),
         }
@@ -1143,10 +1207,34 @@ async fn finish(
         ));
     }
 
+    // The service answers, reads this config and takes tokens from this user: checked before
+    // the sign-in, so none is wasted.
+    let socket = mailoauth::service::client::socket_path(args.socket.as_deref());
+    let handover = if to_service {
+        if let Err(stop) = service::preflight(&socket, &config_path).await {
+            eprintln!("mailoauth setup: {}", stop.message);
+            return ExitCode::from(stop.status);
+        }
+        match mailoauth::service::client::HandOver::new() {
+            Ok(h) => Some(h),
+            Err(e) => return fail(format!("cannot prepare the hand-over to the service: {e}")),
+        }
+    } else {
+        None
+    };
+    let tokens_note = if to_service {
+        "the tokens of this sign-in are discarded, nothing reached the service"
+    } else {
+        "the tokens stay in the store"
+    };
+
     // The sign-in.
-    let store = match mailoauth::store::open(&setup.store) {
-        Ok(s) => s,
-        Err(e) => return fail(e),
+    let store: Box<dyn mailoauth::store::TokenStore> = match &handover {
+        Some(h) => Box::new(h.store().clone()),
+        None => match mailoauth::store::open(&setup.store) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        },
     };
     eprintln!(
         "\nSigning in {} ({} flow) ...",
@@ -1190,7 +1278,7 @@ async fn finish(
                     .prompt()
                     .unwrap_or(false);
             if !save_anyway {
-                eprintln!("mailoauth setup: the mail tests failed; the account was not saved (the tokens stay in the store). Fix what the diagnosis says and run mailoauth setup again.");
+                eprintln!("mailoauth setup: the mail tests failed; the account was not saved ({tokens_note}). Fix what the diagnosis says and run mailoauth setup again.");
                 return ExitCode::FAILURE;
             }
         }
@@ -1198,20 +1286,41 @@ async fn finish(
     }
 
     // The save: preview, difference, confirmation.
-    let account = match core_api::config_account(&name, &setup, ca_file.as_deref()) {
+    let mut account = match core_api::config_account(&name, &setup, ca_file.as_deref()) {
         Ok(a) => a,
         Err(e) => return fail(e),
     };
+    if to_service {
+        account.token_store = StoreSpec::Service;
+        // None given: the saved account's readers stay (the core keeps them).
+        account.readers = readers.clone();
+    }
     let saved = match save_with_preview(
         &config_path,
         account.clone(),
         existed,
         interactive,
         args.yes,
+        tokens_note,
     ) {
         Ok(r) => r,
         Err(code) => return code,
     };
+    // The service takes the tokens once the account is in its config.
+    if let Some(h) = &handover {
+        let key = oauth::store_key(&setup.auth);
+        if let Err(e) = h.send(&socket, &name, &key).await {
+            let again = super::reauthorize::command(args.config.as_deref(), &name);
+            let stop = service::refused_handover(&e, &name, &again);
+            eprintln!("mailoauth setup: {}", stop.message);
+            return ExitCode::from(stop.status);
+        }
+        eprintln!("The tokens are in the mailoauth service's custody (nothing was kept in this user's store).");
+    }
+    let readers_saved = mailoauth::config::load(&config_path)
+        .ok()
+        .and_then(|d| d.config.account(&name).map(|a| a.readers.clone()))
+        .unwrap_or_default();
     let export = match a.get("export").filter(|e| *e != "none") {
         Some(id) => {
             let ctx = mailoauth::export::ExportContext::for_config(&config_path);
@@ -1231,14 +1340,29 @@ async fn finish(
             check: report,
             token_command: saved.token_command,
             export,
+            service: handover.is_some(),
+            readers: readers_saved,
         };
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         println!("Saved account {name:?} in {}.", config_path.display());
-        println!(
-            "The mail service gets a fresh token with:\n\n  {}\n",
-            saved.token_command
-        );
+        if handover.is_some() {
+            let who = if readers_saved.is_empty() {
+                String::from("root and the group mailoauth only (no readers)")
+            } else {
+                readers_saved.join(", ")
+            };
+            println!("The mailoauth service holds its tokens and keeps them fresh; it gives them to: {who}.");
+            println!(
+                "The mail service, running as one of them, gets a fresh token with:\n\n  {}\n",
+                saved.token_command
+            );
+        } else {
+            println!(
+                "The mail service gets a fresh token with:\n\n  {}\n",
+                saved.token_command
+            );
+        }
         if let Some(text) = export {
             println!(
                 "Export ({}):\n\n{text}",
@@ -1257,6 +1381,7 @@ pub fn save_with_preview(
     existed: bool,
     interactive: bool,
     yes: bool,
+    tokens_note: &str,
 ) -> Result<core_api::SaveReport, ExitCode> {
     let preview = match core_api::save_account(path, account.clone(), core_api::SaveMode::Preview) {
         Ok(p) => p,
@@ -1294,7 +1419,7 @@ pub fn save_with_preview(
         match inquire::Confirm::new(&question).with_default(true).prompt() {
             Ok(true) => {}
             Ok(false) | Err(_) => {
-                eprintln!("mailoauth setup: not saved (the tokens stay in the store; run mailoauth setup again to save).");
+                eprintln!("mailoauth setup: not saved ({tokens_note}; run mailoauth setup again to save).");
                 return Err(ExitCode::FAILURE);
             }
         }
@@ -1510,6 +1635,95 @@ mod tests {
         // There is no flag that takes the secret itself.
         use clap::Parser;
         assert!(Cli::try_parse_from(["setup", "--client-secret", "x"]).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn readers_are_checked_against_this_machine_and_kept_by_a_save_without_them() {
+        // Checked as typed: an unknown user is named with its flag; a known one is kept, once.
+        let base = [
+            "--provider",
+            "microsoft",
+            "--tenant",
+            "contoso.onmicrosoft.com",
+            "--client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--mailbox",
+            "scanner@contoso.com",
+            "--yes",
+        ];
+        let mut argv = base.to_vec();
+        argv.extend(["--reader", "no-such-user-mailoauth"]);
+        let Err(Stop::Usage(problems)) = resolve(&parse(&argv), &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems.iter().any(|p| p
+                .starts_with("--reader: Reader \"no-such-user-mailoauth\": there is no OS user")),
+            "{problems:?}"
+        );
+        let mut argv = base.to_vec();
+        argv.extend([
+            "--reader",
+            "root",
+            "--reader",
+            "root",
+            "--reader",
+            "group:root",
+        ]);
+        let (a, _) = resolve(&parse(&argv), &mut Script).expect("root exists");
+        assert_eq!(a.all("readers"), ["root", "group:root"]);
+        // A reader with a store of this user's: the two cannot both hold the tokens.
+        argv.extend(["--store", "keyring"]);
+        let Err(Stop::Usage(problems)) = resolve(&parse(&argv), &mut Script) else {
+            panic!("refused")
+        };
+        assert!(
+            problems.iter().any(|p| p.starts_with("--reader: ")),
+            "{problems:?}"
+        );
+
+        // The save keeps the readers of the saved account when the new one names none
+        // (a setup re-run without --reader, reauthorize's rebuilt account).
+        let dir =
+            std::env::temp_dir().join(format!("mailoauth-setup-readers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.toml");
+        let draft = core_api::AccountDraft {
+            provider: "microsoft".into(),
+            cloud: Cloud::default(),
+            tenant: Some("contoso.onmicrosoft.com".into()),
+            client_id: "11111111-2222-3333-4444-555555555555".into(),
+            flow: Flow::DeviceCode,
+            purpose: Purpose::Send,
+            mailbox: "scanner@contoso.com".into(),
+            smtp: None,
+            imap: None,
+            client_secret: None,
+            redirect_port: None,
+        };
+        let setup = core_api::plan(&draft).expect("plan");
+        let mut account = core_api::config_account("scanner", &setup, None).unwrap();
+        account.token_store = StoreSpec::Service;
+        account.readers = vec!["lp".into(), "group:scanners".into()];
+        let write = || core_api::SaveMode::Write { base: None };
+        assert!(
+            core_api::save_account(&path, account.clone(), write())
+                .unwrap()
+                .saved
+        );
+        account.readers.clear();
+        assert!(
+            core_api::save_account(&path, account, write())
+                .unwrap()
+                .saved
+        );
+        let doc = mailoauth::config::load(&path).unwrap();
+        assert_eq!(
+            doc.config.account("scanner").unwrap().readers,
+            ["lp", "group:scanners"]
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -47,7 +47,7 @@ async fn refresh_locked(
     let Some(tokens) = store.load(&key)? else {
         return Err(OAuthError::NeedsReauthorization {
             reason: format!(
-                "no tokens for {key} in the {}: run mailoauth authorize first",
+                "no tokens for {key} in the {}: the account has not signed in with this store yet",
                 store.describe()
             ),
             reply: None,

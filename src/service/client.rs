@@ -330,10 +330,14 @@ impl HandOver {
                 std::process::id(),
                 crate::oauth::unix_now()
             ));
-            #[cfg_attr(not(unix), allow(unused_mut))]
-            let mut b = std::fs::DirBuilder::new();
             #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            let b = {
+                let mut b = std::fs::DirBuilder::new();
+                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+                b
+            };
+            #[cfg(not(unix))]
+            let b = std::fs::DirBuilder::new();
             match b.create(&dir) {
                 Ok(()) => {
                     let store = crate::store::file::FileStore::new(dir.clone());

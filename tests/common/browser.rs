@@ -136,3 +136,33 @@ impl Browser {
         );
     }
 }
+
+/// Signs `user` in with the device flow of `auth`, the scripted browser approving the code as a
+/// person would, and stores the tokens in `store`: the admin's one sign-in of many tests.
+pub async fn sign_in_device(
+    auth: &mailoauth::oauth::AccountAuth,
+    store: &dyn mailoauth::store::TokenStore,
+    user: (&'static str, &'static str),
+) {
+    use mailoauth::oauth::{FlowEvent, FlowHooks};
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let on_event = move |e: FlowEvent| {
+        if let FlowEvent::DeviceCode {
+            verification_uri_complete: Some(u),
+            ..
+        } = &e
+        {
+            let _ = tx.send(u.clone());
+        }
+    };
+    let open = |_: &str| Err(String::from("the device flow opens no browser"));
+    let hooks = FlowHooks::new(&on_event, &open);
+    let approver = tokio::spawn(async move {
+        let complete = rx.recv().await.expect("the device code was shown");
+        Browser::new().approve_device(&complete, user).await;
+    });
+    mailoauth::oauth::authorize(auth, store, &hooks)
+        .await
+        .expect("device code sign-in");
+    approver.await.unwrap();
+}

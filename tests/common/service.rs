@@ -3,9 +3,7 @@
 //! service run in the foreground as root with its own state folder and socket, OS users made
 //! with `useradd` (removed on drop), and `mailoauth token` run as them with `runuser`.
 
-use crate::common::browser::Browser;
 use crate::common::peers::{peers, ALICE, MAIL_SCOPES};
-use mailoauth::oauth::{authorize, FlowEvent, FlowHooks};
 use mailoauth::service::protocol::Request;
 use mailoauth::store::file::FileStore;
 use mailoauth::store::TokenSet;
@@ -137,26 +135,7 @@ impl Svc {
     pub async fn sign_in(&self) {
         let doc = mailoauth::config::load(&self.config).unwrap();
         let auth = mailoauth::account::convert::auth_settings(doc.account("alice").unwrap());
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-        let on_event = move |e: FlowEvent| {
-            if let FlowEvent::DeviceCode {
-                verification_uri_complete: Some(u),
-                ..
-            } = &e
-            {
-                let _ = tx.send(u.clone());
-            }
-        };
-        let open = |_: &str| Err(String::from("the device flow opens no browser"));
-        let hooks = FlowHooks::new(&on_event, &open);
-        let user = tokio::spawn(async move {
-            let complete = rx.recv().await.expect("the device code was shown");
-            Browser::new().approve_device(&complete, ALICE).await;
-        });
-        authorize(&auth, &self.file_store(), &hooks)
-            .await
-            .expect("sign-in");
-        user.await.unwrap();
+        crate::common::browser::sign_in_device(&auth, &self.file_store(), ALICE).await;
     }
 
     /// Starts `mailoauth service run` in the foreground and waits (bounded) until it answers.
