@@ -444,3 +444,37 @@ pub fn view_of(value: &Value) -> ServiceView {
     }
     out
 }
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use crate::service::windows::{identity, pipe};
+
+    #[test]
+    fn no_pipe_is_no_service_and_a_silent_one_is_a_timeout() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let name = format!(r"\\.\pipe\mailoauth-client-test-{}", std::process::id());
+            let missing = format!("{name}-missing");
+            let r = ask(Path::new(&missing), &Request::Hello, Duration::from_secs(2)).await;
+            assert!(matches!(r, Err(ClientError::NotRunning { .. })), "{r:?}");
+
+            // A server of this account that takes the connection and never answers.
+            let me = identity::of_current_process().unwrap().user_sid;
+            let sd = pipe::SecurityDescriptor::for_readers(std::slice::from_ref(&me)).unwrap();
+            let mut server = pipe::PipeServer::bind(&name, sd).unwrap();
+            let held = tokio::spawn(async move {
+                let conn = server.accept().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop((conn, server));
+            });
+            let r = ask(Path::new(&name), &Request::Hello, Duration::from_secs(1)).await;
+            assert!(matches!(r, Err(ClientError::Timeout { .. })), "{r:?}");
+            held.abort();
+        });
+    }
+}
