@@ -253,7 +253,6 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-#[cfg(unix)]
 fn adopt(config: Option<PathBuf>, socket: Option<PathBuf>, account: String) -> ExitCode {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -279,12 +278,6 @@ fn adopt(config: Option<PathBuf>, socket: Option<PathBuf>, account: String) -> E
             })
         }
     }
-}
-
-#[cfg(not(unix))]
-fn adopt(_config: Option<PathBuf>, _socket: Option<PathBuf>, _account: String) -> ExitCode {
-    eprintln!("mailoauth: service adopt is not available on this platform yet (the named pipe client is not wired)");
-    ExitCode::from(EX_UNAVAILABLE)
 }
 
 fn run_foreground(opts: mailoauth::service::RunOptions) -> ExitCode {

@@ -1,7 +1,6 @@
 //! The client side of the endpoint, used by `mailoauth token`: connect, send one request, read
 //! one answer, all within a bound, so a hung service costs a consumer at most a few seconds.
 
-#[cfg(unix)]
 use super::protocol;
 use super::protocol::{ErrorBody, ProtocolError, Request};
 use serde_json::Value;
@@ -126,9 +125,87 @@ pub async fn ask(
     }
 }
 
-/// Sends `req` to the service: not on this platform yet (the named pipe client is the
-/// `install` part's), so every caller takes the direct path.
-#[cfg(not(unix))]
+/// Sends `req` to the service on the named pipe `socket` and reads its answer, waiting at most
+/// `wait` in all (the connect included). The process serving the pipe must run as SYSTEM (the
+/// installed service) or as this very account (console mode): anything else is a squatter and
+/// gets nothing. No pipe, or a pipe this account may not open, is no service: the direct path
+/// answers for accounts the service does not hold.
+#[cfg(windows)]
+pub async fn ask(
+    socket: &Path,
+    req: &Request,
+    wait: Duration,
+) -> Result<Result<Value, ErrorBody>, ClientError> {
+    use super::windows::{identity, pipe, sddl};
+    use windows_sys::Win32::Foundation::{
+        ERROR_ACCESS_DENIED, ERROR_FILE_NOT_FOUND, ERROR_PIPE_BUSY,
+    };
+    let path = socket.display().to_string();
+    let timeout = || ClientError::Timeout {
+        path: path.clone(),
+        secs: wait.as_secs(),
+    };
+    let exchange = async {
+        let me = identity::of_current_process()
+            .map_err(|e| {
+                ClientError::Protocol(ProtocolError::Io {
+                    detail: format!("this process's own token: {e}"),
+                })
+            })?
+            .user_sid;
+        let name = path.clone();
+        let connected = tokio::task::spawn_blocking(move || {
+            pipe::connect(&name, wait, &[sddl::SYSTEM, me.as_str()])
+        })
+        .await
+        .map_err(|e| {
+            ClientError::Protocol(ProtocolError::Io {
+                detail: e.to_string(),
+            })
+        })?;
+        let mut stream = match connected {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(match e.raw_os_error() {
+                    Some(c)
+                        if c == ERROR_FILE_NOT_FOUND as i32 || c == ERROR_ACCESS_DENIED as i32 =>
+                    {
+                        ClientError::NotRunning { path: path.clone() }
+                    }
+                    Some(c) if c == ERROR_PIPE_BUSY as i32 => timeout(),
+                    None if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                        ClientError::Untrusted {
+                            path: path.clone(),
+                            detail: e.to_string(),
+                        }
+                    }
+                    _ => ClientError::Protocol(ProtocolError::Io {
+                        detail: e.to_string(),
+                    }),
+                })
+            }
+        };
+        protocol::write_frame(&mut stream, &protocol::encode_request(req))
+            .await
+            .map_err(|e| ProtocolError::Io {
+                detail: e.to_string(),
+            })?;
+        let body = protocol::read_frame(&mut stream)
+            .await?
+            .ok_or(ProtocolError::Io {
+                detail: String::from("the service closed the connection without an answer"),
+            })?;
+        Ok(protocol::decode_answer(&body)?)
+    };
+    match tokio::time::timeout(wait, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(timeout()),
+    }
+}
+
+/// Sends `req` to the service: no endpoint on this platform, so every caller takes the direct
+/// path.
+#[cfg(not(any(unix, windows)))]
 pub async fn ask(
     socket: &Path,
     _req: &Request,
@@ -182,7 +259,6 @@ pub enum AdoptError {
 /// no direct-path refresh runs meanwhile; the config is changed first (from then on the direct
 /// path no longer refreshes it) and put back if the service refuses; the old copy is deleted
 /// last, so the service is the only writer.
-#[cfg(unix)]
 pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), AdoptError> {
     let mut doc = crate::config::load(config_path)?;
     let account = doc.account(name)?.clone();
@@ -747,5 +823,39 @@ device_authorization = "https://127.0.0.1:9/device"
             status_with_service(&none, Default::default(), today, &socket, true).await;
         assert!(overview.asked && overview.problem.is_some(), "{overview:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+    use crate::service::windows::{identity, pipe};
+
+    #[test]
+    fn no_pipe_is_no_service_and_a_silent_one_is_a_timeout() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let name = format!(r"\\.\pipe\mailoauth-client-test-{}", std::process::id());
+            let missing = format!("{name}-missing");
+            let r = ask(Path::new(&missing), &Request::Hello, Duration::from_secs(2)).await;
+            assert!(matches!(r, Err(ClientError::NotRunning { .. })), "{r:?}");
+
+            // A server of this account that takes the connection and never answers.
+            let me = identity::of_current_process().unwrap().user_sid;
+            let sd = pipe::SecurityDescriptor::for_readers(std::slice::from_ref(&me)).unwrap();
+            let mut server = pipe::PipeServer::bind(&name, sd).unwrap();
+            let held = tokio::spawn(async move {
+                let conn = server.accept().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                drop((conn, server));
+            });
+            let r = ask(Path::new(&name), &Request::Hello, Duration::from_secs(1)).await;
+            assert!(matches!(r, Err(ClientError::Timeout { .. })), "{r:?}");
+            held.abort();
+        });
     }
 }

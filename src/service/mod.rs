@@ -11,6 +11,7 @@
 //! - [`schedule`], [`notify`]: when to refresh, and telling the admin.
 
 pub mod client;
+pub mod conn;
 pub mod custody;
 pub mod engine;
 pub mod install;
@@ -163,8 +164,7 @@ pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
 
 /// The `[service] proxy` of the config, for the provider requests of this process (a service
 /// does not inherit an admin's `HTTPS_PROXY`); set at start, and again on every reload.
-#[cfg_attr(not(unix), allow(dead_code))]
-fn apply_proxy(config: &std::path::Path) {
+pub(crate) fn apply_proxy(config: &std::path::Path) {
     let proxy = crate::config::load(config)
         .ok()
         .and_then(|d| d.config.service)
@@ -177,8 +177,15 @@ fn apply_proxy(config: &std::path::Path) {
     }
 }
 
-/// Runs the service (not on this platform yet: the Windows service is the `install` part's).
-#[cfg(not(unix))]
+/// Runs the service over the named pipe until the SCM's Stop, or Ctrl+C in console mode
+/// (src/service/windows/server.rs): refreshes in flight finish and are saved before it returns.
+#[cfg(windows)]
+pub async fn run(opts: RunOptions) -> Result<(), ServiceError> {
+    windows::server::run(opts).await
+}
+
+/// Runs the service: not on this platform.
+#[cfg(not(any(unix, windows)))]
 pub async fn run(_opts: RunOptions) -> Result<(), ServiceError> {
     Err(ServiceError::Unsupported)
 }

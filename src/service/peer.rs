@@ -18,15 +18,31 @@ pub struct PeerIdentity {
 }
 
 /// True when `peer` may read the token of an account whose readers are `readers`: a manager, a
-/// user named in `readers`, or a member of a `group:<name>` named there.
+/// user named in `readers`, or a member of a `group:<name>` named there. On Windows the peer's
+/// user and groups are SIDs (src/service/windows/server.rs), and each reader is resolved to its
+/// SID (`DOMAIN\user`, `NT SERVICE\Name`, `group:NAME` or a SID as written).
 pub fn may_read(peer: &PeerIdentity, readers: &[String]) -> bool {
     peer.is_manager
-        || readers
-            .iter()
-            .any(|r| match r.trim().strip_prefix("group:") {
+        || readers.iter().any(|r| {
+            (match r.trim().strip_prefix("group:") {
                 Some(group) => peer.groups.iter().any(|g| g == group.trim()),
                 None => r.trim() == peer.user,
-            })
+            }) || reader_sid_matches(peer, r)
+        })
+}
+
+#[cfg(windows)]
+fn reader_sid_matches(peer: &PeerIdentity, reader: &str) -> bool {
+    match super::windows::identity::reader_sid(reader) {
+        Ok(sid) if reader.trim().starts_with("group:") => peer.groups.contains(&sid),
+        Ok(sid) => peer.user == sid,
+        Err(_) => false,
+    }
+}
+
+#[cfg(not(windows))]
+fn reader_sid_matches(_peer: &PeerIdentity, _reader: &str) -> bool {
+    false
 }
 
 /// The peer with `uid`, looked up in the user and group databases; `service_uid` is the

@@ -4,7 +4,6 @@
 
 use super::engine::Engine;
 use super::peer;
-use super::protocol::{self, ErrorBody, ProtocolError};
 use super::ServiceError;
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
@@ -13,13 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 
-/// How long a connected peer may take to send a request: a client that connects and says
-/// nothing must not hold a task for ever.
-const REQUEST_WAIT: Duration = Duration::from_secs(10);
-
-/// Connections served at once; more wait in the listen queue, so a local user who opens
-/// connections by the thousand cannot exhaust the service's file descriptors.
-const MAX_CONNECTIONS: usize = 256;
+use super::conn::MAX_CONNECTIONS;
 
 fn io_err(path: &Path, e: io::Error) -> ServiceError {
     ServiceError::Socket {
@@ -125,50 +118,15 @@ pub async fn serve(
     }
 }
 
-/// Answers the requests of one connection, one frame each, until the peer closes it. A bad
-/// frame is answered with an error and logged; the connection then ends.
-async fn connection(mut stream: UnixStream, engine: Arc<Engine>) {
-    let peer = match stream.peer_cred() {
-        Ok(cred) => peer::of_uid(cred.uid(), engine.service_uid()),
+/// Answers one connection: the peer is the socket's credentials.
+async fn connection(stream: UnixStream, engine: Arc<Engine>) {
+    let service_uid = engine.service_uid();
+    super::conn::serve(stream, engine, move |s: &UnixStream| match s.peer_cred() {
+        Ok(cred) => Some(peer::of_uid(cred.uid(), service_uid)),
         Err(e) => {
             tracing::warn!("no peer credentials on a connection, closed: {e}");
-            return;
+            None
         }
-    };
-    loop {
-        let frame =
-            match tokio::time::timeout(REQUEST_WAIT, protocol::read_frame(&mut stream)).await {
-                Err(_) => return,
-                Ok(Ok(None)) => return,
-                Ok(Ok(Some(body))) => protocol::decode_request(&body),
-                Ok(Err(e @ ProtocolError::Io { .. })) => {
-                    tracing::debug!(user = %peer.user, "connection ended: {e}");
-                    return;
-                }
-                Ok(Err(e)) => Err(e),
-            };
-        let answer = match frame {
-            Ok(req) => match engine.handle(&peer, req).await {
-                Ok(v) => protocol::encode_ok(v),
-                Err(e) => protocol::encode_error(&e),
-            },
-            Err(e) => {
-                tracing::warn!(user = %peer.user, uid = ?peer.uid, "bad request on the service socket: {e}");
-                let code = if matches!(e, ProtocolError::Version { .. }) {
-                    "version"
-                } else {
-                    "bad_request"
-                };
-                let _ = protocol::write_frame(
-                    &mut stream,
-                    &protocol::encode_error(&ErrorBody::new(code, e.to_string())),
-                )
-                .await;
-                return;
-            }
-        };
-        if protocol::write_frame(&mut stream, &answer).await.is_err() {
-            return;
-        }
-    }
+    })
+    .await;
 }

@@ -8,6 +8,7 @@
 //!   instance always open) and the client's check of the server's account.
 //! - `eventlog` (Windows): events under the `mailoauth` source, with the message table that
 //!   build.rs compiles into mailoauth.exe (messages.mc).
+//! - `server` (Windows): `service run` over the pipe, the state folder's ACL.
 //! - `identity` (Windows): who the client (or the server) is, from its token.
 
 pub mod sddl;
@@ -20,3 +21,5 @@ pub mod eventlog;
 pub mod identity;
 #[cfg(windows)]
 pub mod pipe;
+#[cfg(windows)]
+pub mod server;

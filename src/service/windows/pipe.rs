@@ -101,6 +101,20 @@ impl SecurityDescriptor {
         Ok(s)
     }
 
+    /// Takes over a descriptor Windows allocated for the caller (e.g. by `GetNamedSecurityInfoW`).
+    ///
+    /// # Safety
+    /// `sd` must be a valid self-relative descriptor to be freed with `LocalFree`, owned by
+    /// nobody else.
+    pub unsafe fn from_local(sd: PSECURITY_DESCRIPTOR) -> SecurityDescriptor {
+        SecurityDescriptor(sd)
+    }
+
+    /// The descriptor itself, for Windows calls; valid while `self` lives.
+    pub fn as_ptr(&self) -> PSECURITY_DESCRIPTOR {
+        self.0
+    }
+
     fn attributes(&self) -> SECURITY_ATTRIBUTES {
         SECURITY_ATTRIBUTES {
             nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
@@ -192,9 +206,10 @@ pub fn client_identity(pipe: &NamedPipeServer) -> io::Result<TokenIdentity> {
 }
 
 /// Opens the pipe as a client within `bound`, with the reader's rights and the
-/// identification-level QoS, and checks that the server runs as `server_sid` (SYSTEM for the
-/// installed service) before returning.
-pub fn connect(name: &str, bound: Duration, server_sid: &str) -> io::Result<NamedPipeClient> {
+/// identification-level QoS, and checks that the server runs as one of `server_sids` (SYSTEM
+/// for the installed service) before returning. A server of another account is refused with
+/// `PermissionDenied` and no OS error code (Windows' own "access denied" has code 5).
+pub fn connect(name: &str, bound: Duration, server_sids: &[&str]) -> io::Result<NamedPipeClient> {
     let w = wide(OsStr::new(name));
     let deadline = Instant::now() + bound;
     let handle = loop {
@@ -222,12 +237,16 @@ pub fn connect(name: &str, bound: Duration, server_sid: &str) -> io::Result<Name
         return Err(e);
     };
     let server = identity::of_server(&handle)?;
-    if !server.user_sid.eq_ignore_ascii_case(server_sid) {
+    if !server_sids
+        .iter()
+        .any(|s| server.user_sid.eq_ignore_ascii_case(s))
+    {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!(
-                "the process serving {name} runs as {}, not as the mailoauth service ({server_sid}): not sending anything to it",
-                server.user_sid
+                "the process serving {name} runs as {}, not as the mailoauth service ({}): not sending anything to it",
+                server.user_sid,
+                server_sids.join(" or ")
             ),
         ));
     }
@@ -296,7 +315,7 @@ mod tests {
             let client_name = name.clone();
             let expected = me.user_sid.clone();
             let client = tokio::task::spawn_blocking(move || {
-                connect(&client_name, Duration::from_secs(5), &expected)
+                connect(&client_name, Duration::from_secs(5), &[&expected])
             });
             let mut conn = server.accept().await.unwrap();
             let mut client = client.await.unwrap().expect("client connects");
@@ -311,7 +330,7 @@ mod tests {
                 ),
             }
             // A client that expects another account (SYSTEM) refuses this server.
-            let refused = connect(&name, Duration::from_secs(5), sddl::SYSTEM);
+            let refused = connect(&name, Duration::from_secs(5), &[sddl::SYSTEM]);
             if me.user_sid != sddl::SYSTEM {
                 let e = refused.expect_err("server of another account accepted");
                 assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{e}");

@@ -110,6 +110,31 @@ pub fn pipe_sddl(readers: &[String]) -> Result<String, SddlError> {
     Ok(out)
 }
 
+/// The DACL of the service's state folder (`%ProgramData%\mailoauth`: the custody store and
+/// the service's state), set from code before the first write: protected (nothing inherited
+/// from `%ProgramData%`, whose default lets Users create files), SYSTEM and Administrators full
+/// control, inherited by every folder and file inside (`OICI`); and `own`, the service's account
+/// when it is neither (console mode), so a service run from a prompt can use its own folder.
+/// Nobody else. The owner is `own` (SYSTEM for the installed service): a folder someone else
+/// created first is taken over, so its creator keeps no owner's right to change the DACL back.
+pub fn state_dir_sddl(own: Option<&str>) -> Result<String, SddlError> {
+    let owner = own.map_or(String::from(SYSTEM), |o| o.trim().to_ascii_uppercase());
+    let mut out = format!("O:{owner}D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+    if let Some(own) = own {
+        let sid = own.trim().to_ascii_uppercase();
+        if !is_sid(&sid) {
+            return Err(SddlError::NotASid(own.to_owned()));
+        }
+        if let Some((_, name, why)) = TOO_BROAD.iter().find(|(s, _, _)| *s == sid) {
+            return Err(SddlError::TooBroad { sid, name, why });
+        }
+        if sid != SYSTEM && sid != ADMINISTRATORS {
+            out.push_str(&format!("(A;OICI;FA;;;{sid})"));
+        }
+    }
+    Ok(out)
+}
+
 /// One access control entry, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ace {
@@ -441,6 +466,41 @@ mod tests {
 
     const ALICE: &str = "S-1-5-21-1004336348-1177238915-682003330-1001";
     const LP: &str = "S-1-5-21-1004336348-1177238915-682003330-1105";
+
+    #[test]
+    fn the_state_folder_is_protected_and_for_system_administrators_and_the_service_only() {
+        let check = |own: Option<&str>, want: &[&str]| {
+            let text = state_dir_sddl(own).unwrap();
+            let d = decode(&text).unwrap();
+            assert!(d.protected(), "{text}: inherits from %ProgramData%");
+            let owner = own.map_or(SYSTEM.to_owned(), |o| o.to_ascii_uppercase());
+            assert_eq!(d.owner.as_deref(), Some(owner.as_str()), "{text}");
+            let aces = d.dacl.clone().expect("a DACL");
+            let sids: Vec<&str> = aces.iter().map(|a| a.sid.as_str()).collect();
+            assert_eq!(sids, want, "{text}");
+            for a in &aces {
+                assert_eq!(
+                    (a.kind.as_str(), a.flags.as_str(), a.mask),
+                    ("A", "OICI", FULL_CONTROL),
+                    "{text}: {a}"
+                );
+            }
+        };
+        // The installed service (SYSTEM): SYSTEM and Administrators, nobody else.
+        check(None, &[SYSTEM, ADMINISTRATORS]);
+        check(Some(SYSTEM), &[SYSTEM, ADMINISTRATORS]);
+        check(Some("s-1-5-32-544"), &[SYSTEM, ADMINISTRATORS]);
+        // Console mode as another account: that account as well.
+        check(Some(ALICE), &[SYSTEM, ADMINISTRATORS, ALICE]);
+        assert!(matches!(
+            state_dir_sddl(Some("alice")),
+            Err(SddlError::NotASid(_))
+        ));
+        assert!(matches!(
+            state_dir_sddl(Some("S-1-1-0")),
+            Err(SddlError::TooBroad { .. })
+        ));
+    }
     // NT SERVICE\Spooler
     const SPOOLER: &str = "S-1-5-80-3951239711-1671533544-1416304335-1138428624-2164829208";
 
