@@ -365,8 +365,9 @@ fn readers_make_a_service_held_account_and_come_back_from_the_file() {
 fn a_reader_that_does_not_exist_or_a_secret_for_the_service_is_refused_naming_the_field() {
     let mut d = draft("microsoft", Purpose::Send);
     d.readers = vec!["nosuchuser-mailoauth".into()];
-    let err = plan(&d, None).unwrap_err();
+    // Looked up on Unix; on Windows a reader is checked for its shape only.
     if cfg!(unix) {
+        let err = plan(&d, None).unwrap_err();
         assert!(matches!(err, AccountError::Readers { .. }), "{err}");
         assert!(err.to_string().starts_with(readers::FIELD), "{err}");
         assert_eq!(err.code(), ErrorCode::InvalidInput);
