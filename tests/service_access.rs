@@ -375,37 +375,6 @@ async fn the_service_state_survives_a_restart() {
     svc.stop();
 }
 
-/// Measures whole-process `mailoauth token` through the service and on the direct path (cached
-/// token), p50 and p99 over 200 runs each, for docs/PERFORMANCE.md (run on purpose:
-/// `cargo test -p mailoauth --test service_access -- --ignored --nocapture measure`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, run on purpose"]
-async fn measure_token_latency() {
-    let mut direct = Svc::new("service-measure-direct", PUBLIC_CLIENT, &[], "");
-    direct.sign_in().await;
-    let mut svc = Svc::new("service-measure", PUBLIC_CLIENT, &[], "");
-    svc.sign_in().await;
-    svc.start();
-    svc.adopt();
-    let run = |s: &Svc| {
-        let mut times: Vec<std::time::Duration> = (0..200)
-            .map(|_| {
-                let t = std::time::Instant::now();
-                let out = s.token_command(None, &[]).output().unwrap();
-                assert!(out.status.success());
-                t.elapsed()
-            })
-            .collect();
-        times.sort();
-        (times[100], times[197])
-    };
-    let (sp50, sp99) = run(&svc);
-    let (dp50, dp99) = run(&direct);
-    eprintln!("through the service: p50 {sp50:?} p99 {sp99:?}; direct path (cached): p50 {dp50:?} p99 {dp99:?}");
-    svc.stop();
-    direct.child = None;
-}
-
 /// The socket's folder and a socket left behind: a link in place of the folder, or a file in
 /// place of the socket, is refused; a second service on a live socket is refused (69); the
 /// socket of a service killed with SIGKILL is replaced at the next start.
