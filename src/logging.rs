@@ -377,10 +377,54 @@ pub enum Echo {
     StderrErrors,
 }
 
+/// When the log file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// At start-up, so a file that cannot be used is reported at once; lines are written by a
+    /// background thread (the app, and CLI commands that do work).
+    Now,
+    /// At the first line, written by the caller: `mailoauth token` runs for every mail sent or
+    /// fetched and usually logs nothing, so it does not pay for a folder check, a file open, an
+    /// old-file sweep and a writer thread it will not use (docs/PERFORMANCE.md).
+    FirstLine,
+}
+
+/// The daily file opened at its first line (folder checked then): [`Open::FirstLine`].
+struct FirstLineFile {
+    dir: PathBuf,
+    file: Option<DailyFile>,
+}
+
+impl Write for FirstLineFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() {
+            crate::config::atomic::ensure_dir(&self.dir, rules_for(&self.dir))?;
+            self.file = Some(DailyFile::new(self.dir.clone()));
+        }
+        match self.file.as_mut() {
+            Some(f) => f.write(buf),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Sets up the global log: the daily file in `dir` (or [`default_dir`]) and, for the CLI,
 /// errors on standard error. When the file cannot be used, the error is returned and only the
 /// echo (if any) is installed, so the program still runs and can say so.
 pub fn init(dir: Option<PathBuf>, echo: Echo) -> Result<LogGuard, LogError> {
+    init_with(dir, echo, Open::Now)
+}
+
+/// [`init`], choosing when the file is opened. With [`Open::FirstLine`] a file that cannot be
+/// used is found only at the first line, and that line is lost (the echo still shows errors).
+pub fn init_with(dir: Option<PathBuf>, echo: Echo, open: Open) -> Result<LogGuard, LogError> {
     let dir = dir.unwrap_or_else(default_dir);
     let level = filter("info")?;
     type Boxed = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
@@ -395,6 +439,21 @@ pub fn init(dir: Option<PathBuf>, echo: Echo) -> Result<LogGuard, LogError> {
                 .with_filter(tracing_subscriber::filter::LevelFilter::ERROR)
                 .boxed(),
         );
+    }
+    if open == Open::FirstLine {
+        let file = std::sync::Mutex::new(FirstLineFile {
+            dir: dir.clone(),
+            file: None,
+        });
+        layers.push(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(ScrubbingWriter::new(file))
+                .with_filter(level)
+                .boxed(),
+        );
+        let _ = tracing_subscriber::registry().with(layers).try_init();
+        return Ok(LogGuard { _worker: None, dir });
     }
     let result = match file_writer(&dir) {
         Ok((writer, guard)) => {
@@ -525,6 +584,26 @@ mod tests {
         assert!(names.contains(&String::from("notes.txt")));
         assert!(names.contains(&String::from("mailoauth.2026-01-21.log")));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_first_line_file_touches_nothing_until_its_first_line() {
+        let base =
+            std::env::temp_dir().join(format!("mailoauth-logs-first-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let dir = base.join("logs");
+        let mut f = FirstLineFile {
+            dir: dir.clone(),
+            file: None,
+        };
+        f.flush().unwrap();
+        assert!(!dir.exists(), "the folder was made before any line");
+        f.write_all(b"one line\n").unwrap();
+        f.flush().unwrap();
+        let today = std::fs::read_to_string(dir.join(format!("{FILE_PREFIX}.{}.log", today())));
+        assert_eq!(today.unwrap(), "one line\n");
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[cfg(unix)]

@@ -71,17 +71,24 @@ fn main() -> ExitCode {
     // The support log (a daily file, scrubbed); errors also on stderr, never on stdout, which
     // carries tokens and reports. A folder that cannot be written is reported only when the admin
     // chose it: a service account without a home must still get its tokens quietly.
-    let _log = match mailoauth::logging::init(None, mailoauth::logging::Echo::StderrErrors) {
-        Ok(guard) => Some(guard),
-        Err(e) => {
-            if std::env::var_os(mailoauth::logging::DIR_ENV).is_some()
-                || matches!(e, mailoauth::logging::LogError::Level { .. })
-            {
-                eprintln!("mailoauth: warning: {e}");
-            }
-            None
-        }
+    // `token` opens its log file only if it logs a line (most calls log none).
+    let open = if matches!(cli.command, Command::Token(_)) {
+        mailoauth::logging::Open::FirstLine
+    } else {
+        mailoauth::logging::Open::Now
     };
+    let _log =
+        match mailoauth::logging::init_with(None, mailoauth::logging::Echo::StderrErrors, open) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                if std::env::var_os(mailoauth::logging::DIR_ENV).is_some()
+                    || matches!(e, mailoauth::logging::LogError::Level { .. })
+                {
+                    eprintln!("mailoauth: warning: {e}");
+                }
+                None
+            }
+        };
     // `token` runs for every mail sent or fetched: a call that changes nothing writes nothing,
     // so its start is logged only at debug level.
     if matches!(cli.command, Command::Token(_)) {

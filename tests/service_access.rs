@@ -259,6 +259,16 @@ async fn a_cached_token_on_the_direct_path_writes_nothing() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("direct path"));
     }
     assert_eq!(snapshot(), before, "a cached token call wrote to disk");
+    // A log folder that does not exist yet is not even made: the file is opened at the first
+    // line, and a cached call logs none.
+    let unmade = svc.dir.join("unmade-logs");
+    let mut c = svc.token_command(None, &[]);
+    c.env("MAILOAUTH_LOG_DIR", &unmade);
+    assert_eq!(
+        printed(&c.output().unwrap(), "cached, no log folder"),
+        first
+    );
+    assert!(!unmade.exists(), "a cached token call made its log folder");
 }
 
 /// A broken edit of the config keeps the last good accounts in service, and the service's
