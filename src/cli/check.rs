@@ -561,6 +561,7 @@ mod tests {
         let args = Args {
             account: None,
             config: None,
+            socket: None,
             mailbox: Some("a@b.c".into()),
             smtp: None,
             imap: None,

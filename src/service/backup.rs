@@ -247,7 +247,21 @@ pub fn check_manager(what: &'static str, paths: &Paths) -> Result<(), BackupErro
             uid,
         })
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        let _ = paths;
+        if super::install::windows::is_elevated() {
+            return Ok(());
+        }
+        Err(BackupError::NotManager {
+            what,
+            rule: String::from(
+                " or an elevated Administrator (a terminal opened with \"Run as administrator\")",
+            ),
+            uid: 0,
+        })
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         let _ = (what, paths);
         Ok(())
