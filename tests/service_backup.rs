@@ -5,9 +5,11 @@
 //! - An account held by the service is backed up while the service runs; the backup is `0600`,
 //!   holds no token in clear, and a link at the output path is refused. The state folder and
 //!   the config are wiped; a wrong passphrase and a truncated backup are refused (nothing
-//!   written, the file unchanged); the restore puts both back, the service starts on them, the
-//!   reader user gets the token with `mailoauth token`, and a forced refresh succeeds at the
-//!   strictly rotating provider (the grant is alive).
+//!   written, the file unchanged); a service is started with no config (a fresh install), the
+//!   restore puts both back and the service reloads them; the reader user gets the token with
+//!   `mailoauth token`, and a forced refresh succeeds at the strictly rotating provider (the
+//!   grant is alive). A non-manager may not back up (77); a restore under a service that holds
+//!   the account is refused (75).
 //! - `mailoauth check alice` on the held account: the service runs the check (SMTP and IMAP
 //!   logins pass); a non-manager is refused naming the rule (77); after the provider revoked
 //!   the grant the check says the account must sign in again (80).
@@ -146,14 +148,30 @@ async fn a_backup_restores_the_config_and_the_custody_and_the_grant_lives() {
     assert_eq!(out.status.code(), Some(73), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
 
-    // Restore refuses to run under a running service.
-    let out = service_cmd(&svc, &["restore", file.to_str().unwrap()], &pass);
+    // Restore refuses to run under a running service that holds the account (it would write
+    // its tokens from memory over the restored ones).
+    let out = service_cmd(&svc, &["restore", "--force", file.to_str().unwrap()], &pass);
     assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("Stop it first"),
-        "{}",
-        text(&out.stderr)
+        err.contains("Stop it first") && err.contains("\"alice\""),
+        "{err}"
     );
+
+    // A user who does not manage the service may not back up, and is told the rule.
+    let out = Command::new("runuser")
+        .args(["-u", &reader.0, "--", BIN, "service", "backup"])
+        .arg(svc.dir.join("by-reader.age"))
+        .arg("--config")
+        .arg(&svc.config)
+        .arg("--passphrase-env")
+        .arg("HOME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(77), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("root") && err.contains("mailoauth"), "{err}");
+    assert!(!svc.dir.join("by-reader.age").exists());
 
     // The machine is lost: the service stops, its state folder and the config are gone.
     assert!(svc.stop().success());
@@ -189,11 +207,25 @@ async fn a_backup_restores_the_config_and_the_custody_and_the_grant_lives() {
         "nothing written"
     );
 
-    // The restore.
+    // An existing config is not replaced without --force.
+    std::fs::write(&svc.config, "# another machine's\n").unwrap();
     let out = service_cmd(&svc, &["restore", file.to_str().unwrap()], &pass);
-    assert!(out.status.success(), "restore: {}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(73), "{}", text(&out.stderr));
+    assert!(!svc.state.exists(), "nothing written");
+    std::fs::remove_file(&svc.config).unwrap();
+
+    // The new machine: the service is installed and running, with no config yet; the restore
+    // writes the files and the service reloads them.
+    svc.start();
+    let out = service_cmd(&svc, &["restore", file.to_str().unwrap()], &pass);
     assert!(
-        text(&out.stdout).contains("Start the service"),
+        out.status.success(),
+        "restore: {}\n{}",
+        text(&out.stderr),
+        svc.stderr_all()
+    );
+    assert!(
+        text(&out.stdout).contains("(reload)"),
         "{}",
         text(&out.stdout)
     );
@@ -212,14 +244,13 @@ async fn a_backup_restores_the_config_and_the_custody_and_the_grant_lives() {
         restored == before || restored == after,
         "the custody holds the backed-up tokens"
     );
-    // A second restore over the restored config needs --force.
-    let out = service_cmd(&svc, &["restore", file.to_str().unwrap()], &pass);
-    assert_eq!(out.status.code(), Some(73), "{}", text(&out.stderr));
+    // A second restore, now that the service holds the account, is refused.
+    let out = service_cmd(&svc, &["restore", "--force", file.to_str().unwrap()], &pass);
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
 
-    // The service starts on the restored machine: the reader gets the token, and a forced
-    // refresh (the reader's report of a rejected token) succeeds at the strictly rotating
-    // provider with the restored refresh token.
-    svc.start();
+    // The reader gets the token from the reloaded service, and a forced refresh (the reader's
+    // report of a rejected token) succeeds at the strictly rotating provider with the restored
+    // refresh token.
     let out = svc.token(Some(&reader.0), &[]);
     let served = printed(&out, "the reader after the restore");
     assert!(!served.is_empty());

@@ -93,8 +93,9 @@ enum ServiceCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Put a backup back: the machine config and the custody files. The service must be
-    /// stopped; start it afterwards. Root only.
+    /// Put a backup back: the machine config and the custody files. A running service that
+    /// holds none of its accounts (a fresh install) is asked to reload; one that holds them
+    /// must be stopped first. Root only.
     Restore {
         /// The backup file.
         file: PathBuf,
@@ -449,54 +450,85 @@ fn restore(
         return backup_fail(&e);
     }
     let socket = mailoauth::service::client::socket_path(socket.as_deref());
-    // Whether a service answers: a restore under a running service would be overwritten from
-    // its memory.
-    let running = match tokio::runtime::Builder::new_current_thread()
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => {
-            let req = Request::Hello;
-            let wait = mailoauth::service::client::wait_for(&req);
-            match rt.block_on(mailoauth::service::client::ask(&socket, &req, wait)) {
-                Err(mailoauth::service::client::ClientError::NotRunning { .. }) => None,
-                _ => Some(socket.display().to_string()),
-            }
-        }
+        Ok(rt) => rt,
         Err(e) => {
             eprintln!("mailoauth: cannot start the async runtime: {e}");
             return ExitCode::from(EX_OSERR);
         }
     };
-    if let Some(s) = &running {
-        return backup_fail(&b::BackupError::ServiceRunning {
-            socket: s.clone(),
-            stop: b::stop_command(),
-        });
-    }
+    let ask = |req: Request| {
+        let wait = mailoauth::service::client::wait_for(&req);
+        rt.block_on(mailoauth::service::client::ask(&socket, &req, wait))
+    };
+    // Whether a service answers, and what it holds: a restore under a service that holds the
+    // accounts would be overwritten from its memory.
+    let shown = socket.display().to_string();
+    let running = match ask(Request::Status) {
+        Err(mailoauth::service::client::ClientError::NotRunning { .. }) => None,
+        Ok(Ok(value)) => Some(b::Running {
+            socket: shown.clone(),
+            held: mailoauth::service::client::view_of(&value)
+                .into_keys()
+                .collect(),
+            config: value["config"].as_str().map(str::to_string),
+        }),
+        Ok(Err(e)) => {
+            return backup_fail(&b::BackupError::ServiceRunning {
+                socket: shown,
+                why: format!("answered: {}", e.message),
+                stop: b::stop_command(),
+            })
+        }
+        Err(e) => {
+            return backup_fail(&b::BackupError::ServiceRunning {
+                socket: shown,
+                why: format!("cannot be asked what it holds ({e})"),
+                stop: b::stop_command(),
+            })
+        }
+    };
     let pass = match passphrase(source, false) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    match b::restore(paths, file, &pass, force, running) {
-        Ok(report) => {
-            println!(
-                "restored the config to {} (it was {} on the machine backed up) and {} custody file(s) to {}",
-                report.config.display(),
-                report.config_was,
-                report.files.len(),
-                mailoauth::service::custody::tokens_dir(&paths.state_dir).display()
-            );
-            println!("backup written by mailoauth {}", report.written_by);
-            println!("{}", b::rotation_note(report.taken_at));
-            println!(
-                "Start the service now: {1} (not installed yet: {0}); then mailoauth service status shows each account after its first refresh.",
-                mailoauth::service::client::start_command(),
-                b::start_installed_command()
-            );
+    let report = match b::restore(paths, file, &pass, force, running.as_ref()) {
+        Ok(report) => report,
+        Err(e) => return backup_fail(&e),
+    };
+    println!(
+        "restored the config to {} (it was {} on the machine backed up) and {} custody file(s) to {}",
+        report.config.display(),
+        report.config_was,
+        report.files.len(),
+        mailoauth::service::custody::tokens_dir(&paths.state_dir).display()
+    );
+    println!("backup written by mailoauth {}", report.written_by);
+    println!("{}", b::rotation_note(report.taken_at));
+    if running.is_none() {
+        println!(
+            "Start the service now: {1} (not installed yet: {0}); then mailoauth service status shows each account after its first refresh.",
+            mailoauth::service::client::start_command(),
+            b::start_installed_command()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match ask(Request::Reload) {
+        Ok(Ok(_)) => {
+            println!("The running service read the restored config and tokens again (reload); mailoauth service status shows each account after its first refresh.");
             ExitCode::SUCCESS
         }
-        Err(e) => backup_fail(&e),
+        Ok(Err(e)) => {
+            eprintln!("mailoauth: the files are restored, but the running service did not reload: {}. Restart it: {}", e.message, b::start_installed_command());
+            ExitCode::from(EX_TEMPFAIL)
+        }
+        Err(e) => {
+            eprintln!("mailoauth: the files are restored, but the running service did not reload: {e}. Restart it: {}", b::start_installed_command());
+            ExitCode::from(EX_TEMPFAIL)
+        }
     }
 }
 

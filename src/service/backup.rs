@@ -18,8 +18,9 @@
 //! Restore refuses a wrong passphrase ([`RestoreError::WrongPassphrase`]), a damaged or
 //! truncated file ([`RestoreError::Damaged`]) and a format version it does not know, before it
 //! writes anything; then it writes the config and the custody files atomically, owner-only.
-//! It refuses to run while the service runs: the service keeps its tokens in memory and would
-//! write them over the restored ones.
+//! It refuses to run under a service that holds any of the restored accounts (the service keeps
+//! its tokens in memory and would write them over the restored ones); a running service that
+//! holds none of them (a fresh install) is asked to reload by the caller afterwards.
 
 use crate::secret::Secret;
 use age::secrecy::SecretString;
@@ -204,14 +205,27 @@ pub enum BackupError {
         /// Who wrote it.
         by: String,
     },
-    /// The service runs.
-    #[error("the mailoauth service is running ({socket}): it keeps its tokens in memory and would write them over the restored ones. Stop it first ({stop}), run the restore again, then start it.")]
+    /// The service runs and holds some of the restored accounts, or reads another config.
+    #[error("the mailoauth service is running ({socket}) and {why}: it keeps their tokens in memory and would write them over the restored ones. Stop it first ({stop}), run the restore again, then start it.")]
     ServiceRunning {
         /// Its socket.
         socket: String,
+        /// What it holds that the restore would replace.
+        why: String,
         /// The command that stops it.
         stop: String,
     },
+}
+
+/// A service that answers while a restore runs: what it holds now.
+#[derive(Debug, Clone)]
+pub struct Running {
+    /// Its socket.
+    pub socket: String,
+    /// The accounts it holds (its `status`).
+    pub held: Vec<String>,
+    /// The config it reads, when it says.
+    pub config: Option<String>,
 }
 
 /// The checks every request goes through: root, or (non-root mode, `--state-dir` given) the
@@ -629,24 +643,53 @@ pub fn start_installed_command() -> String {
     }
 }
 
-/// Restores `file` into `paths` (the service must be stopped: `service_running` says whether it
-/// answers). Nothing is written unless the file opens, is whole, and is a format this build
-/// reads; an existing config is replaced only with `force`.
+/// Restores `file` into `paths`. Nothing is written unless the file opens, is whole, and is a
+/// format this build reads; an existing config is replaced only with `force`. With a service
+/// `running`, the restore goes ahead only when that service reads this config and holds none of
+/// the restored accounts (a fresh install): the caller then asks it to reload, which loads the
+/// restored tokens; otherwise the service must be stopped first.
 pub fn restore(
     paths: &Paths,
     file: &Path,
     passphrase: &Secret<String>,
     force: bool,
-    service_running: Option<String>,
+    running: Option<&Running>,
 ) -> Result<RestoreReport, BackupError> {
     check_manager("restore", paths)?;
-    if let Some(socket) = service_running {
-        return Err(BackupError::ServiceRunning {
-            socket,
-            stop: stop_command(),
-        });
-    }
     let contents = open(file, passphrase)?;
+    if let Some(r) = running {
+        let restored: Vec<String> = crate::config::parse(&paths.config, &contents.config.text)
+            .map(|c| {
+                c.accounts
+                    .iter()
+                    .filter(|a| super::is_service_owned(a))
+                    .map(|a| a.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let both: Vec<&String> = restored.iter().filter(|n| r.held.contains(n)).collect();
+        let why = match &r.config {
+            Some(c) if Path::new(c) != paths.config => Some(format!(
+                "reads the config {c}, not {}",
+                paths.config.display()
+            )),
+            _ if !both.is_empty() => Some(format!(
+                "holds the account(s) {}",
+                both.iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(BackupError::ServiceRunning {
+                socket: r.socket.clone(),
+                why,
+                stop: stop_command(),
+            });
+        }
+    }
     let config_shown = paths.config.display().to_string();
     let werr = |path: &Path, e: &dyn std::fmt::Display| BackupError::Write {
         path: path.display().to_string(),
