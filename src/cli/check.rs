@@ -232,6 +232,12 @@ fn held_by_service(args: &Args, name: &str, runtime: &tokio::runtime::Runtime) -
     if !args.json {
         eprintln!("mailoauth check: account {name:?} is held by the mailoauth service; the service runs the check");
     }
+    if args.send_test_to.is_some()
+        || args.source_address.is_some()
+        || !matches!(args.mechanism, MechanismChoice::Auto)
+    {
+        eprintln!("mailoauth check: --send-test-to, --source-address and --mechanism are not used: the service checks with the account's saved settings");
+    }
     let value = match runtime.block_on(client::ask(&socket, &req, wait)) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

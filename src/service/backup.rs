@@ -498,37 +498,49 @@ pub fn backup(
     };
     #[cfg(not(unix))]
     let mode = 0;
-    let taken_at = now();
-    let custody = settled_custody(&super::custody::tokens_dir(&paths.state_dir))?;
-    let report = BackupReport {
-        file: file.to_path_buf(),
-        files: custody.iter().map(|f| f.name.clone()).collect(),
-        taken_at,
-        newest_token: custody.iter().filter_map(|f| f.obtained_at).max(),
-    };
-    let contents = Contents {
-        format: FORMAT.to_string(),
-        version: FORMAT_VERSION,
-        mailoauth: crate::VERSION.to_string(),
-        taken_at,
-        config: ConfigCopy {
-            path: paths.config.display().to_string(),
-            mode,
-            text: config_text,
-        },
-        custody,
-    };
-    let plain = Secret::new(
-        serde_json::to_vec(&contents).map_err(|e| BackupError::Encrypt(e.to_string()))?,
-    );
-    drop(contents);
+    let dir = super::custody::tokens_dir(&paths.state_dir);
     let recipient =
         age::scrypt::Recipient::new(SecretString::from(passphrase.expose().to_string()));
-    let sealed = age::encrypt(&recipient, plain.expose())
-        .map_err(|e| BackupError::Encrypt(e.to_string()))?;
-    write_output(file, &sealed, force)?;
-    tracing::info!(file = %file.display(), files = report.files.len(), "service backup written");
-    Ok(report)
+    // A refresh that rotates a token after the copy but before the file is written would leave
+    // a backup whose refresh token is already rotated out: the custody is read once more after
+    // the encryption, and a change starts over.
+    for _ in 0..ATTEMPTS {
+        let taken_at = now();
+        let custody = settled_custody(&dir)?;
+        let report = BackupReport {
+            file: file.to_path_buf(),
+            files: custody.iter().map(|f| f.name.clone()).collect(),
+            taken_at,
+            newest_token: custody.iter().filter_map(|f| f.obtained_at).max(),
+        };
+        let contents = Contents {
+            format: FORMAT.to_string(),
+            version: FORMAT_VERSION,
+            mailoauth: crate::VERSION.to_string(),
+            taken_at,
+            config: ConfigCopy {
+                path: paths.config.display().to_string(),
+                mode,
+                text: config_text.clone(),
+            },
+            custody,
+        };
+        let plain = Secret::new(
+            serde_json::to_vec(&contents).map_err(|e| BackupError::Encrypt(e.to_string()))?,
+        );
+        let sealed = age::encrypt(&recipient, plain.expose())
+            .map_err(|e| BackupError::Encrypt(e.to_string()))?;
+        drop(plain);
+        if read_custody(&dir)? != contents.custody {
+            tracing::info!("a custody file changed while the backup was encrypted: starting over");
+            continue;
+        }
+        drop(contents);
+        write_output(file, &sealed, force)?;
+        tracing::info!(file = %file.display(), files = report.files.len(), "service backup written");
+        return Ok(report);
+    }
+    Err(BackupError::Unsettled)
 }
 
 /// Opens `file` with `passphrase`: the contents, or why not.
@@ -760,6 +772,117 @@ mod tests {
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    fn paths(d: &Path) -> Paths {
+        Paths {
+            config: d.join("m.toml"),
+            state_dir: d.join("state"),
+            state_dir_given: true,
+        }
+    }
+
+    fn sealed(json: &serde_json::Value, pass: &str) -> Vec<u8> {
+        let r = age::scrypt::Recipient::new(SecretString::from(pass.to_string()));
+        age::encrypt(&r, &serde_json::to_vec(json).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_round_trip_keeps_every_custody_file_and_refuses_what_it_must() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir("round");
+        let p = paths(&d);
+        let t = p.state_dir.join("tokens");
+        fs::create_dir_all(&t).unwrap();
+        fs::write(&p.config, "version = 1\n").unwrap();
+        fs::set_permissions(&p.config, fs::Permissions::from_mode(0o640)).unwrap();
+        fs::write(t.join("a.json"), "{\"k\":\"token-one\"}").unwrap();
+        fs::write(t.join("a.secret"), "held-secret").unwrap();
+        let pass = Secret::new(String::from("a long passphrase"));
+        let file = d.join("b.age");
+        let report = backup(&p, &file, &pass, false).unwrap();
+        assert_eq!(report.files, ["a.json", "a.secret"]);
+        let bytes = fs::read(&file).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("token-one"));
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Refusals before anything is written.
+        fs::remove_dir_all(&p.state_dir).unwrap();
+        fs::remove_file(&p.config).unwrap();
+        let wrong = Secret::new(String::from("another passphrase"));
+        assert!(matches!(
+            restore(&p, &file, &wrong, false, None),
+            Err(BackupError::WrongPassphrase { .. })
+        ));
+        let cut = d.join("cut.age");
+        fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(matches!(
+            restore(&p, &cut, &pass, false, None),
+            Err(BackupError::Damaged { .. })
+        ));
+        fs::write(&cut, b"plain text, not age").unwrap();
+        assert!(matches!(
+            restore(&p, &cut, &pass, false, None),
+            Err(BackupError::Damaged { .. })
+        ));
+        let newer = serde_json::json!({"format": FORMAT, "version": FORMAT_VERSION + 1, "mailoauth": "9.9.9"});
+        fs::write(&cut, sealed(&newer, "a long passphrase")).unwrap();
+        let e = restore(&p, &cut, &pass, false, None).unwrap_err();
+        assert!(matches!(e, BackupError::NewerFormat { .. }), "{e}");
+        assert!(e.to_string().contains("9.9.9"), "{e}");
+        let escape = serde_json::json!({"format": FORMAT, "version": 1, "mailoauth": "x", "taken_at": 1,
+            "config": {"path": "/x", "text": ""}, "custody": [{"name": "../escape", "text": "x"}]});
+        fs::write(&cut, sealed(&escape, "a long passphrase")).unwrap();
+        assert!(matches!(
+            restore(&p, &cut, &pass, false, None),
+            Err(BackupError::Damaged { .. })
+        ));
+        assert!(
+            !p.state_dir.exists() && !p.config.exists(),
+            "nothing written"
+        );
+        // A service that holds the account refuses; then the restore itself.
+        let running = Running {
+            socket: String::from("s"),
+            held: vec![],
+            config: Some(String::from("/elsewhere.toml")),
+        };
+        assert!(matches!(
+            restore(&p, &file, &pass, false, Some(&running)),
+            Err(BackupError::ServiceRunning { .. })
+        ));
+        restore(&p, &file, &pass, false, None).unwrap();
+        assert_eq!(fs::read_to_string(&p.config).unwrap(), "version = 1\n");
+        assert_eq!(
+            fs::metadata(&p.config).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        assert_eq!(
+            fs::read_to_string(t.join("a.secret")).unwrap(),
+            "held-secret"
+        );
+        assert_eq!(
+            fs::metadata(t.join("a.json")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(matches!(
+            restore(&p, &file, &pass, false, None),
+            Err(BackupError::Exists { .. })
+        ));
+        // A short passphrase is refused for a new backup; an existing file needs --force.
+        let short = Secret::new(String::from("short"));
+        assert!(matches!(
+            backup(&p, &d.join("c.age"), &short, false),
+            Err(BackupError::Passphrase(_))
+        ));
+        assert!(matches!(
+            backup(&p, &file, &pass, false),
+            Err(BackupError::Exists { .. })
+        ));
+        backup(&p, &file, &pass, true).unwrap();
+        let _ = fs::remove_dir_all(&d);
     }
 
     #[test]
