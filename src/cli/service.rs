@@ -369,6 +369,19 @@ fn passphrase(
         ExitCode::from(EX_USAGE)
     };
     let text = if let Some(path) = &source.passphrase_file {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = std::fs::metadata(path) {
+                if m.permissions().mode() & 0o077 != 0 {
+                    eprintln!(
+                        "mailoauth: warning: {} may be read by other accounts (mode {:o}); chmod 600 it",
+                        path.display(),
+                        m.permissions().mode() & 0o777
+                    );
+                }
+            }
+        }
         std::fs::read_to_string(path)
             .map_err(|e| usage(format!("--passphrase-file {}: {e}", path.display())))?
     } else if let Some(var) = &source.passphrase_env {
