@@ -21,7 +21,7 @@ use super::exit::EX_USAGE as USAGE;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner\n\nExit status: 0 every test passed; 1 a test failed (the report says why); 64 a value on the command line cannot be used; 67 no account of that name; 75 temporary failure while getting the token (try again later); 78 the config file cannot be used; 80 the account must sign in again."
+    after_help = "Examples:\n  MAIL_TOKEN=... mailoauth check --mailbox scanner@contoso.com \\\n      --smtp smtp.office365.com:587:starttls --imap outlook.office365.com:993:tls --token-env MAIL_TOKEN\n\nServers are host:port[:security]. Security is tls (implicit, ports 993/465), starttls (ports 587/143/25) or none; left out, it is the standard port's. none (the token in clear text) is accepted only for a server on this machine: 127.0.0.1, ::1 or localhost.\n\nWith an account name, servers, TLS trust and a fresh token come from the config file:\n  mailoauth check scanner            (the default config)\n  mailoauth check --config /etc/mailoauth/mailoauth.toml scanner\n\nExit status: 0 every test passed; 1 a test failed (the report says why); 64 a value on the command line cannot be used; 67 no account of that name; 69 the mailoauth service holds the account and is not running; 75 temporary failure while getting the token (try again later); 77 the account is held by the mailoauth service and this user may not manage it; 78 the config file cannot be used; 80 the account must sign in again.\n\nAn account the mailoauth service holds (token_store = \"service\") is checked by the service itself (a refresh first, then the logins), asked by a manager: root or a member of the group mailoauth."
 )]
 pub struct Args {
     /// An account of the config file: test it with its saved servers and a fresh token.
@@ -30,6 +30,10 @@ pub struct Args {
     /// The config file holding the account (default: the platform's location).
     #[arg(long, value_name = "FILE", requires = "account")]
     config: Option<std::path::PathBuf>,
+    /// The mailoauth service's socket, for an account it holds (default:
+    /// $MAILOAUTH_SERVICE_SOCKET, else the platform's).
+    #[arg(long, value_name = "PATH", requires = "account")]
+    socket: Option<PathBuf>,
     /// The mailbox the token belongs to (the login's user name).
     #[arg(long, required_unless_present = "account")]
     mailbox: Option<String>,
@@ -198,6 +202,101 @@ fn from_account(
     Ok((req, token))
 }
 
+/// `mailoauth check NAME` for an account the service holds: the service runs the check (a
+/// forced refresh, then the logins) and answers with the report, printed as a direct check's.
+/// `None` when the account is not held by the service (or the config cannot be read: the
+/// direct path says why).
+fn held_by_service(args: &Args, name: &str, runtime: &tokio::runtime::Runtime) -> Option<ExitCode> {
+    use super::exit::{EX_NOPERM, EX_NOUSER, EX_TEMPFAIL, EX_UNAVAILABLE, NEEDS_REAUTHORIZATION};
+    use mailoauth::service::client::{self, ClientError};
+    use mailoauth::service::protocol::Request;
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(mailoauth::config::default_path);
+    let doc = mailoauth::config::load(&path).ok()?;
+    let account = doc.account(name).ok()?;
+    if !mailoauth::service::is_service_owned(account) {
+        return None;
+    }
+    let fail = |code: u8, msg: String| {
+        eprintln!("mailoauth check: {msg}");
+        Some(ExitCode::from(code))
+    };
+    let socket = client::socket_path(args.socket.as_deref());
+    let req = Request::Check {
+        account: name.to_string(),
+    };
+    // The refresh, then both logins with their time-outs: a bound only against a hang.
+    let wait = client::wait_for(&req) + std::time::Duration::from_secs(90);
+    if !args.json {
+        eprintln!("mailoauth check: account {name:?} is held by the mailoauth service; the service runs the check");
+    }
+    if args.send_test_to.is_some()
+        || args.source_address.is_some()
+        || !matches!(args.mechanism, MechanismChoice::Auto)
+    {
+        eprintln!("mailoauth check: --send-test-to, --source-address and --mechanism are not used: the service checks with the account's saved settings");
+    }
+    let value = match runtime.block_on(client::ask(&socket, &req, wait)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => {
+            let reauthorize = || {
+                format!(
+                    "\nmailoauth check: account {name:?} must sign in again: run {}",
+                    super::reauthorize::command(Some(&path), name)
+                )
+            };
+            return match e.code.as_str() {
+                "refused" => fail(
+                    EX_NOPERM,
+                    format!("the mailoauth service refused: {} (run the check as root, or as a member of the group {})", e.message, mailoauth::service::peer::MANAGER_GROUP),
+                ),
+                "unknown_account" | "not_service_owned" => fail(EX_NOUSER, e.message),
+                _ if e.reauthorize => fail(
+                    NEEDS_REAUTHORIZATION,
+                    format!("{}{}", e.message, reauthorize()),
+                ),
+                "temporary" | "busy" | "rate_limited" => fail(EX_TEMPFAIL, e.message),
+                _ => fail(FAILED, e.message),
+            };
+        }
+        Err(e @ ClientError::NotRunning { .. }) => {
+            return fail(
+                EX_UNAVAILABLE,
+                format!(
+                    "{e}; it holds account {name:?} and runs its checks. Start it: {}",
+                    client::start_command()
+                ),
+            )
+        }
+        Err(e @ ClientError::Timeout { .. }) => return fail(EX_TEMPFAIL, e.to_string()),
+        Err(e) => return fail(FAILED, e.to_string()),
+    };
+    let report: probe::CheckReport = match serde_json::from_value(value["report"].clone()) {
+        Ok(r) => r,
+        Err(_) => {
+            return fail(
+                FAILED,
+                String::from("the mailoauth service answered without a report"),
+            )
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return fail(FAILED, format!("cannot write JSON: {e}")),
+        }
+    } else {
+        print!("{}", render(&report));
+    }
+    Some(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    })
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -215,6 +314,9 @@ pub fn run(args: Args) -> ExitCode {
         Err(code) => return code,
     };
     if let Some(name) = args.account.clone() {
+        if let Some(code) = held_by_service(&args, &name, &runtime) {
+            return code;
+        }
         return match from_account(&args, &name, &runtime) {
             Ok((req, token)) => run_check(&args, &runtime, &req, &token),
             Err((code, msg)) => {
@@ -465,6 +567,7 @@ mod tests {
         let args = Args {
             account: None,
             config: None,
+            socket: None,
             mailbox: Some("a@b.c".into()),
             smtp: None,
             imap: None,

@@ -79,6 +79,77 @@ enum ServiceCommand {
         /// The account's name in the config.
         account: String,
     },
+    /// Write the machine config and everything in the service's custody (tokens, held client
+    /// secrets) to FILE, encrypted with a passphrase (age, scrypt). Works while the service
+    /// runs. Root only (the custody folder is root's).
+    Backup {
+        /// The backup file to write (created 0600; never through a link).
+        file: PathBuf,
+        #[command(flatten)]
+        paths: BackupPaths,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Put a backup back: the machine config and the custody files. A running service that
+    /// holds none of its accounts (a fresh install) is asked to reload; one that holds them
+    /// must be stopped first. Root only.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        paths: BackupPaths,
+        #[command(flatten)]
+        passphrase: PassphraseSource,
+        /// The service's socket (to tell whether it runs); default: $MAILOAUTH_SERVICE_SOCKET,
+        /// else the platform's.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Replace an existing config.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Where `backup` reads and `restore` writes.
+#[derive(ClapArgs)]
+struct BackupPaths {
+    /// The machine config; default: the platform's.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The service's state folder (custody in tokens/); default: the platform's.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl BackupPaths {
+    fn resolve(&self) -> mailoauth::service::backup::Paths {
+        mailoauth::service::backup::Paths {
+            config: self
+                .config
+                .clone()
+                .unwrap_or_else(mailoauth::config::default_path),
+            state_dir: self
+                .state_dir
+                .clone()
+                .unwrap_or_else(mailoauth::service::default_state_dir),
+            state_dir_given: self.state_dir.is_some(),
+        }
+    }
+}
+
+/// Where the passphrase comes from: a hidden prompt unless one of these is given (never an
+/// argument: it would show in the process list and the shell history).
+#[derive(ClapArgs)]
+struct PassphraseSource {
+    /// Read the passphrase from the first line of FILE (scripts).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_env")]
+    passphrase_file: Option<PathBuf>,
+    /// Read the passphrase from the environment variable VAR (scripts).
+    #[arg(long, value_name = "VAR")]
+    passphrase_env: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -250,6 +321,227 @@ pub fn run(args: Args) -> ExitCode {
             socket,
             account,
         } => adopt(config, socket, account),
+        ServiceCommand::Backup {
+            file,
+            paths,
+            passphrase,
+            force,
+        } => backup(&file, &paths.resolve(), &passphrase, force),
+        ServiceCommand::Restore {
+            file,
+            paths,
+            passphrase,
+            socket,
+            force,
+        } => restore(&file, &paths.resolve(), &passphrase, socket, force),
+    }
+}
+
+const EX_DATAERR: u8 = 65;
+const EX_NOINPUT: u8 = 66;
+const EX_IOERR: u8 = 74;
+const EX_TEMPFAIL: u8 = 75;
+
+fn backup_fail(e: &mailoauth::service::backup::BackupError) -> ExitCode {
+    use mailoauth::service::backup::BackupError as E;
+    eprintln!("mailoauth: {e}");
+    ExitCode::from(match e {
+        E::NotManager { .. } | E::WrongPassphrase { .. } => EX_NOPERM,
+        E::Passphrase(_) => EX_USAGE,
+        E::Damaged { .. } | E::NewerFormat { .. } => EX_DATAERR,
+        E::Input { .. } | E::Config { .. } => EX_NOINPUT,
+        E::Exists { .. } | E::Link { .. } => EX_CANTCREAT,
+        E::Write { .. } | E::Custody { .. } => EX_IOERR,
+        E::Unsettled | E::ServiceRunning { .. } => EX_TEMPFAIL,
+        E::Encrypt(_) => EX_SOFTWARE,
+    })
+}
+
+/// The passphrase from `--passphrase-file`, `--passphrase-env`, or a hidden prompt (asked
+/// twice when `confirm`).
+fn passphrase(
+    source: &PassphraseSource,
+    confirm: bool,
+) -> Result<mailoauth::secret::Secret<String>, ExitCode> {
+    use mailoauth::service::backup::{passphrase_from_text, BackupError};
+    let usage = |msg: String| {
+        eprintln!("mailoauth: {msg}");
+        ExitCode::from(EX_USAGE)
+    };
+    let text = if let Some(path) = &source.passphrase_file {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if let Ok(m) = std::fs::metadata(path) {
+                if m.permissions().mode() & 0o077 != 0 {
+                    eprintln!(
+                        "mailoauth: warning: {} may be read by other accounts (mode {:o}); chmod 600 it",
+                        path.display(),
+                        m.permissions().mode() & 0o777
+                    );
+                }
+            }
+        }
+        std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("--passphrase-file {}: {e}", path.display())))?
+    } else if let Some(var) = &source.passphrase_env {
+        std::env::var(var).map_err(|_| {
+            usage(format!(
+                "--passphrase-env: the variable {var} is not set (or not UTF-8)"
+            ))
+        })?
+    } else {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(String::from(
+                "no terminal to ask the passphrase in: give --passphrase-file FILE or --passphrase-env VAR",
+            )));
+        }
+        let mut prompt = inquire::Password::new("Backup passphrase:")
+            .with_display_mode(inquire::PasswordDisplayMode::Hidden);
+        if confirm {
+            prompt = prompt
+                .with_custom_confirmation_message("The same passphrase again:")
+                .with_custom_confirmation_error_message("The two passphrases differ; try again.");
+        } else {
+            prompt = prompt.without_confirmation();
+        }
+        prompt.prompt().map_err(|e| {
+            eprintln!("mailoauth: no passphrase: {e}");
+            ExitCode::from(EX_USAGE)
+        })?
+    };
+    passphrase_from_text(&text).map_err(|e: BackupError| backup_fail(&e))
+}
+
+fn backup(
+    file: &std::path::Path,
+    paths: &mailoauth::service::backup::Paths,
+    source: &PassphraseSource,
+    force: bool,
+) -> ExitCode {
+    use mailoauth::service::backup as b;
+    // The manager rule before any prompt.
+    if let Err(e) = b::check_manager("backup", paths) {
+        return backup_fail(&e);
+    }
+    let pass = match passphrase(source, true) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    match b::backup(paths, file, &pass, force) {
+        Ok(report) => {
+            println!(
+                "backup written to {} (0600): the config {} and {} custody file(s)",
+                report.file.display(),
+                paths.config.display(),
+                report.files.len()
+            );
+            if let Some(t) = report.newest_token {
+                println!(
+                    "newest token set in it: {}",
+                    mailoauth::status::format_time(t)
+                );
+            }
+            println!("{}", b::rotation_note(report.taken_at));
+            ExitCode::SUCCESS
+        }
+        Err(e) => backup_fail(&e),
+    }
+}
+
+fn restore(
+    file: &std::path::Path,
+    paths: &mailoauth::service::backup::Paths,
+    source: &PassphraseSource,
+    socket: Option<PathBuf>,
+    force: bool,
+) -> ExitCode {
+    use mailoauth::service::backup as b;
+    use mailoauth::service::protocol::Request;
+    if let Err(e) = b::check_manager("restore", paths) {
+        return backup_fail(&e);
+    }
+    let socket = mailoauth::service::client::socket_path(socket.as_deref());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
+        }
+    };
+    let ask = |req: Request| {
+        let wait = mailoauth::service::client::wait_for(&req);
+        rt.block_on(mailoauth::service::client::ask(&socket, &req, wait))
+    };
+    // Whether a service answers, and what it holds: a restore under a service that holds the
+    // accounts would be overwritten from its memory.
+    let shown = socket.display().to_string();
+    let running = match ask(Request::Status) {
+        Err(mailoauth::service::client::ClientError::NotRunning { .. }) => None,
+        Ok(Ok(value)) => Some(b::Running {
+            socket: shown.clone(),
+            held: mailoauth::service::client::view_of(&value)
+                .into_keys()
+                .collect(),
+            config: value["config"].as_str().map(str::to_string),
+        }),
+        Ok(Err(e)) => {
+            return backup_fail(&b::BackupError::ServiceRunning {
+                socket: shown,
+                why: format!("answered: {}", e.message),
+                stop: b::stop_command(),
+            })
+        }
+        Err(e) => {
+            return backup_fail(&b::BackupError::ServiceRunning {
+                socket: shown,
+                why: format!("cannot be asked what it holds ({e})"),
+                stop: b::stop_command(),
+            })
+        }
+    };
+    let pass = match passphrase(source, false) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let report = match b::restore(paths, file, &pass, force, running.as_ref()) {
+        Ok(report) => report,
+        Err(e) => return backup_fail(&e),
+    };
+    println!(
+        "restored the config to {} (it was {} on the machine backed up) and {} custody file(s) to {}",
+        report.config.display(),
+        report.config_was,
+        report.files.len(),
+        mailoauth::service::custody::tokens_dir(&paths.state_dir).display()
+    );
+    println!("backup written by mailoauth {}", report.written_by);
+    println!("{}", b::rotation_note(report.taken_at));
+    if running.is_none() {
+        println!(
+            "Start the service now: {1} (not installed yet: {0}); then mailoauth service status shows each account after its first refresh.",
+            mailoauth::service::client::start_command(),
+            b::start_installed_command()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match ask(Request::Reload) {
+        Ok(Ok(_)) => {
+            println!("The running service read the restored config and tokens again (reload); mailoauth service status shows each account after its first refresh.");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("mailoauth: the files are restored, but the running service did not reload: {}. Restart it: {}", e.message, b::start_installed_command());
+            ExitCode::from(EX_TEMPFAIL)
+        }
+        Err(e) => {
+            eprintln!("mailoauth: the files are restored, but the running service did not reload: {e}. Restart it: {}", b::start_installed_command());
+            ExitCode::from(EX_TEMPFAIL)
+        }
     }
 }
 

@@ -123,20 +123,25 @@ impl Failure {
 }
 
 /// The check's mail login: SMTP and/or IMAP as the account's purpose says, with `tokens`.
-async fn core_mail_login(account: &Account, tokens: &TokenSet) -> Result<(), Failure> {
-    let req = crate::account::convert::check_request(account)
-        .map_err(|e| Failure::config(e.to_string()))?;
+async fn core_mail_login(
+    account: &Account,
+    tokens: &TokenSet,
+) -> (Result<(), Failure>, Option<crate::probe::CheckReport>) {
+    let req = match crate::account::convert::check_request(account) {
+        Ok(r) => r,
+        Err(e) => return (Err(Failure::config(e.to_string())), None),
+    };
     let cancel = oauth::CancellationToken::new();
     let report = crate::probe::check(&req, &tokens.access_token, &|_| {}, &cancel).await;
     if report.ok {
-        return Ok(());
+        return (Ok(()), Some(report));
     }
     let failure = report
         .failure
         .as_ref()
         .or_else(|| report.smtp.as_ref().and_then(|r| r.failure.as_ref()))
         .or_else(|| report.imap.as_ref().and_then(|r| r.failure.as_ref()));
-    Err(Failure {
+    let failure = Failure {
         message: crate::diagnosis::scrub(&failure.map_or_else(
             || String::from("the mail server login failed"),
             |f| format!("mail server login: {}", f.message),
@@ -144,7 +149,8 @@ async fn core_mail_login(account: &Account, tokens: &TokenSet) -> Result<(), Fai
         diagnosis: failure.and_then(|f| f.diagnosis.as_ref().map(|d| d.id.clone())),
         reauthorize: false,
         temporary: false,
-    })
+    };
+    (Err(failure), Some(report))
 }
 
 /// Tells `notifier` the account's state after a refresh or a check (`failure`: what failed).
@@ -617,7 +623,17 @@ impl Engine {
     /// access tokens stay valid after a revocation), then the SMTP/IMAP login with the new
     /// token. Its outcome is the account's state the admin is told about.
     pub async fn check(&self, name: &str) -> Result<TokenSet, Failure> {
+        self.check_report(name).await.0
+    }
+
+    /// [`Engine::check`], with the mail login's report when the login ran (an on-demand check
+    /// shows it as `mailoauth check` does).
+    pub async fn check_report(
+        &self,
+        name: &str,
+    ) -> (Result<TokenSet, Failure>, Option<crate::probe::CheckReport>) {
         let mut result = self.refresh_with(name, true, false).await;
+        let mut report = None;
         if let Ok(tokens) = &result {
             let account = self
                 .lock()
@@ -625,7 +641,9 @@ impl Engine {
                 .get(name)
                 .and_then(|e| e.account.clone());
             if let Some(account) = account {
-                if let Err(f) = core_mail_login(&account, tokens).await {
+                let (login, r) = core_mail_login(&account, tokens).await;
+                report = r;
+                if let Err(f) = login {
                     result = Err(f);
                 }
             }
@@ -643,7 +661,7 @@ impl Engine {
         }
         drop(st);
         self.persist();
-        result
+        (result, report)
     }
 
     /// Reminders (client secret ending, Google Testing grant ending) for every account; the
@@ -944,10 +962,17 @@ impl Engine {
                 manager(&account)?;
                 // A refresh first: that is where a revoked grant shows.
                 self.readable(peer, &account)?;
-                self.check(&account)
-                    .await
-                    .map(|t| json!({ "account": account, "expires_at": t.expires_at }))
-                    .map_err(|f| f.body())
+                // The mail login's report travels with the answer, also when the login failed
+                // (then with the failure); a failed refresh is an error answer.
+                match self.check_report(&account).await {
+                    (Ok(t), report) => Ok(
+                        json!({ "account": account, "expires_at": t.expires_at, "report": report }),
+                    ),
+                    (Err(f), Some(report)) => {
+                        Ok(json!({ "account": account, "report": report, "failure": f.body() }))
+                    }
+                    (Err(f), None) => Err(f.body()),
+                }
             }
             Request::Reload => {
                 manager("(all)")?;

@@ -9,7 +9,9 @@
 //! - [`custody`]: the service's own token store.
 //! - [`unix`]: the socket server; [`client`]: the consumer side.
 //! - [`schedule`], [`notify`]: when to refresh, and telling the admin.
+//! - [`backup`]: `service backup`/`restore`, the config and the custody in a passphrase-encrypted file.
 
+pub mod backup;
 pub mod client;
 pub mod conn;
 pub mod custody;

@@ -44,7 +44,10 @@ pub enum Request {
         /// The token set in mailoauth's stored JSON form.
         tokens: String,
     },
-    /// Managers: check `account` now.
+    /// Managers: check `account` now (a forced refresh, then the mail logins). Answer:
+    /// `{account, expires_at, report}`, or `{account, report, failure}` when a login failed
+    /// (`report`: the mail login's report, as `mailoauth check` prints it; `failure`: an error
+    /// body); a failed refresh is an error answer.
     Check {
         /// The account's name.
         account: String,
