@@ -34,6 +34,12 @@ enum ServiceCommand {
         /// launchd plist).
         #[arg(long = "for", value_name = "OS", requires = "root")]
         target: Option<TargetOs>,
+        /// Also make USER a manager of the service: added to the group mailoauth (Linux, macOS),
+        /// so that USER's wizard saves the service's accounts and hands it tokens without
+        /// another elevation prompt. Nothing to do on Windows (Administrators manage). Changes
+        /// the machine's group database even with --root.
+        #[arg(long, value_name = "USER")]
+        manager: Option<String>,
     },
     /// Stop and remove the service. The config and the tokens stay unless --purge; prints how
     /// to revoke the grants at the providers.
@@ -121,6 +127,7 @@ pub fn run(args: Args) -> ExitCode {
             root,
             config,
             target,
+            manager,
         } => {
             let source_binary = match std::env::current_exe() {
                 Ok(p) => p,
@@ -134,6 +141,7 @@ pub fn run(args: Args) -> ExitCode {
                 config,
                 os: os_of(target),
                 source_binary,
+                manager,
             };
             match install::install(&opts) {
                 Ok(report) => {
