@@ -73,6 +73,20 @@ enum ServiceCommand {
         #[arg(long)]
         console: bool,
     },
+    /// Save one account of FILE (yours, e.g. written by the wizard) into the machine config
+    /// through the running service: for a manager who cannot write that file (a member of the
+    /// group mailoauth). The account must have token_store = "service"; the [service] table and
+    /// files or secrets the service would read as root are refused (root edits those).
+    SaveAccount {
+        /// The config file that holds the account.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The service's socket; default: $MAILOAUTH_SERVICE_SOCKET, else the platform's.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// The account's name in FILE.
+        account: String,
+    },
     /// Move an account's tokens from the keyring or a token file into the running service, and
     /// set its token_store to "service" (the service is then their only writer).
     Adopt {
@@ -103,6 +117,7 @@ fn os_of(target: Option<TargetOs>) -> Os {
 
 // sysexits.h statuses of the service manager's failures (src/cli/exit.rs has the shared ones).
 const EX_USAGE: u8 = 64;
+const EX_DATAERR: u8 = 65;
 const EX_UNAVAILABLE: u8 = 69;
 const EX_SOFTWARE: u8 = 70;
 const EX_OSERR: u8 = 71;
@@ -258,6 +273,56 @@ pub fn run(args: Args) -> ExitCode {
             socket,
             account,
         } => adopt(config, socket, account),
+        ServiceCommand::SaveAccount {
+            from,
+            socket,
+            account,
+        } => save_account(&from, socket, &account),
+    }
+}
+
+fn save_account(from: &std::path::Path, socket: Option<PathBuf>, name: &str) -> ExitCode {
+    use mailoauth::service::client::HandOverError;
+    let doc = match mailoauth::config::load(from) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(super::exit::EX_CONFIG);
+        }
+    };
+    let account = match doc.account(name) {
+        Ok(a) => a.clone(),
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(super::exit::EX_NOUSER);
+        }
+    };
+    let socket = mailoauth::service::client::socket_path(socket.as_deref());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
+        }
+    };
+    match rt.block_on(mailoauth::account::save_config_account_through_service(
+        account, &socket,
+    )) {
+        Ok(path) => {
+            println!("account {name:?} saved in {path} by the mailoauth service");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::from(match e {
+                HandOverError::NotManager { .. } => EX_NOPERM,
+                HandOverError::NotRunning { .. } => EX_UNAVAILABLE,
+                _ => EX_DATAERR,
+            })
+        }
     }
 }
 

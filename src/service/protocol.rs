@@ -51,6 +51,14 @@ pub enum Request {
     },
     /// Managers: read the config again.
     Reload,
+    /// Managers: add or replace one account held by the service in the machine config (a
+    /// non-root admin's wizard, which cannot write that file). `account_toml` is a config text
+    /// with exactly one `[[account]]` and no `[service]` table; the service checks it with the
+    /// loader's own code, refuses what only root may set, writes the file atomically and reloads.
+    SaveAccount {
+        /// The account as config text (`version = 1` and one `[[account]]`).
+        account_toml: String,
+    },
 }
 
 /// Why a frame could not be decoded.
@@ -88,7 +96,8 @@ pub enum ProtocolError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable code (`refused`, `unknown_account`, `not_service_owned`, `bad_request`,
-    /// `version`, `needs_reauthorization`, `temporary`, `failed`, `rate_limited`, `busy`).
+    /// `version`, `needs_reauthorization`, `temporary`, `failed`, `rate_limited`, `busy`,
+    /// `root_only`).
     pub code: String,
     /// For a person.
     pub message: String,
