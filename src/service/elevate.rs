@@ -122,6 +122,48 @@ pub fn plan(os: Os, cli: &Path, args: &[String], hook: Option<&str>) -> Launch {
     }
 }
 
+/// Why the elevated install cannot be started.
+#[derive(Debug, thiserror::Error)]
+pub enum ElevateError {
+    /// mailoauth's CLI is neither beside the app nor on PATH.
+    #[error("mailoauth's command-line program ({name}) is neither beside this app ({beside}) nor on PATH, so the wizard cannot install the service: reinstall mailoauth with its command-line program, or install the service from a terminal")]
+    CliNotFound {
+        /// The file name looked for.
+        name: &'static str,
+        /// The app's folder.
+        beside: String,
+    },
+}
+
+impl crate::error::Coded for ElevateError {
+    fn code(&self) -> crate::error::ErrorCode {
+        crate::error::ErrorCode::NotFound
+    }
+}
+
+/// What to start, for this process, to install the service and make the desktop user a
+/// manager: the CLI found by [`find_cli`] (from the running executable and `PATH`), the
+/// desktop user from the user database, the test hook if set. The `bool` says whether the test
+/// hook is used (for [`outcome`]).
+pub fn install_launch() -> Result<(Launch, bool), ElevateError> {
+    let os = Os::current();
+    let exe = std::env::current_exe().ok();
+    let path = std::env::var_os("PATH");
+    let cli = find_cli(os, exe.as_deref(), path.as_deref(), &|p| p.is_file()).ok_or_else(|| {
+        ElevateError::CliNotFound {
+            name: cli_file_name(os),
+            beside: exe
+                .as_deref()
+                .and_then(Path::parent)
+                .map(|d| d.display().to_string())
+                .unwrap_or_default(),
+        }
+    })?;
+    let hook = test_hook();
+    let args = install_args(os, desktop_user().as_deref());
+    Ok((plan(os, &cli, &args, hook.as_deref()), hook.is_some()))
+}
+
 /// The test hook's program, in debug builds only (see [`PROGRAM_ENV`]).
 pub fn test_hook() -> Option<String> {
     if cfg!(debug_assertions) {
