@@ -15,8 +15,8 @@ use super::install::Os;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// Test hook: a program started instead of `pkexec`/`osascript` with the same arguments as
-/// `pkexec` gets (the CLI's path, then its arguments). Read only by debug builds (the GUI
+/// Test hook: a program started instead of `pkexec`/`osascript`/UAC with the arguments `pkexec`
+/// gets (the CLI's path, then its arguments), whose exit statuses are read as `pkexec`'s. Read only by debug builds (the GUI
 /// end-to-end test, which runs as root in CI where no polkit agent can answer); a release build
 /// ignores it.
 pub const PROGRAM_ENV: &str = "MAILOAUTH_ELEVATE_PROGRAM";
@@ -270,10 +270,12 @@ pub fn outcome(
             }
         };
     }
+    // The test hook stands in for pkexec, with its argv and its statuses.
+    let os = if hooked { Os::Linux } else { os };
     match (os, status) {
         (_, Some(0)) => ElevationOutcome::Done,
-        (Os::Linux, Some(PKEXEC_DISMISSED)) if !hooked => ElevationOutcome::Cancelled,
-        (Os::Linux, Some(PKEXEC_NOT_AUTHORIZED)) if !hooked => ElevationOutcome::NoPrompt {
+        (Os::Linux, Some(PKEXEC_DISMISSED)) => ElevationOutcome::Cancelled,
+        (Os::Linux, Some(PKEXEC_NOT_AUTHORIZED)) => ElevationOutcome::NoPrompt {
             detail: if stderr.contains("authentication agent") {
                 String::from(
                     "no authentication agent (polkit) can ask for the password in this session",
@@ -283,7 +285,7 @@ pub fn outcome(
             },
         },
         // osascript ends with status 1 and "User canceled. (-128)" on stderr.
-        (Os::MacOs, _) if !hooked && stderr.contains("-128") => ElevationOutcome::Cancelled,
+        (Os::MacOs, _) if stderr.contains("-128") => ElevationOutcome::Cancelled,
         (Os::Windows, Some(ERROR_CANCELLED)) => ElevationOutcome::Cancelled,
         (_, status) => ElevationOutcome::Failed {
             status,
@@ -641,11 +643,15 @@ mod tests {
                 ..
             }
         ));
-        // The test hook's status 126 is the CLI's, not a dismissed dialog.
+        // The test hook stands in for pkexec on every platform: its statuses are pkexec's.
+        assert_eq!(
+            outcome(Os::MacOs, true, true, Some(126), ""),
+            ElevationOutcome::Cancelled
+        );
         assert!(matches!(
-            outcome(Os::Linux, true, true, Some(126), ""),
+            outcome(Os::Windows, true, true, Some(69), "mailoauth: no systemd"),
             ElevationOutcome::Failed {
-                status: Some(126),
+                status: Some(69),
                 ..
             }
         ));
