@@ -5,7 +5,7 @@
 //! |---|---|
 //! | what the wizard collected → the settings to sign in and test with | [`plan`], [`plan_and_keep`] |
 //! | add the account to the config file (preview, guarded write, overwrite) | [`save`], [`save_account`] |
-//! | add an account the service holds to the machine config, through the service | [`save_through_service`], [`save_config_account_through_service`] |
+//! | add an account the service holds to the machine config, through the service | [`saves_through_service`], [`save_through_service`], [`save_config_account_through_service`] |
 //! | a fresh access token for a saved account (what mail services run) | [`token`] |
 //! | the mail login test of a saved account | [`check`] |
 //! | sign a saved account in again with its saved settings | [`reauthorize_plan`], [`authorize`] |
@@ -307,6 +307,51 @@ pub fn save(
         }
     }
     Ok(report)
+}
+
+/// Whether the wizard's save of an account goes through the token service
+/// ([`save_through_service`]) rather than into `wizard_file`: the account is for the service
+/// (`service_held`), the service runs (`served`: the config file it reads), and that file is
+/// not the wizard's or the wizard cannot write it (a non-root admin on Linux/macOS, whose own
+/// file is in the XDG folder, which the root service does not read).
+pub fn saves_through_service(
+    wizard_file: &Path,
+    served: Option<&Path>,
+    writable: bool,
+    service_held: bool,
+) -> bool {
+    let same = |a: &Path, b: &Path| {
+        a == b
+            || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    };
+    match served {
+        Some(served) if service_held => !same(wizard_file, served) || !writable,
+        _ => false,
+    }
+}
+
+/// Whether this process may write the config at `path` (the file, or its folder when there is
+/// no file yet).
+pub fn can_write(path: &Path) -> bool {
+    if path.exists() {
+        return std::fs::OpenOptions::new().append(true).open(path).is_ok();
+    }
+    #[cfg(unix)]
+    {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+            return false;
+        };
+        // SAFETY: a NUL-terminated path; access(2) only reads it.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
 }
 
 /// Saves the wizard's answers as account `name` (held by the token service) into the machine

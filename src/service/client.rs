@@ -695,6 +695,15 @@ impl HandOver {
     }
 }
 
+/// The config file the service at `socket` reads, when it answers.
+pub async fn served_config(socket: &Path) -> Option<PathBuf> {
+    let req = Request::Status;
+    match ask(socket, &req, wait_for(&req)).await {
+        Ok(Ok(v)) => v["config"].as_str().map(PathBuf::from),
+        _ => None,
+    }
+}
+
 /// Saves `account` (held by the service) into the machine config through the service at
 /// `socket`, as this user (a manager): for a wizard that cannot write that file itself. The
 /// service checks it with the loader's code and refuses what only root may set. Returns the
