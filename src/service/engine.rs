@@ -1181,4 +1181,52 @@ device_authorization = "https://127.0.0.1:9/device"
         assert_eq!(err.code, "unknown_account");
         std::fs::remove_dir_all(dir).unwrap();
     }
+
+    #[test]
+    fn files_and_secrets_root_would_read_are_refused_unless_root_set_them() {
+        let base = config::parse(Path::new("t.toml"), CONFIG).unwrap().accounts[0].clone();
+        assert!(root_only_fields(None, &base).is_empty());
+        let mut with = base.clone();
+        with.auth.client_secret = Some(config::SecretRef::File("/etc/shadow".into()));
+        with.auth.certificate = Some("/root/key.pem".into());
+        assert_eq!(
+            root_only_fields(None, &with),
+            vec!["auth.client_secret", "auth.certificate"]
+        );
+        // As root already wrote them for this account: they may stay.
+        assert!(root_only_fields(Some(&with), &with).is_empty());
+        // The wizard's own keyring entry is fine; another service's entry is not.
+        let mut keyring = base.clone();
+        keyring.auth.client_secret = Some(config::SecretRef::Keyring {
+            service: config::KEYRING_SERVICE.into(),
+            entry: "held@example.test".into(),
+        });
+        assert!(root_only_fields(None, &keyring).is_empty());
+        keyring.auth.client_secret = Some(config::SecretRef::Keyring {
+            service: "other".into(),
+            entry: "x".into(),
+        });
+        assert_eq!(root_only_fields(None, &keyring), vec!["auth.client_secret"]);
+        // A CA file everyone may read is public; a private one is not.
+        let dir = std::env::temp_dir().join(format!("mailoauth-rootonly-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let (public, private) = (dir.join("ca.pem"), dir.join("secret.pem"));
+        std::fs::write(&public, "x").unwrap();
+        std::fs::set_permissions(&public, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&private, "x").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut ca = base.clone();
+        ca.tls = Some(config::TlsTrust {
+            ca_file: Some(public),
+            pinned_sha256: None,
+        });
+        assert!(root_only_fields(None, &ca).is_empty());
+        ca.tls = Some(config::TlsTrust {
+            ca_file: Some(private),
+            pinned_sha256: None,
+        });
+        assert_eq!(root_only_fields(None, &ca), vec!["tls.ca_file"]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -274,6 +274,20 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn save_account_carries_the_account_text() {
+        let req = Request::SaveAccount {
+            account_toml: "version = 1\n[[account]]\nname = \"a\"\n".into(),
+        };
+        let bytes = encode_request(&req);
+        assert_eq!(decode_request(&bytes[4..]), Ok(req));
+        assert!(String::from_utf8_lossy(&bytes[4..]).contains(r#""op":"save_account""#));
+        assert!(matches!(
+            decode_request(br#"{"v":1,"op":"save_account"}"#),
+            Err(ProtocolError::Malformed { .. })
+        ));
+    }
+
     #[tokio::test]
     async fn an_oversized_frame_is_refused_before_it_is_read() {
         let mut data: &[u8] = &[0xff, 0xff, 0xff, 0xff, 1, 2, 3];
