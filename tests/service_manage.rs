@@ -141,6 +141,42 @@ fn a_manager_made_by_install_saves_accounts_through_the_service_and_others_are_r
         "the service holds the saved account: {status}"
     );
 
+    // The wizard's save (the account façade, from its draft) goes the same way: a Microsoft
+    // 365 mailbox for the service, saved into the file the service reads.
+    let draft = mailoauth::account::AccountDraft {
+        provider: "microsoft".into(),
+        cloud: mailoauth::provider::Cloud::Worldwide,
+        tenant: Some("contoso.com".into()),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        flow: mailoauth::provider::Flow::DeviceCode,
+        purpose: mailoauth::provider::Purpose::Send,
+        mailbox: "printer@contoso.com".into(),
+        smtp: None,
+        imap: None,
+        client_secret: None,
+        redirect_port: None,
+        readers: vec!["lp".into()],
+    };
+    let socket = svc.socket.clone();
+    let report = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(mailoauth::account::save_through_service(
+                &draft, "printer", None, &socket,
+            ))
+    })
+    .join()
+    .unwrap()
+    .expect("the wizard's save through the service");
+    assert!(report.saved);
+    assert_eq!(report.path, svc.config.display().to_string());
+    let doc = mailoauth::config::load(&svc.config).unwrap();
+    let printer = doc.account("printer").expect("printer saved");
+    assert!(mailoauth::service::is_service_owned(printer));
+    assert_eq!(printer.mailbox, "printer@contoso.com");
+
     // A user who is not a manager is refused (77), and the file is not touched.
     let before = std::fs::read(&svc.config).unwrap();
     let other = {
