@@ -27,6 +27,7 @@ fn main() {
             "content_shown",
             "service_ready",
             "check_readers",
+            "install_service",
         ]),
     ))
     .expect("tauri build script");

@@ -35,6 +35,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailoauth::account::SaveMode::export_all(&cfg)?;
     mailoauth::account::readers::ReadersCheck::export_all(&cfg)?;
     mailoauth::service::client::ServiceOverview::export_all(&cfg)?;
+    mailoauth::service::elevate::ElevationOutcome::export_all(&cfg)?;
     crate::flows::AuthorizeRequest::export_all(&cfg)?;
     crate::flows::HomeView::export_all(&cfg)?;
     crate::flows::StartView::export_all(&cfg)?;

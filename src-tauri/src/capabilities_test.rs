@@ -133,3 +133,45 @@ fn the_window_may_open_https_links_and_nothing_else_of_the_plugins() {
         "the UI does not use the shell plugin"
     );
 }
+
+/// The token service's elevated install is started from Rust only, by the one command that asks
+/// the core what to start (`mailoauth::service::elevate::install_launch`): the window is granted
+/// no shell permission (the shell plugin's Rust API is not limited by capabilities, so a grant
+/// would only let the page start programs itself), and no other module uses the shell plugin.
+#[test]
+fn only_the_install_command_starts_a_program_and_only_what_the_core_plans() {
+    for entry in std::fs::read_dir(root().join("src")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "elevate.rs" {
+            assert!(text.contains("elevate::install_launch()"), "{name}");
+            assert!(
+                text.contains(".command(&program)"),
+                "{name} starts the program the core planned"
+            );
+            assert!(
+                !text.contains("command(\""),
+                "{name} names no program itself"
+            );
+        } else if name != "capabilities_test.rs" && name != "lib.rs" {
+            assert!(!text.contains("ShellExt"), "{name} uses the shell plugin");
+        }
+    }
+    let granted = granted_all();
+    assert!(granted.iter().any(|p| p == "allow-install-service"));
+    assert!(!granted.iter().any(|p| p.starts_with("shell:")));
+}
+
+/// Every permission string granted, plugin ones included.
+fn granted_all() -> Vec<String> {
+    capability()["permissions"]
+        .as_array()
+        .expect("permissions list")
+        .iter()
+        .map(|p| match p.as_str() {
+            Some(s) => s.to_string(),
+            None => p["identifier"].as_str().unwrap_or_default().to_string(),
+        })
+        .collect()
+}

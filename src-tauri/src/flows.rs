@@ -326,16 +326,34 @@ pub async fn save_setup(
     // Only a record of history: a status file that cannot be written is logged, not reported
     // as a failed save.
     let warn = |w: &str| tracing::warn!("{w}");
-    let report = account::save(
-        &path,
-        &draft,
-        &name,
-        state.sandbox(),
-        mode,
-        tested_at,
-        &warn,
-    )
-    .map_err(|e| IpcError::from_core(&e))?;
+    let socket = service::socket_path(None);
+    let service_held = !draft.readers.is_empty();
+    let through_service = service_held
+        && !matches!(mode, SaveMode::Preview)
+        && account::saves_through_service(
+            &path,
+            service::served_config(&socket).await.as_deref(),
+            account::can_write(&path),
+            service_held,
+        );
+    let report = if through_service {
+        // The machine config, which this wizard cannot write (or is not its file): the service
+        // writes it for a manager.
+        account::save_through_service(&draft, &name, state.sandbox(), &socket)
+            .await
+            .map_err(|e| IpcError::from_core(&e))?
+    } else {
+        account::save(
+            &path,
+            &draft,
+            &name,
+            state.sandbox(),
+            mode,
+            tested_at,
+            &warn,
+        )
+        .map_err(|e| IpcError::from_core(&e))?
+    };
     if report.saved && !draft.readers.is_empty() {
         // Saved for the token service: the sign-in's tokens go to it now.
         let setup = account::plan(&draft, state.sandbox())?;
@@ -346,7 +364,6 @@ pub async fn save_setup(
                 "The account is saved, but this window holds no sign-in for it: sign it in again from Mailboxes (Re-authorize) to give its tokens to the mailoauth service.",
             )
         })?;
-        let socket = service::socket_path(None);
         handover.give(&socket, name.trim(), &key).await.map_err(|e| {
             let mut err = IpcError::from_core(&e);
             err.message = format!(

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod commands;
+pub mod elevate;
 pub mod error;
 pub mod exports;
 pub mod files;
@@ -29,8 +30,8 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             }
         }))
         .plugin(tauri_plugin_opener::init())
-        // Kept for starting mailoauth's own programs (the token service's installer); the window
-        // is granted none of its commands.
+        // Starts the token service's elevated install from Rust (src/elevate.rs); the window is
+        // granted none of its commands.
         .plugin(tauri_plugin_shell::init())
         .manage(flows::AppState::from_env())
         .invoke_handler(tauri::generate_handler![
@@ -58,6 +59,7 @@ pub fn run_app<R: tauri::Runtime>(builder: tauri::Builder<R>) {
             startup::content_shown,
             flows::service_ready,
             flows::check_readers,
+            elevate::install_service,
         ])
         .on_page_load(|_webview, payload| {
             // Start-up timing for support and benches/app_launch.sh: when the page began and

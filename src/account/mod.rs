@@ -5,6 +5,7 @@
 //! |---|---|
 //! | what the wizard collected → the settings to sign in and test with | [`plan`], [`plan_and_keep`] |
 //! | add the account to the config file (preview, guarded write, overwrite) | [`save`], [`save_account`] |
+//! | add an account the service holds to the machine config, through the service | [`saves_through_service`], [`save_through_service`], [`save_config_account_through_service`] |
 //! | a fresh access token for a saved account (what mail services run) | [`token`] |
 //! | the mail login test of a saved account | [`check`] |
 //! | sign a saved account in again with its saved settings | [`reauthorize_plan`], [`authorize`] |
@@ -306,6 +307,90 @@ pub fn save(
         }
     }
     Ok(report)
+}
+
+/// Whether the wizard's save of an account goes through the token service
+/// ([`save_through_service`]) rather than into `wizard_file`: the account is for the service
+/// (`service_held`), the service runs (`served`: the config file it reads), and that file is
+/// not the wizard's or the wizard cannot write it (a non-root admin on Linux/macOS, whose own
+/// file is in the XDG folder, which the root service does not read).
+pub fn saves_through_service(
+    wizard_file: &Path,
+    served: Option<&Path>,
+    writable: bool,
+    service_held: bool,
+) -> bool {
+    let same = |a: &Path, b: &Path| {
+        a == b
+            || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    };
+    match served {
+        Some(served) if service_held => !same(wizard_file, served) || !writable,
+        _ => false,
+    }
+}
+
+/// Whether this process may write the config at `path` (the file, or its folder when there is
+/// no file yet).
+pub fn can_write(path: &Path) -> bool {
+    if path.exists() {
+        return std::fs::OpenOptions::new().append(true).open(path).is_ok();
+    }
+    #[cfg(unix)]
+    {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+            return false;
+        };
+        // SAFETY: a NUL-terminated path; access(2) only reads it.
+        unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    }
+    #[cfg(not(unix))]
+    {
+        true
+    }
+}
+
+/// Saves the wizard's answers as account `name` (held by the token service) into the machine
+/// config through the service at `socket`: for a wizard that cannot write that file (a non-root
+/// admin on Linux/macOS, who manages the service as a member of the group `mailoauth`). The
+/// service validates it with the loader's code and refuses the `[service]` table and any file or
+/// secret it would read as root. The report names the file the service wrote.
+pub async fn save_through_service(
+    draft: &AccountDraft,
+    name: &str,
+    sandbox: Option<&Sandbox>,
+    socket: &Path,
+) -> Result<SaveReport, crate::service::client::HandOverError> {
+    let account = planned_account(draft, name, sandbox)?;
+    let path = crate::service::client::save_account(socket, &account).await?;
+    let token_command =
+        crate::export::ExportContext::for_config(Path::new(&path)).token_command(&account);
+    let text = crate::config::render(&crate::config::Config {
+        accounts: vec![account],
+        ..Default::default()
+    })
+    .unwrap_or_default();
+    Ok(SaveReport {
+        path,
+        text,
+        saved: true,
+        changed_on_disk: None,
+        base: String::new(),
+        token_command,
+    })
+}
+
+/// Saves `account` (held by the token service) into the machine config through the service at
+/// `socket` (`mailoauth service save-account`); returns the file the service wrote.
+pub async fn save_config_account_through_service(
+    account: crate::config::Account,
+    socket: &Path,
+) -> Result<String, crate::service::client::HandOverError> {
+    crate::service::client::save_account(socket, &account).await
 }
 
 /// The config account `name` the wizard's answers make (in the sandbox: its servers and CA), as

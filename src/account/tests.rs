@@ -378,3 +378,38 @@ fn a_reader_that_does_not_exist_or_a_secret_for_the_service_is_refused_naming_th
     assert!(matches!(err, AccountError::SecretWithService), "{err}");
     assert!(err.to_string().contains(readers::FIELD), "{err}");
 }
+
+#[test]
+fn a_service_account_goes_through_the_service_when_its_file_is_not_the_wizards_or_not_writable() {
+    let mine = Path::new("/home/admin/.config/mailoauth/mailoauth.toml");
+    let machine = Path::new("/etc/mailoauth/mailoauth.toml");
+    // A non-root admin: the service reads another file.
+    assert!(super::saves_through_service(
+        mine,
+        Some(machine),
+        true,
+        true
+    ));
+    // The same file, but not writable by this wizard.
+    assert!(super::saves_through_service(
+        machine,
+        Some(machine),
+        false,
+        true
+    ));
+    // Root, or a file the service reads and the wizard writes: straight into it.
+    assert!(!super::saves_through_service(
+        machine,
+        Some(machine),
+        true,
+        true
+    ));
+    // Not for the service, or no service to ask: the wizard's own file (and its errors).
+    assert!(!super::saves_through_service(
+        mine,
+        Some(machine),
+        true,
+        false
+    ));
+    assert!(!super::saves_through_service(mine, None, false, true));
+}

@@ -34,6 +34,12 @@ enum ServiceCommand {
         /// launchd plist).
         #[arg(long = "for", value_name = "OS", requires = "root")]
         target: Option<TargetOs>,
+        /// Also make USER a manager of the service: added to the group mailoauth (Linux, macOS),
+        /// so that USER's wizard saves the service's accounts and hands it tokens without
+        /// another elevation prompt. Nothing to do on Windows (Administrators manage). Changes
+        /// the machine's group database even with --root.
+        #[arg(long, value_name = "USER")]
+        manager: Option<String>,
     },
     /// Stop and remove the service. The config and the tokens stay unless --purge; prints how
     /// to revoke the grants at the providers.
@@ -110,6 +116,20 @@ enum ServiceCommand {
         /// Replace an existing config.
         #[arg(long)]
         force: bool,
+    },
+    /// Save one account of FILE (yours, e.g. written by the wizard) into the machine config
+    /// through the running service: for a manager who cannot write that file (a member of the
+    /// group mailoauth). The account must have token_store = "service"; the [service] table and
+    /// files or secrets the service would read as root are refused (root edits those).
+    SaveAccount {
+        /// The config file that holds the account.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The service's socket; default: $MAILOAUTH_SERVICE_SOCKET, else the platform's.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// The account's name in FILE.
+        account: String,
     },
 }
 
@@ -192,6 +212,7 @@ pub fn run(args: Args) -> ExitCode {
             root,
             config,
             target,
+            manager,
         } => {
             let source_binary = match std::env::current_exe() {
                 Ok(p) => p,
@@ -205,6 +226,7 @@ pub fn run(args: Args) -> ExitCode {
                 config,
                 os: os_of(target),
                 source_binary,
+                manager,
             };
             match install::install(&opts) {
                 Ok(report) => {
@@ -334,6 +356,11 @@ pub fn run(args: Args) -> ExitCode {
             socket,
             force,
         } => restore(&file, &paths.resolve(), &passphrase, socket, force),
+        ServiceCommand::SaveAccount {
+            from,
+            socket,
+            account,
+        } => save_account(&from, socket, &account),
     }
 }
 
@@ -541,6 +568,51 @@ fn restore(
         Err(e) => {
             eprintln!("mailoauth: the files are restored, but the running service did not reload: {e}. Restart it: {}", b::start_installed_command());
             ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
+fn save_account(from: &std::path::Path, socket: Option<PathBuf>, name: &str) -> ExitCode {
+    use mailoauth::service::client::HandOverError;
+    let doc = match mailoauth::config::load(from) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(super::exit::EX_CONFIG);
+        }
+    };
+    let account = match doc.account(name) {
+        Ok(a) => a.clone(),
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            return ExitCode::from(super::exit::EX_NOUSER);
+        }
+    };
+    let socket = mailoauth::service::client::socket_path(socket.as_deref());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            return ExitCode::from(EX_OSERR);
+        }
+    };
+    match rt.block_on(mailoauth::account::save_config_account_through_service(
+        account, &socket,
+    )) {
+        Ok(path) => {
+            println!("account {name:?} saved in {path} by the mailoauth service");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mailoauth: {e}");
+            ExitCode::from(match e {
+                HandOverError::NotManager { .. } => EX_NOPERM,
+                HandOverError::NotRunning { .. } => EX_UNAVAILABLE,
+                _ => EX_DATAERR,
+            })
         }
     }
 }

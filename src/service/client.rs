@@ -589,7 +589,7 @@ pub enum HandOverError {
         command: String,
     },
     /// This user may not manage the service.
-    #[error("The mailoauth service does not take tokens from this user: {message}. Ask an administrator to add you to the group mailoauth (then log in again), or to run this setup.")]
+    #[error("The mailoauth service does not let this user manage it (take tokens, save accounts): {message}. Install the service from the wizard's home screen (which makes you a manager), ask an administrator to add you to the group mailoauth, or run this setup as an administrator.")]
     NotManager {
         /// The service's own words.
         message: String,
@@ -693,6 +693,38 @@ impl HandOver {
         HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
             .map(|_| ())
     }
+}
+
+/// The config file the service at `socket` reads, when it answers.
+pub async fn served_config(socket: &Path) -> Option<PathBuf> {
+    let req = Request::Status;
+    match ask(socket, &req, wait_for(&req)).await {
+        Ok(Ok(v)) => v["config"].as_str().map(PathBuf::from),
+        _ => None,
+    }
+}
+
+/// Saves `account` (held by the service) into the machine config through the service at
+/// `socket`, as this user (a manager): for a wizard that cannot write that file itself. The
+/// service checks it with the loader's code and refuses what only root may set. Returns the
+/// config file the service wrote.
+pub async fn save_account(
+    socket: &Path,
+    account: &crate::config::Account,
+) -> Result<String, HandOverError> {
+    let one = crate::config::Config {
+        accounts: vec![account.clone()],
+        ..Default::default()
+    };
+    let account_toml =
+        crate::config::render(&one).map_err(|e| HandOverError::Failed(e.to_string()))?;
+    let req = Request::SaveAccount { account_toml };
+    let answer = HandOverError::of_answer(ask(socket, &req, wait_for(&req)).await)?;
+    Ok(answer
+        .get("config")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Signs the saved account `name` (held by the service) in again and hands the new tokens to

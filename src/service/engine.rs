@@ -981,8 +981,119 @@ impl Engine {
                     Some(e) => Err(ErrorBody::new("config", e)),
                 }
             }
+            Request::SaveAccount { account_toml } => {
+                manager("(save an account)")?;
+                let saved = self.save_account(&account_toml)?;
+                tracing::info!(user = %peer.user, account = %saved, config = %self.config_path.display(), "account saved through the service");
+                Ok(json!({ "account": saved, "config": self.config_path.display().to_string() }))
+            }
         }
     }
+
+    /// Adds or replaces the one account of `text` in the machine config: checked by the
+    /// loader's code, refused when it sets what runs or is read as root, written atomically
+    /// (the config's own save, under its lock), then the accounts are reloaded.
+    fn save_account(&self, text: &str) -> Result<String, ErrorBody> {
+        let bad = |m: String| ErrorBody::new("bad_request", m);
+        let parsed = config::parse(&self.config_path, text)
+            .map_err(|e| bad(format!("the account does not load: {e}")))?;
+        if parsed.service.is_some() {
+            return Err(ErrorBody::new(
+                "root_only",
+                format!("the [service] table (hook, proxy, intervals) runs as root: only root edits it, in {}", self.config_path.display()),
+            ));
+        }
+        let [account] = <[Account; 1]>::try_from(parsed.accounts).map_err(|v| {
+            bad(format!(
+                "exactly one [[account]] is saved at a time, this request has {}",
+                v.len()
+            ))
+        })?;
+        if !is_service_owned(&account) {
+            return Err(bad(format!(
+                "account {:?}: only accounts held by the service (token_store = \"service\") are saved through it",
+                account.name
+            )));
+        }
+        let mut doc = config::load_or_new(&self.config_path).map_err(|e| {
+            ErrorBody::new(
+                "config",
+                format!("the machine config cannot be read, nothing was saved: {e}"),
+            )
+        })?;
+        let fields = root_only_fields(doc.config.account(&account.name), &account);
+        if !fields.is_empty() {
+            return Err(ErrorBody::new(
+                "root_only",
+                format!(
+                    "account {:?}: {} name a file or secret the service would read as root; only root sets them, in {}",
+                    account.name,
+                    fields.join(", "),
+                    self.config_path.display()
+                ),
+            ));
+        }
+        let name = account.name.clone();
+        doc.set_account(account);
+        match doc.save() {
+            Ok(config::SaveOutcome::Saved) => {}
+            Ok(config::SaveOutcome::ChangedOnDisk { .. }) => {
+                return Err(ErrorBody::new(
+                    "busy",
+                    "the machine config changed while the account was saved; nothing was written, try again",
+                ))
+            }
+            Err(e) => return Err(ErrorBody::new("failed", format!("{e}"))),
+        }
+        if let Some(e) = self.reload() {
+            return Err(ErrorBody::new("config", e));
+        }
+        Ok(name)
+    }
+}
+
+/// The keys of `new` a manager may not set through the service, because the service (root)
+/// would read the file or secret they name and use it for whoever wrote the account: a client
+/// secret other than the wizard's own keyring entry (`keyring:mailoauth/...`), a private key
+/// file, a CA file that not everyone may read. Each may stay as root wrote it (`old`) or be
+/// left out.
+fn root_only_fields(old: Option<&Account>, new: &Account) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let secret_ok = match &new.auth.client_secret {
+        None => true,
+        Some(config::SecretRef::Keyring { service, .. }) if service == config::KEYRING_SERVICE => {
+            true
+        }
+        Some(s) => old.and_then(|o| o.auth.client_secret.as_ref()) == Some(s),
+    };
+    if !secret_ok {
+        out.push("auth.client_secret");
+    }
+    if new.auth.certificate.is_some()
+        && old.and_then(|o| o.auth.certificate.as_ref()) != new.auth.certificate.as_ref()
+    {
+        out.push("auth.certificate");
+    }
+    let ca = |a: &Account| a.tls.as_ref().and_then(|t| t.ca_file.clone());
+    if let Some(file) = ca(new).filter(|_| old.and_then(ca) != ca(new)) {
+        // Certificates are public: a CA file everyone may read anyway leaks nothing when root
+        // reads it.
+        if !world_readable(&file) {
+            out.push("tls.ca_file");
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+fn world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o004 != 0)
+}
+
+#[cfg(not(unix))]
+fn world_readable(_path: &Path) -> bool {
+    false
 }
 
 #[cfg(all(test, unix))]
@@ -1093,6 +1204,54 @@ device_authorization = "https://127.0.0.1:9/device"
             .await
             .unwrap_err();
         assert_eq!(err.code, "unknown_account");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn files_and_secrets_root_would_read_are_refused_unless_root_set_them() {
+        let base = config::parse(Path::new("t.toml"), CONFIG).unwrap().accounts[0].clone();
+        assert!(root_only_fields(None, &base).is_empty());
+        let mut with = base.clone();
+        with.auth.client_secret = Some(config::SecretRef::File("/etc/shadow".into()));
+        with.auth.certificate = Some("/root/key.pem".into());
+        assert_eq!(
+            root_only_fields(None, &with),
+            vec!["auth.client_secret", "auth.certificate"]
+        );
+        // As root already wrote them for this account: they may stay.
+        assert!(root_only_fields(Some(&with), &with).is_empty());
+        // The wizard's own keyring entry is fine; another service's entry is not.
+        let mut keyring = base.clone();
+        keyring.auth.client_secret = Some(config::SecretRef::Keyring {
+            service: config::KEYRING_SERVICE.into(),
+            entry: "held@example.test".into(),
+        });
+        assert!(root_only_fields(None, &keyring).is_empty());
+        keyring.auth.client_secret = Some(config::SecretRef::Keyring {
+            service: "other".into(),
+            entry: "x".into(),
+        });
+        assert_eq!(root_only_fields(None, &keyring), vec!["auth.client_secret"]);
+        // A CA file everyone may read is public; a private one is not.
+        let dir = std::env::temp_dir().join(format!("mailoauth-rootonly-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let (public, private) = (dir.join("ca.pem"), dir.join("secret.pem"));
+        std::fs::write(&public, "x").unwrap();
+        std::fs::set_permissions(&public, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(&private, "x").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut ca = base.clone();
+        ca.tls = Some(config::TlsTrust {
+            ca_file: Some(public),
+            pinned_sha256: None,
+        });
+        assert!(root_only_fields(None, &ca).is_empty());
+        ca.tls = Some(config::TlsTrust {
+            ca_file: Some(private),
+            pinned_sha256: None,
+        });
+        assert_eq!(root_only_fields(None, &ca), vec!["tls.ca_file"]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -15,6 +15,7 @@ pub mod backup;
 pub mod client;
 pub mod conn;
 pub mod custody;
+pub mod elevate;
 pub mod engine;
 pub mod install;
 pub mod notify;

@@ -54,6 +54,14 @@ pub enum Request {
     },
     /// Managers: read the config again.
     Reload,
+    /// Managers: add or replace one account held by the service in the machine config (a
+    /// non-root admin's wizard, which cannot write that file). `account_toml` is a config text
+    /// with exactly one `[[account]]` and no `[service]` table; the service checks it with the
+    /// loader's own code, refuses what only root may set, writes the file atomically and reloads.
+    SaveAccount {
+        /// The account as config text (`version = 1` and one `[[account]]`).
+        account_toml: String,
+    },
 }
 
 /// Why a frame could not be decoded.
@@ -91,7 +99,8 @@ pub enum ProtocolError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable code (`refused`, `unknown_account`, `not_service_owned`, `bad_request`,
-    /// `version`, `needs_reauthorization`, `temporary`, `failed`, `rate_limited`, `busy`).
+    /// `version`, `needs_reauthorization`, `temporary`, `failed`, `rate_limited`, `busy`,
+    /// `root_only`).
     pub code: String,
     /// For a person.
     pub message: String,
@@ -264,6 +273,20 @@ mod tests {
         ));
         assert!(matches!(
             decode_request(br#"{"v":1,"op":"token","account":"a","x":1}"#),
+            Err(ProtocolError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn save_account_carries_the_account_text() {
+        let req = Request::SaveAccount {
+            account_toml: "version = 1\n[[account]]\nname = \"a\"\n".into(),
+        };
+        let bytes = encode_request(&req);
+        assert_eq!(decode_request(&bytes[4..]), Ok(req));
+        assert!(String::from_utf8_lossy(&bytes[4..]).contains(r#""op":"save_account""#));
+        assert!(matches!(
+            decode_request(br#"{"v":1,"op":"save_account"}"#),
             Err(ProtocolError::Malformed { .. })
         ));
     }

@@ -1226,6 +1226,39 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
         std::fs::read_to_string(dir.join("service.err")).unwrap_or_default()
     );
 
+    // The elevation prompt's stand-in (the app reads MAILOAUTH_ELEVATE_PROGRAM in debug builds
+    // only): it gets pkexec's argv and answers with pkexec's statuses. No real pkexec, polkit
+    // agent, macOS dialog or UAC prompt runs here (CI runs as root, with no agent to answer).
+    // It records its argv; the first time it plays a closed prompt (126), then it runs the
+    // install it was given, staged (no systemd here), and starts the service as systemd would.
+    let stand_in = dir.join("elevate-stand-in.sh");
+    let q = |p: &std::path::Path| format!("'{}'", p.display());
+    std::fs::write(
+        &stand_in,
+        format!(
+            r#"#!/bin/sh
+printf '%s\n' "$@" > {argv}
+if [ ! -e {once} ]; then
+  : > {once}
+  echo "Error executing command as another user: Request dismissed" >&2
+  exit 126
+fi
+"$@" --root {stage} --for linux || exit $?
+"$1" service run --config {config} --state-dir {state} --socket {socket} </dev/null >/dev/null 2>{err} &
+echo $! > {pid}
+"#,
+            argv = q(&dir.join("elevate-argv")),
+            once = q(&dir.join("elevate-cancelled-once")),
+            stage = q(&dir.join("stage")),
+            config = q(&config),
+            state = q(&dir.join("state")),
+            socket = q(&socket),
+            err = q(&dir.join("service-2.err")),
+            pid = q(&dir.join("service-2.pid")),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).unwrap();
     let app = App::launch_with_env(
         &app_binary(),
         screenshots_dir("sandbox_service"),
@@ -1234,6 +1267,10 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
             (
                 "MAILOAUTH_SERVICE_SOCKET",
                 socket.to_str().expect("utf-8 path"),
+            ),
+            (
+                "MAILOAUTH_ELEVATE_PROGRAM",
+                stand_in.to_str().expect("utf-8 path"),
             ),
         ],
     );
@@ -1350,8 +1387,78 @@ fn sandbox_journey_for_the_token_service_hands_the_tokens_to_it_and_its_reader_g
     );
     let command = app.text(&app.wait_for("[data-testid=service-command]")[0]);
     assert_eq!(command, "sudo mailoauth service install");
+    // The words before the prompt, and the install as the panel's primary action.
+    let words = app.text(&app.wait_for("[data-testid=install-words]")[0]);
+    assert!(words.contains("administrator's password once"), "{words}");
+    let button =
+        app.wait_for("[data-testid=service-panel] button.primary[data-testid=install-service]");
+    assert_eq!(app.text(&button[0]), "Install and start the service");
+    assert_eq!(
+        app.find_all("[data-testid=home] button.primary").len(),
+        1,
+        "the install is the screen's one primary action while alice waits for the service"
+    );
+    {
+        let j = Journey::new(&app);
+        j.assert_in_view("[data-testid=install-service]");
+    }
     // docs/screenshots/home-token-service-stopped.png is this screenshot.
     app.screenshot("06-home-service-stopped");
+
+    // The admin closes the prompt: a plain message, the command stays, nothing is installed.
+    app.click(&button[0]);
+    let said = app.wait_for_text("[data-testid=install-outcome]", "nothing was installed");
+    assert!(app.text(&said).contains("Try again"), "{}", app.text(&said));
+    app.wait_for_text(
+        "[data-testid=service-command]",
+        "sudo mailoauth service install",
+    );
+    assert!(!service_answers(&rt, &socket), "nothing started");
+    app.screenshot("06b-home-install-cancelled");
+
+    // Again, and the prompt is answered: the CLI beside the app runs `service install` (as
+    // root here, so no --manager: root manages already), and the panel moves on by itself.
+    app.click(&app.wait_for("[data-testid=install-service]")[0]);
+    app.wait_for_secs("[data-testid=service-panel][data-running=true]", 60);
+    let argv: Vec<String> = std::fs::read_to_string(dir.join("elevate-argv"))
+        .expect("the stand-in ran")
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        argv,
+        vec![
+            cli.canonicalize().unwrap().display().to_string(),
+            "service".into(),
+            "install".into()
+        ],
+        "pkexec's argv: the CLI beside the app, then `service install`"
+    );
+    assert!(dir
+        .join("stage/etc/systemd/system/mailoauth.service")
+        .is_file());
+    let panel = app.text(&app.wait_for("[data-testid=service-text]")[0]);
+    assert!(
+        panel.contains("running") && panel.contains("alice"),
+        "{panel}"
+    );
+    assert!(app.find_all("[data-testid=install-service]").is_empty());
+    app.screenshot("06c-home-installed-running");
+    let restarted = std::fs::read_to_string(dir.join("service-2.pid"))
+        .expect("the stand-in started the service")
+        .trim()
+        .parse::<i32>()
+        .unwrap();
+    // SAFETY: kill(2) on the service the stand-in started for this test.
+    unsafe { libc::kill(restarted, libc::SIGTERM) };
+    for _ in 0..1200 {
+        if !service_answers(&rt, &socket) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    click_testid(&app, "open-home");
+    app.wait_for("[data-testid=service-panel][data-running=false]");
 
     // A new setup for the stopped service: the sign-in screen says so before anything starts,
     // and a sign-in started anyway stops at once with the reason (no code, no browser).

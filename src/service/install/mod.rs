@@ -177,6 +177,11 @@ pub struct InstallOptions {
     pub os: Os,
     /// The binary to put in place (the running one).
     pub source_binary: PathBuf,
+    /// An OS user to add to the managers group ([`MANAGER_GROUP`]; Linux, macOS), so that the
+    /// wizard that asked for this install manages the service afterwards without another
+    /// elevation prompt. The group database is the machine's: this changes it even with
+    /// `root` (a membership cannot be staged).
+    pub manager: Option<String>,
 }
 
 /// What `service uninstall` was asked.
@@ -320,8 +325,11 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
             detail: "another platform's files can only be staged: add --root DIR".into(),
         });
     }
-    if root.is_none() && !is_privileged() {
+    if (root.is_none() || opts.manager.is_some()) && !is_privileged() {
         return Err(not_privileged("install"));
+    }
+    if let Some(user) = &opts.manager {
+        check_manager_name(user)?;
     }
     // Without systemd running (a container), nothing would start the unit: say so before
     // writing anything, rather than leave a half-installed service.
@@ -453,12 +461,73 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
             ));
         }
     }
+    if let Some(user) = &opts.manager {
+        add_manager(opts.os, user, &mut report)?;
+    }
     if root.is_some() {
-        report.say(
-            "staged only: no group created, the service manager was not told (install without --root on the target)",
-        );
+        report.say(if opts.manager.is_some() {
+            "staged files; the manager was added on this machine, the service manager was not told (install without --root on the target)"
+        } else {
+            "staged only: no group created, the service manager was not told (install without --root on the target)"
+        });
     }
     Ok(report)
+}
+
+/// A user name `--manager` accepts: what `useradd` and macOS accept, and never an option.
+fn check_manager_name(user: &str) -> Result<(), InstallError> {
+    let ok = !user.is_empty()
+        && user.len() <= 256
+        && !user.starts_with('-')
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '$' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InstallError::BadOption {
+            option: "manager",
+            detail: format!(
+                "{user:?} is not a user name (letters, digits, `.`, `_`, `-`): give the login name of the user who manages the service"
+            ),
+        })
+    }
+}
+
+/// Adds `user` to the managers group (created when missing): Linux `gpasswd -a`, macOS
+/// `dseditgroup`; on Windows elevated Administrators manage and nothing is changed. The service
+/// reads the group database on each request (src/service/peer.rs, `getgrouplist`), so the
+/// membership counts at once, without a new login.
+fn add_manager(os: Os, user: &str, report: &mut Report) -> Result<(), InstallError> {
+    match os {
+        Os::Linux => {
+            if !succeeds("getent", &["passwd", user]) {
+                return Err(InstallError::BadOption {
+                    option: "manager",
+                    detail: format!("no user {user:?} on this machine"),
+                });
+            }
+            ensure_group_linux(report)?;
+            run("gpasswd", &["-a", user, MANAGER_GROUP])?;
+        }
+        Os::MacOs => {
+            ensure_group_macos(report)?;
+            run(
+                "dseditgroup",
+                &["-o", "edit", "-a", user, "-t", "user", MANAGER_GROUP],
+            )?;
+        }
+        Os::Windows => {
+            report.say(format!(
+                "--manager {user}: nothing to do on Windows, where the service's managers are the Administrators (from an elevated window)"
+            ));
+            return Ok(());
+        }
+    }
+    report.say(format!(
+        "added {user} to the group {MANAGER_GROUP}: {user} manages the service (saves its accounts, hands it tokens) without root"
+    ));
+    Ok(())
 }
 
 fn ensure_group_linux(report: &mut Report) -> Result<(), InstallError> {

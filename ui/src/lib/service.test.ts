@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serviceNotice, serviceTimes } from './service';
+import { installNote, serviceNotice, serviceTimes } from './service';
 import type { ServiceOverview } from './ipc';
 
 const overview = (over: Partial<ServiceOverview>): ServiceOverview => ({
@@ -39,5 +39,21 @@ describe('serviceTimes', () => {
     expect(serviceTimes({ lastRefresh: 1, nextRefresh: 2 }, at)).toBe(
       'Token service: last refresh t1 · next refresh t2 · last check —',
     );
+  });
+});
+
+describe('installNote', () => {
+  it('moves on after an install, and points at the command when the prompt was closed, missing or the install failed', () => {
+    expect(installNote({ kind: 'done' })).toMatchObject({ tone: 'ok', useCommand: false });
+    const cancelled = installNote({ kind: 'cancelled' });
+    expect(cancelled.useCommand).toBe(true);
+    expect(cancelled.text).toContain('nothing was installed');
+    const none = installNote({ kind: 'no_prompt', detail: 'no authentication agent (polkit)' });
+    expect(none.tone).toBe('warn');
+    expect(none.text).toContain('no authentication agent');
+    const failed = installNote({ kind: 'failed', status: 69, detail: 'mailoauth: systemd is not running' });
+    expect(failed.text).toContain('exit status 69');
+    expect(failed.text).toContain('systemd is not running');
+    expect(installNote({ kind: 'failed', status: null, detail: '' }).text).toContain('it was stopped');
   });
 });

@@ -40,8 +40,10 @@ import type { ExportFormat } from './bindings/ExportFormat';
 import type { ExportPreview } from './bindings/ExportPreview';
 import type { ReadersCheck } from './bindings/ReadersCheck';
 import type { ServiceOverview } from './bindings/ServiceOverview';
+import type { ElevationOutcome } from './bindings/ElevationOutcome';
 
 export type {
+  ElevationOutcome,
   ReadersCheck,
   ServiceOverview,
   ExportFormat,
@@ -247,6 +249,15 @@ export function checkReaders(text: string): Promise<ReadersCheck> {
 /** Rejects (with the reason and the fix) unless the token service runs and takes tokens from this user. */
 export function serviceReady(): Promise<void> {
   return call<void>('service_ready');
+}
+
+/**
+ * Installs and starts the token service through the OS's elevation prompt (pkexec, the macOS
+ * administrator dialog, UAC), which also makes this user a manager; resolves when the prompt and
+ * the install are over.
+ */
+export function installService(): Promise<ElevationOutcome> {
+  return call<ElevationOutcome>('install_service');
 }
 
 /** Signs a saved account in again with its saved settings. */
