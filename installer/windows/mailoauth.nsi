@@ -26,14 +26,17 @@
 ;
 ; Defines given by the build script (makensis -D...): VERSION (the crate's), VERSION_NUM (its
 ; numeric part, for the file's version resource), APP_EXE and
-; CLI_EXE (the cross-built executables), OUTFILE, ICON.
+; CLI_EXE (the cross-built executables), OUTFILE, ICON, COMPRESSOR (default lzma).
 ; Command line: /S silent; the uninstaller also takes /PURGE.
 
 Unicode true
 Target amd64-unicode
 ManifestDPIAware true
 RequestExecutionLevel admin
-SetCompressor /SOLID lzma
+!ifndef COMPRESSOR
+  !define COMPRESSOR lzma
+!endif
+SetCompressor /SOLID ${COMPRESSOR}
 
 !ifndef VERSION
   !error "VERSION is not defined: build with scripts/windows-installer.sh"
