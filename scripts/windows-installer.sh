@@ -24,7 +24,7 @@ if [ "$version" != "$tauri_version" ]; then
   echo "windows-installer: the crate's version $version differs from tauri.conf.json's $tauri_version" >&2
   exit 1
 fi
-for exe in mailoauth.exe mailoauth-app.exe; do
+for exe in mailoauth.exe mailoauth-app.exe WebView2Loader.dll; do
   if [ ! -f "$bin/$exe" ]; then
     echo "windows-installer: $bin/$exe is missing: cargo build --target $TARGET -p mailoauth -p mailoauth-app$([ "$profile" = release ] && echo ' --release')" >&2
     exit 1
@@ -37,12 +37,14 @@ mkdir -p "$stage"
 for exe in mailoauth.exe mailoauth-app.exe; do
   x86_64-w64-mingw32-strip --strip-all -o "$stage/$exe" "$bin/$exe"
 done
+# The app (gnu build) imports WebView2Loader.dll, which the webview2-com-sys build leaves beside it.
+cp "$bin/WebView2Loader.dll" "$stage/"
 out=${2:-$TARGET_DIR/$TARGET/$profile/installer/mailoauth-$version-x64-setup.exe}
 mkdir -p "$(dirname "$out")"
 makensis -V2 -NOCD -INPUTCHARSET UTF8 \
   "-DVERSION=$version" "-DVERSION_NUM=${version%%[-+]*}" \
   "-DAPP_EXE=$stage/mailoauth-app.exe" \
-  "-DCLI_EXE=$stage/mailoauth.exe" \
+  "-DCLI_EXE=$stage/mailoauth.exe" "-DWEBVIEW2_LOADER=$stage/WebView2Loader.dll" \
   "-DICON=$PWD/icons/icon.ico" \
   "-DOUTFILE=$out" "-DCOMPRESSOR=${NSIS_COMPRESSOR:-lzma}" \
   installer/windows/mailoauth.nsi >&2

@@ -40,7 +40,8 @@ fn wine() -> Wine {
     let installer = std::env::var("MAILOAUTH_WINE_INSTALLER").expect(
         "MAILOAUTH_WINE_INSTALLER: the installer built by scripts/windows-installer.sh (scripts/windows-tests.sh sets it)",
     );
-    let prefix = std::env::var("WINEPREFIX").expect("WINEPREFIX (scripts/windows-tests.sh sets it)");
+    let prefix =
+        std::env::var("WINEPREFIX").expect("WINEPREFIX (scripts/windows-tests.sh sets it)");
     Wine {
         wine: std::env::var("WINE").unwrap_or_else(|_| String::from("wine64")),
         prefix: PathBuf::from(prefix),
@@ -115,7 +116,17 @@ impl Wine {
     fn set_machine_path(&self, value: &str) {
         let out = self.run(
             "reg",
-            &["add", ENV_KEY, "/v", "Path", "/t", "REG_EXPAND_SZ", "/d", value, "/f"],
+            &[
+                "add",
+                ENV_KEY,
+                "/v",
+                "Path",
+                "/t",
+                "REG_EXPAND_SZ",
+                "/d",
+                value,
+                "/f",
+            ],
         );
         assert!(out.status.success(), "reg add Path: {out:?}");
     }
@@ -123,7 +134,10 @@ impl Wine {
     /// The installer, silently, with `args`; its exit status must be 0.
     fn install(&self, what: &str) {
         let out = self.run(&self.installer.to_string_lossy(), &["/S"]);
-        println!("installer check: {what}: the installer exited with {}", out.status);
+        println!(
+            "installer check: {what}: the installer exited with {}",
+            out.status
+        );
         assert!(
             out.status.success(),
             "{what}: the installer failed: {}\n{}",
@@ -177,7 +191,9 @@ fn entries(path: &str, dir: &str) -> usize {
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
-    std::fs::read(a).ok().is_some_and(|x| std::fs::read(b).is_ok_and(|y| x == y))
+    std::fs::read(a)
+        .ok()
+        .is_some_and(|x| std::fs::read(b).is_ok_and(|y| x == y))
 }
 
 #[test]
@@ -193,14 +209,20 @@ fn the_windows_installer_installs_upgrades_and_uninstalls_under_wine() {
         w.uninstall(&["/PURGE"]);
     }
     let _ = std::fs::remove_dir_all(&data);
-    let original_path = w.machine_path();
+    // The prefix's PATH without what an interrupted run may have left (the sentinel).
+    let original_path = w
+        .machine_path()
+        .split(';')
+        .filter(|e| !e.eq_ignore_ascii_case(SENTINEL))
+        .collect::<Vec<_>>()
+        .join(";");
     assert_eq!(entries(&original_path, INSTALL_DIR), 0, "{original_path}");
     let before = format!("{original_path};{SENTINEL}");
     w.set_machine_path(&before);
 
     // 1. A fresh install.
     w.install("fresh install");
-    for exe in ["mailoauth.exe", "mailoauth-app.exe"] {
+    for exe in ["mailoauth.exe", "mailoauth-app.exe", "WebView2Loader.dll"] {
         let at = w.unix(&format!(r"{INSTALL_DIR}\{exe}"));
         assert!(
             same_file(&at, &stage.join(exe)),
@@ -319,9 +341,18 @@ fn the_windows_installer_installs_upgrades_and_uninstalls_under_wine() {
         .unix(r"C:\ProgramData\Microsoft\Windows\Start Menu\Programs\mailoauth.lnk")
         .exists());
     assert_eq!(w.machine_path(), before, "the PATH after the uninstall");
-    assert!(!w.key_exists(SERVICE_KEY), "the service is still registered");
-    assert!(!w.key_exists(EVENT_KEY), "the Event Log source is still there");
-    assert!(!w.key_exists(UNINSTALL_KEY), "the Add/Remove Programs entry is still there");
+    assert!(
+        !w.key_exists(SERVICE_KEY),
+        "the service is still registered"
+    );
+    assert!(
+        !w.key_exists(EVENT_KEY),
+        "the Event Log source is still there"
+    );
+    assert!(
+        !w.key_exists(UNINSTALL_KEY),
+        "the Add/Remove Programs entry is still there"
+    );
     assert!(
         data.join("marker.txt").is_file(),
         "%ProgramData%\\mailoauth was removed without /PURGE"

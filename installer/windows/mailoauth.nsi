@@ -1,10 +1,11 @@
-; mailoauth's Windows installer (NSIS 3, built by scripts/windows-installer.sh with Debian's
-; makensis; the release workflow builds the same script on its Windows runner).
+; mailoauth's Windows installer (NSIS 3), built by scripts/windows-installer.sh with makensis
+; from the x86_64-pc-windows-gnu executables: here from the debug ones (scripts/windows-tests.sh
+; installs it under Wine), in the release workflow from the release ones, on a Linux runner.
 ;
 ; What it does, and what it leaves to mailoauth.exe itself:
-;   - puts mailoauth-app.exe (the wizard) and uninstall.exe in $PROGRAMFILES64\mailoauth; the
-;     folder is fixed, because the service runs only a binary below %ProgramFiles% (a folder
-;     only Administrators can write: src/service/install/mod.rs);
+;   - puts mailoauth-app.exe (the wizard, with WebView2Loader.dll) and uninstall.exe in
+;     $PROGRAMFILES64\mailoauth; the folder is fixed, because the service runs only a binary
+;     below %ProgramFiles%, which only Administrators can write (src/service/install/mod.rs);
 ;   - `mailoauth.exe service install`, run from the installer's temporary folder, stops a
 ;     running service (upgrade in place), copies mailoauth.exe to %ProgramFiles%\mailoauth,
 ;     registers the service (LocalSystem, recovery actions, delayed auto-start, SID type) and
@@ -25,8 +26,9 @@
 ; handle WebView2 the Tauri way (a download bootstrapper).
 ;
 ; Defines given by the build script (makensis -D...): VERSION (the crate's), VERSION_NUM (its
-; numeric part, for the file's version resource), APP_EXE and
-; CLI_EXE (the cross-built executables), OUTFILE, ICON, COMPRESSOR (default lzma).
+; numeric part, for the file's version resource), APP_EXE and CLI_EXE (the cross-built
+; executables), WEBVIEW2_LOADER (the WebView2Loader.dll the gnu build of the app imports),
+; OUTFILE, ICON, COMPRESSOR (default lzma).
 ; Command line: /S silent; the uninstaller also takes /PURGE.
 
 Unicode true
@@ -245,6 +247,10 @@ Section "mailoauth" SecMain
   SetOutPath "$INSTDIR"
   ; The wizard: replaced in place (it is not the service's binary).
   File "/oname=mailoauth-app.exe" "${APP_EXE}"
+  ; The x86_64-pc-windows-gnu build of the app links WebView2's loader dynamically (the MSVC
+  ; build links it statically): it lies beside the app. (The WebView2 runtime itself is
+  ; Windows'.)
+  File "/oname=WebView2Loader.dll" "${WEBVIEW2_LOADER}"
 
   ; mailoauth.exe goes in place through `service install` (stop, copy, register, start): a
   ; running service's binary cannot be overwritten here, and the copy below %ProgramFiles% is
@@ -334,6 +340,7 @@ Section "Uninstall"
 
   Delete "$SMPROGRAMS\mailoauth.lnk"
   Delete "$INSTDIR\mailoauth-app.exe"
+  Delete "$INSTDIR\WebView2Loader.dll"
   Delete "$INSTDIR\mailoauth.exe"
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
