@@ -74,8 +74,10 @@ VIAddVersionKey "FileVersion" "${VERSION}"
 VIAddVersionKey "ProductVersion" "${VERSION}"
 VIAddVersionKey "LegalCopyright" "Apache-2.0"
 
-!define MUI_FINISHPAGE_RUN "$INSTDIR\mailoauth-app.exe"
-!define MUI_FINISHPAGE_RUN_TEXT "Start the mailoauth wizard"
+; No "start the wizard" box on the last page: it would start the wizard with the installer's
+; elevated token. The wizard runs as the admin, unelevated, and asks through UAC for the one
+; action that needs it (the Start-menu shortcut starts it so).
+!define MUI_FINISHPAGE_TEXT "mailoauth and its token service are installed (the details list each step).$\r$\n$\r$\nStart the wizard from the Start menu to set up an account; the command mailoauth works in any new console."
 !insertmacro MUI_PAGE_WELCOME
 !insertmacro MUI_PAGE_INSTFILES
 !insertmacro MUI_PAGE_FINISH
