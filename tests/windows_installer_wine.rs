@@ -51,33 +51,49 @@ fn wine() -> Wine {
 
 impl Wine {
     /// Runs a Windows program (or a path in the prefix) with arguments, bounded by [`STEP`].
+    /// Its output goes to files, not pipes: a wineserver (or the service) that this call starts
+    /// inherits them and lives on, and a pipe would not reach its end until they exit.
     fn run(&self, program: &str, args: &[&str]) -> Output {
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("mailoauth-wine-installer-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (out_file, err_file) = (dir.join(format!("{n}.out")), dir.join(format!("{n}.err")));
         let mut child = Command::new(&self.wine)
             .arg(program)
             .args(args)
             .env("WINEDEBUG", "-all")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdout(std::fs::File::create(&out_file).unwrap())
+            .stderr(std::fs::File::create(&err_file).unwrap())
             .spawn()
             .unwrap();
         let start = Instant::now();
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                return child.wait_with_output().unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
             }
             if start.elapsed() > STEP {
                 let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
+                let _ = child.wait();
                 panic!(
                     "{program} {args:?}: no exit within {} s\nstdout: {}\nstderr: {}",
                     STEP.as_secs(),
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
+                    std::fs::read_to_string(&out_file).unwrap_or_default(),
+                    std::fs::read_to_string(&err_file).unwrap_or_default()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
-        }
+        };
+        let output = Output {
+            status,
+            stdout: std::fs::read(&out_file).unwrap_or_default(),
+            stderr: std::fs::read(&err_file).unwrap_or_default(),
+        };
+        let _ = std::fs::remove_file(&out_file);
+        let _ = std::fs::remove_file(&err_file);
+        output
     }
 
     /// `C:\...` as a path below the prefix.
@@ -370,6 +386,9 @@ fn the_windows_installer_installs_upgrades_and_uninstalls_under_wine() {
     println!("installer check: uninstall /PURGE: %ProgramData%\\mailoauth removed as well: ok");
 
     w.set_machine_path(&original_path);
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("mailoauth-wine-installer-{}", std::process::id())),
+    );
     println!(
         "installer check: NOT CHECKED under Wine: the UAC prompt (RequestExecutionLevel admin; Wine runs everything with full rights), \
          the service started by Windows' SCM as LocalSystem, the ACLs of Program Files and %ProgramData%\\mailoauth, \
