@@ -6,7 +6,7 @@
 //! service's registration (ImagePath, LocalSystem, automatic start) and its Event Log source,
 //! the service running after an upgrade in place; then the silent uninstall (files, PATH entry,
 //! shortcut, service, keys gone; `%ProgramData%\mailoauth` kept) and the uninstall with /PURGE
-//! (that folder gone too).
+//! (that folder gone too); a machine PATH too long for NSIS's strings left exactly as it was.
 //!
 //! Run by scripts/windows-tests.sh, which builds the installer from the debug executables and
 //! sets `MAILOAUTH_WINE_INSTALLER`, `WINE` and `WINEPREFIX`; ignored in a plain `cargo test`.
@@ -225,11 +225,11 @@ fn the_windows_installer_installs_upgrades_and_uninstalls_under_wine() {
         w.uninstall(&["/PURGE"]);
     }
     let _ = std::fs::remove_dir_all(&data);
-    // The prefix's PATH without what an interrupted run may have left (the sentinel).
+    // The prefix's PATH without what an interrupted run may have left (the test's entries).
     let original_path = w
         .machine_path()
         .split(';')
-        .filter(|e| !e.eq_ignore_ascii_case(SENTINEL))
+        .filter(|e| !e.to_ascii_lowercase().starts_with(r"c:\mailoauth-test-"))
         .collect::<Vec<_>>()
         .join(";");
     assert_eq!(entries(&original_path, INSTALL_DIR), 0, "{original_path}");
@@ -384,6 +384,32 @@ fn the_windows_installer_installs_upgrades_and_uninstalls_under_wine() {
     assert!(!data.exists(), "%ProgramData%\\mailoauth survived /PURGE");
     assert_eq!(w.machine_path(), before);
     println!("installer check: uninstall /PURGE: %ProgramData%\\mailoauth removed as well: ok");
+
+    // 5. A machine PATH longer than NSIS's strings (1024 characters) is never cut: the install
+    //    and the uninstall leave it exactly as it was (and the install still succeeds).
+    let mut long = original_path.clone();
+    let mut k = 0;
+    while long.len() <= 1100 {
+        long.push_str(&format!(r";C:\mailoauth-test-long-path-entry-{k}"));
+        k += 1;
+    }
+    w.set_machine_path(&long);
+    w.install("install with a machine PATH of over 1024 characters");
+    assert_eq!(
+        w.machine_path(),
+        long,
+        "a long PATH was changed by the install"
+    );
+    w.uninstall(&["/PURGE"]);
+    assert_eq!(
+        w.machine_path(),
+        long,
+        "a long PATH was changed by the uninstall"
+    );
+    println!(
+        "installer check: a machine PATH of {} characters (over NSIS's 1024) left unchanged by install and uninstall: ok",
+        long.len()
+    );
 
     w.set_machine_path(&original_path);
     let _ = std::fs::remove_dir_all(
