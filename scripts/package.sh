@@ -14,8 +14,9 @@ if ! cargo tauri --version >/dev/null 2>&1; then
   cargo install tauri-cli --version '^2' --locked --quiet
 fi
 
-# Builds the UI first (tauri.conf.json's beforeBuildCommand, `npm --prefix ../ui run build`, run
-# from ui/, the folder the CLI finds the package.json in), then the release app, then the .deb.
+# Builds the UI first (tauri.conf.json's beforeBuildCommand: `npm run build` with cwd ../ui,
+# which the CLI resolves against src-tauri, so it is ui/ from any starting folder), then the
+# release app, then the .deb.
 # The package depends on libwebkit2gtk-4.1-0 and libgtk-3-0: the Tauri bundler adds them.
 cargo tauri build --bundles deb
 

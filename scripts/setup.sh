@@ -22,6 +22,9 @@ APT_PKGS=(
   # the Windows build, checked from Linux (scripts/windows-tests.sh): mingw-w64 links it, Wine
   # runs its tests
   gcc-mingw-w64-x86-64-win32 wine64
+  # the Windows installer (installer/windows/mailoauth.nsi, scripts/windows-installer.sh), built
+  # with makensis and run under Wine by scripts/windows-tests.sh
+  nsis
   # `systemd-analyze verify` of the unit `mailoauth service install --root` stages
   # (tests/service_install.rs); no systemd needs to run as PID 1
   systemd

@@ -101,7 +101,7 @@ section "fuzz targets: they build (cargo check), and every committed input is re
 # the targets themselves still compile.
 cargo check --quiet --manifest-path fuzz/Cargo.toml --bins --target-dir "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')/fuzz-check"
 
-section "Windows build: unit tests cross-built (x86_64-pc-windows-gnu) and run under Wine; the app cross-built"
+section "Windows build: unit tests cross-built (x86_64-pc-windows-gnu) and run under Wine; the app cross-built; the service smoke and the installer under Wine"
 counted "Windows unit tests (under Wine)" bash scripts/windows-tests.sh || stage_failed=1
 
 section "real peers: OpenID provider, Dovecot IMAP + submission, Postfix"

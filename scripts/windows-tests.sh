@@ -2,7 +2,8 @@
 # The Windows build of mailoauth, checked from Linux: cross-builds the core library's and the
 # CLI's unit tests for x86_64-pc-windows-gnu (Debian's mingw-w64 as the linker) and runs them
 # under Wine (Debian's wine64), each executable bounded in time; cross-builds the app as well; then
-# an end-to-end smoke of the service over its named pipe against the real peers. Prints the libtest output, so
+# an end-to-end smoke of the service over its named pipe against the real peers; then the Windows
+# installer, built with makensis and run under Wine. Prints the libtest output, so
 # scripts/test.sh counts the results like any cargo test. scripts/setup.sh installs the packages
 # and the Rust target.
 #
@@ -96,4 +97,25 @@ MAILOAUTH_PEERS_ENV=$MAILOAUTH_PEERS_ENV MAILOAUTH_WINE_EXE=$win_exe WINE=$WINE 
   timeout 900 cargo test --quiet -p mailoauth --test windows_service_wine -- --ignored --nocapture \
   || status=$?
 echo "windows-tests: the service smoke took $(( $(date +%s) - smoke_start )) s (bounded by 900 s)"
+
+# The Windows installer (installer/windows/mailoauth.nsi), built with makensis from the debug
+# executables built above (the release workflow builds it from the release ones), run silently
+# under Wine in this prefix and checked from outside (tests/windows_installer_wine.rs): files,
+# machine PATH once (also after an upgrade in place), Add/Remove Programs entry, the service's
+# registration and Event Log source, uninstall with and without /PURGE. The service the installer
+# starts runs from Program Files, where no stub lies beside it: the stub goes into the prefix's
+# system32 (Wine 8 has no bcryptprimitives.dll of its own; a real Windows has it).
+echo "windows-tests: the Windows installer (makensis), installed and uninstalled under Wine"
+installer_start=$(date +%s)
+cp "$stub" "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+if installer=$(NSIS_COMPRESSOR=zlib CARGO_TARGET_DIR=$TARGET_DIR scripts/windows-installer.sh debug); then
+  echo "windows-tests: built $installer ($(( $(stat -c %s "$installer") / 1048576 )) MiB)"
+  MAILOAUTH_WINE_INSTALLER=$installer WINE=$WINE \
+    timeout 900 cargo test --quiet -p mailoauth --test windows_installer_wine -- --ignored --nocapture \
+    || status=$?
+else
+  echo "windows-tests: the installer did not build" >&2
+  status=1
+fi
+echo "windows-tests: the installer stage took $(( $(date +%s) - installer_start )) s (bounded by 900 s)"
 exit $status
