@@ -254,61 +254,206 @@ pub enum AdoptError {
     },
 }
 
+/// What [`adopt`] did with the account's client secret, private key or service account key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretMoved {
+    /// The account has none (a public client), or it was already in custody.
+    NoSecret,
+    /// Moved into custody from `from` (a keyring entry is deleted, a file removed);
+    /// `left` says why the old copy could not be removed, if it could not.
+    Moved {
+        /// What it is.
+        kind: super::protocol::SecretKind,
+        /// Where it was (the config's old reference).
+        from: String,
+        /// The old copy that could not be removed, and why.
+        left: Option<String>,
+    },
+    /// An environment variable (`env:NAME`) is left as it is: the service reads it from its own
+    /// environment (the unit's `Environment=`/`LoadCredential=`); mailoauth cannot remove it.
+    LeftInEnv {
+        /// The variable.
+        name: String,
+    },
+}
+
+/// What [`adopt`] moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// The tokens moved (false: the service held them already, only the secret moved).
+    pub tokens: bool,
+    /// The secret.
+    pub secret: SecretMoved,
+}
+
+impl Adopted {
+    /// Lines for the admin, after "account X is now held by the mailoauth service".
+    pub fn notes(&self) -> Vec<String> {
+        match &self.secret {
+            SecretMoved::NoSecret => Vec::new(),
+            SecretMoved::Moved { kind, from, left } => {
+                let mut out = vec![format!(
+                    "its {} moved from {from} into the service's custody (client_secret = \"service\")",
+                    kind.describe()
+                )];
+                if let Some(left) = left {
+                    out.push(format!("the old copy could not be removed, remove it yourself: {left}"));
+                }
+                out
+            }
+            SecretMoved::LeftInEnv { name } => vec![format!(
+                "its secret stays in the environment variable {name} (client_secret = \"env:{name}\"): the service reads it from its own environment, so set {name} for the service (systemd: Environment= or LoadCredential= in a drop-in of its unit); or keep it in a file and run `mailoauth service adopt` again after changing client_secret to file:<path>"
+            )],
+        }
+    }
+}
+
 /// Moves the tokens of account `name` from its keyring or file store into the service at
-/// `socket` and sets its `token_store` to `service`. Holds the old store's lock throughout so
-/// no direct-path refresh runs meanwhile; the config is changed first (from then on the direct
-/// path no longer refreshes it) and put back if the service refuses; the old copy is deleted
-/// last, so the service is the only writer.
-pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), AdoptError> {
+/// `socket` and sets its `token_store` to `service`; its client secret, private key or service
+/// account key too, when the config names a keyring entry or a file for it (`client_secret`
+/// becomes `service`). Holds the old store's lock throughout so no direct-path refresh runs
+/// meanwhile; the config is changed first (from then on the direct path no longer refreshes it)
+/// and put back if the service refuses; the old copies are deleted last, once the service
+/// confirmed, so the service is the only writer and the only reader of the secret.
+pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<Adopted, AdoptError> {
+    use crate::config::SecretRef;
     let mut doc = crate::config::load(config_path)?;
     let account = doc.account(name)?.clone();
-    if super::is_service_owned(&account) {
+    let owned = super::is_service_owned(&account);
+    let auth = account.oauth_settings(config_path)?;
+    let kind = super::protocol::SecretKind::of(auth.flow, auth.client_auth);
+    let old_secret = account.auth.client_secret.clone();
+    let secret_place = match (&old_secret, kind) {
+        (Some(r @ (SecretRef::Keyring { .. } | SecretRef::File(_))), Some(kind)) => {
+            Some((r.clone(), kind))
+        }
+        _ => None,
+    };
+    if owned && secret_place.is_none() {
         return Err(AdoptError::Nothing(format!(
             "account {name:?} is already held by the mailoauth service"
         )));
     }
-    let auth = account.oauth_settings(config_path)?;
+    // Read before anything changes: a secret that cannot be read stops the move.
+    let secret_value = match &secret_place {
+        Some((place, kind)) => Some(place.read().map_err(|e| {
+            AdoptError::Nothing(format!(
+                "the {} of account {name:?} cannot be read from {place} ({e}); nothing was moved",
+                kind.describe()
+            ))
+        })?),
+        None => None,
+    };
     let key = crate::oauth::store_key(&auth);
-    let old = account.token_store(config_path)?;
-    let _lock = crate::store::lock_async(old.as_ref(), &key).await?;
-    let tokens = old.load(&key)?.ok_or_else(|| {
-        AdoptError::Nothing(format!(
-            "account {name:?} has no tokens in the {}: authorize it first",
-            old.describe()
-        ))
-    })?;
-    let set_store = |doc: &mut crate::config::ConfigDocument, store| {
+    let old = if owned {
+        None
+    } else {
+        Some(account.token_store(config_path)?)
+    };
+    let _lock = match &old {
+        Some(old) => Some(crate::store::lock_async(old.as_ref(), &key).await?),
+        None => None,
+    };
+    let tokens = match &old {
+        Some(old) => Some(old.load(&key)?.ok_or_else(|| {
+            AdoptError::Nothing(format!(
+                "account {name:?} has no tokens in the {}: authorize it first",
+                old.describe()
+            ))
+        })?),
+        None => None,
+    };
+    let set = |doc: &mut crate::config::ConfigDocument, store, secret| {
         if let Some(a) = doc.config.accounts.iter_mut().find(|a| a.name == name) {
             a.token_store = store;
+            a.auth.client_secret = secret;
         }
     };
-    set_store(&mut doc, crate::config::StoreSpec::Service);
+    let new_secret = if secret_place.is_some() {
+        Some(SecretRef::Service)
+    } else {
+        old_secret.clone()
+    };
+    set(&mut doc, crate::config::StoreSpec::Service, new_secret);
     if let crate::config::SaveOutcome::ChangedOnDisk { .. } = doc.save()? {
         return Err(AdoptError::Nothing(format!(
             "{} changed while mailoauth was moving account {name:?}; run the command again",
             config_path.display()
         )));
     }
-    let req = Request::PutTokens {
-        account: name.to_string(),
-        tokens: tokens.to_json(),
-    };
-    let refused = match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e.message),
-        Err(e) => Some(e.to_string()),
-    };
+    let mut requests = Vec::new();
+    if let Some(tokens) = &tokens {
+        requests.push(Request::PutTokens {
+            account: name.to_string(),
+            tokens: tokens.to_json(),
+        });
+    }
+    if let (Some((_, kind)), Some(value)) = (&secret_place, secret_value) {
+        requests.push(Request::PutSecret {
+            account: name.to_string(),
+            kind: *kind,
+            value,
+        });
+    }
+    let mut refused = None;
+    for req in &requests {
+        refused = match ask(socket, req, wait_for(req) + Duration::from_secs(5)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.message),
+            Err(e) => Some(e.to_string()),
+        };
+        if refused.is_some() {
+            break;
+        }
+    }
     if let Some(detail) = refused {
-        set_store(&mut doc, account.token_store.clone());
+        set(&mut doc, account.token_store.clone(), old_secret);
         doc.save_overwriting()?;
         return Err(AdoptError::Refused {
             account: name.to_string(),
             detail,
         });
     }
-    old.delete(&key)?;
-    tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
-    Ok(())
+    if let Some(old) = &old {
+        old.delete(&key)?;
+        tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
+    }
+    let secret = match (secret_place, &old_secret) {
+        (Some((place, kind)), _) => {
+            let left = crate::store::forget_secret(&place)
+                .err()
+                .map(|e| format!("{place}: {e}"));
+            tracing::info!(account = name, from = %place, kind = kind.describe(), "secret moved into the mailoauth service");
+            SecretMoved::Moved {
+                kind,
+                from: place.to_string(),
+                left,
+            }
+        }
+        (None, Some(SecretRef::Env(var))) => SecretMoved::LeftInEnv { name: var.clone() },
+        _ => SecretMoved::NoSecret,
+    };
+    Ok(Adopted {
+        tokens: tokens.is_some(),
+        secret,
+    })
+}
+
+/// Hands `value` (the account's client secret, private key or service account key) to the
+/// service at `socket` for account `name`, whose config says `client_secret = "service"`.
+pub async fn put_secret(
+    socket: &Path,
+    name: &str,
+    kind: super::protocol::SecretKind,
+    value: crate::secret::Secret<String>,
+) -> Result<(), HandOverError> {
+    let req = Request::PutSecret {
+        account: name.to_string(),
+        kind,
+        value,
+    };
+    HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
+        .map(|_| ())
 }
 
 /// A sign-in's tokens on their way into the service (re-authorization of an account the service

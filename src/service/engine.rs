@@ -48,12 +48,14 @@ fn core_key(account: &Account, config_path: &Path) -> Result<String, String> {
 async fn core_refresh(
     account: &Account,
     config_path: &Path,
+    state_dir: &Path,
     store: &FileStore,
     force: bool,
 ) -> Result<TokenSet, Failure> {
-    let auth = account
+    let mut auth = account
         .oauth_settings(config_path)
         .map_err(|e| Failure::config(e.to_string()))?;
+    held_secret(&mut auth, &account.name, state_dir)?;
     let now = oauth::unix_now();
     let result = if force {
         oauth::refresh_if_needed(&auth, &custody::Expired(store), now).await
@@ -71,6 +73,25 @@ async fn core_refresh(
         .load(&key)
         .map_err(|e| Failure::store(e.to_string()))?
         .ok_or_else(|| Failure::store(format!("the tokens of {key} vanished after the save")))
+}
+
+/// Points `auth`'s `client_secret = "service"` at the secret in custody, which only this
+/// process reads; a secret not handed over yet is said plainly.
+fn held_secret(auth: &mut oauth::AccountAuth, name: &str, state_dir: &Path) -> Result<(), Failure> {
+    if auth.client_secret != Some(config::SecretRef::Service) {
+        return Ok(());
+    }
+    let key = oauth::store_key(auth);
+    let what = super::protocol::SecretKind::of(auth.flow, auth.client_auth)
+        .map_or("secret", |k| k.describe());
+    if !custody::has_secret(state_dir, &key) {
+        return Err(Failure::config(format!(
+            "the mailoauth service holds no {what} for account {name:?} (client_secret = \"service\"): hand it over with `mailoauth service adopt {name}` from its old place, or sign the account in again with the wizard or `mailoauth setup`"
+        )));
+    }
+    auth.client_secret =
+        Some(custody::secret_ref(state_dir, &key).map_err(|e| Failure::store(e.to_string()))?);
+    Ok(())
 }
 
 // ---- the engine ----
@@ -210,6 +231,8 @@ pub struct Engine {
     /// The bytes last written to (or read from) the state file: a save that changes nothing
     /// writes nothing.
     state_written: Mutex<Vec<u8>>,
+    /// The state folder: custody (tokens and held secrets) is its `tokens/`.
+    state_dir: PathBuf,
     store: FileStore,
     service_uid: u32,
     state: Mutex<State>,
@@ -307,6 +330,7 @@ impl Engine {
             config_path,
             state_path,
             state_written: Mutex::new(read),
+            state_dir: state_dir.to_path_buf(),
             store,
             service_uid,
             state: Mutex::new(State {
@@ -576,7 +600,14 @@ impl Engine {
             });
         }
         tracing::info!(account = name, force, "refresh requested");
-        let result = core_refresh(&account, &self.config_path, &self.store, force).await;
+        let result = core_refresh(
+            &account,
+            &self.config_path,
+            &self.state_dir,
+            &self.store,
+            force,
+        )
+        .await;
         if self.stopping() {
             tracing::warn!(
                 account = name,
@@ -919,6 +950,78 @@ impl Engine {
         Ok(json!({ "account": name }))
     }
 
+    /// Takes the account's secret into custody (managers only; the caller checked). The
+    /// account must be held by the service and say `client_secret = "service"`, and the kind
+    /// must be the one its config needs. Neither the answer nor the log carries the value.
+    fn put_secret(
+        &self,
+        name: &str,
+        kind: super::protocol::SecretKind,
+        value: &crate::secret::Secret<String>,
+    ) -> Result<Value, ErrorBody> {
+        if value.expose().trim().is_empty() {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!("the {} for {name:?} is empty", kind.describe()),
+            ));
+        }
+        if !self.lock().accounts.contains_key(name) {
+            self.reload();
+        }
+        let (key, account) = {
+            let st = self.lock();
+            match st.accounts.get(name) {
+                Some(e) if !e.key.is_empty() && e.account.is_some() => {
+                    (e.key.clone(), e.account.clone().unwrap_or_else(|| unreachable!()))
+                }
+                _ => {
+                    return Err(ErrorBody::new(
+                        "not_service_owned",
+                        format!("account {name:?} is not in {} with token_store = \"service\"; set that first", self.config_path.display()),
+                    ))
+                }
+            }
+        };
+        if account.auth.client_secret != Some(config::SecretRef::Service) {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!("account {name:?} does not say client_secret = \"service\" in {}; set that first, so that the service reads the secret it is given", self.config_path.display()),
+            ));
+        }
+        let needed = super::protocol::SecretKind::of(account.auth.flow, account.auth.client_auth);
+        if needed != Some(kind) {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!(
+                    "account {name:?} needs {} (flow {}, client_auth {}), not a {}",
+                    needed.map_or("no secret", |k| k.describe()),
+                    account.auth.flow,
+                    account.auth.client_auth,
+                    kind.describe()
+                ),
+            ));
+        }
+        custody::put_secret(&self.state_dir, &key, value)
+            .map_err(|e| ErrorBody::new("failed", e.to_string()))?;
+        tracing::info!(
+            account = name,
+            kind = kind.describe(),
+            "secret taken into the service's custody"
+        );
+        // An account that failed for want of its secret can refresh now.
+        {
+            let mut st = self.lock();
+            if let Some(e) = st.accounts.get_mut(name) {
+                if e.last_error.as_ref().is_some_and(|f| !f.reauthorize) {
+                    e.failures = 0;
+                    e.last_attempt = None;
+                }
+            }
+        }
+        self.wake.notify_one();
+        Ok(json!({ "account": name, "kind": kind, "held": true }))
+    }
+
     /// Answers one request of `peer`.
     pub async fn handle(&self, peer: &PeerIdentity, req: Request) -> Result<Value, ErrorBody> {
         let manager = |what: &str| {
@@ -948,6 +1051,14 @@ impl Engine {
                     .await
                     .map(|t| json!({ "account": account, "expires_at": t.expires_at }))
                     .map_err(|f| f.body())
+            }
+            Request::PutSecret {
+                account,
+                kind,
+                value,
+            } => {
+                manager(&account)?;
+                self.put_secret(&account, kind, &value)
             }
             Request::Reload => {
                 manager("(all)")?;
