@@ -463,6 +463,9 @@ pub async fn put_secret(
 pub struct HandOver {
     dir: PathBuf,
     store: crate::store::file::FileStore,
+    /// The client secret, private key or service account key the admin gave for this sign-in,
+    /// kept in the private folder, handed to the service after the tokens.
+    secret: Option<(super::protocol::SecretKind, crate::config::SecretRef)>,
 }
 
 impl HandOver {
@@ -486,7 +489,11 @@ impl HandOver {
             match b.create(&dir) {
                 Ok(()) => {
                     let store = crate::store::file::FileStore::new(dir.clone());
-                    return Ok(HandOver { dir, store });
+                    return Ok(HandOver {
+                        dir,
+                        store,
+                        secret: None,
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -501,6 +508,79 @@ impl HandOver {
     /// The store the sign-in saves into.
     pub fn store(&self) -> &crate::store::file::FileStore {
         &self.store
+    }
+
+    /// Keeps `secret` (the client secret, private key or service account key `auth` needs) in
+    /// this hand-over's private folder for the sign-in, and points `auth` at it; the hand-over
+    /// gives it to the service after the tokens (the saved config says `client_secret =
+    /// "service"`). Nothing happens when `auth` needs no secret.
+    pub fn keep_secret(
+        &mut self,
+        auth: &mut crate::oauth::AccountAuth,
+        secret: &crate::secret::Secret<String>,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(kind) = super::protocol::SecretKind::of(auth.flow, auth.client_auth) else {
+            return Ok(());
+        };
+        let trimmed = crate::secret::Secret::new(secret.expose().trim().to_string());
+        let place = crate::store::keep_client_secret(
+            &crate::config::StoreSpec::File(self.dir.clone()),
+            &auth.mailbox,
+            &trimmed,
+        )?;
+        auth.client_secret = Some(place.clone());
+        self.secret = Some((kind, place));
+        Ok(())
+    }
+
+    /// For a new sign-in of an account whose secret the service holds (`client_secret =
+    /// "service"`) when no new secret was given: the service's custody file, when this process
+    /// may read it (root on Linux and macOS); else a message that says how to go on. Other
+    /// accounts are left as they are.
+    pub fn reuse_held_secret(
+        &self,
+        auth: &mut crate::oauth::AccountAuth,
+        name: &str,
+        state_dir: &Path,
+    ) -> Result<(), HandOverError> {
+        if auth.client_secret != Some(crate::config::SecretRef::Service) {
+            return Ok(());
+        }
+        let what = super::protocol::SecretKind::of(auth.flow, auth.client_auth)
+            .map_or("secret", |k| k.describe());
+        let key = crate::oauth::store_key(auth);
+        match super::custody::secret_ref(state_dir, &key) {
+            Ok(place) if place.read().is_ok() => {
+                auth.client_secret = Some(place);
+                Ok(())
+            }
+            _ => Err(HandOverError::SecretHeld {
+                account: name.to_string(),
+                what,
+            }),
+        }
+    }
+
+    /// `auth` with `client_secret = "service"` pointed at the secret kept for this sign-in.
+    fn with_secret(&self, auth: &crate::oauth::AccountAuth) -> crate::oauth::AccountAuth {
+        let mut auth = auth.clone();
+        if let (Some(crate::config::SecretRef::Service), Some((_, place))) =
+            (&auth.client_secret, &self.secret)
+        {
+            auth.client_secret = Some(place.clone());
+        }
+        auth
+    }
+
+    /// Hands the kept secret (if any) to the service, after the tokens.
+    async fn give_secret(&self, socket: &Path, name: &str) -> Result<(), HandOverError> {
+        let Some((kind, place)) = &self.secret else {
+            return Ok(());
+        };
+        let value = place
+            .read()
+            .map_err(|e| HandOverError::Failed(format!("the {}: {e}", kind.describe())))?;
+        put_secret(socket, name, *kind, value).await
     }
 
     /// Gives the tokens saved under `key` to the service at `socket` for account `name`;
@@ -522,10 +602,14 @@ impl HandOver {
             tokens: tokens.to_json(),
         };
         match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
-            Ok(Ok(_)) => Ok(tokens),
-            Ok(Err(e)) => Err(e.message),
-            Err(e) => Err(e.to_string()),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.message),
+            Err(e) => return Err(e.to_string()),
         }
+        self.give_secret(socket, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(tokens)
     }
 }
 
@@ -751,6 +835,14 @@ pub enum HandOverError {
     /// No private folder for the hand-over.
     #[error("cannot prepare the hand-over to the mailoauth service: {0}")]
     Io(String),
+    /// A new sign-in needs the secret the service holds, which this user cannot read.
+    #[error("The {what} of account {account:?} is held by the mailoauth service, which alone reads it, and a new sign-in needs it: run `sudo mailoauth reauthorize {account}` (root reads the service's custody), or give it again with `mailoauth reauthorize {account} --client-secret-file FILE` (it is handed to the service anew).")]
+    SecretHeld {
+        /// The account.
+        account: String,
+        /// What the secret is.
+        what: &'static str,
+    },
 }
 
 impl crate::error::Coded for HandOverError {
@@ -761,6 +853,7 @@ impl crate::error::Coded for HandOverError {
                 ErrorCode::InvalidInput
             }
             HandOverError::Failed(_) | HandOverError::Io(_) => ErrorCode::Internal,
+            HandOverError::SecretHeld { .. } => ErrorCode::InvalidInput,
             HandOverError::OAuth(e) => e.code(),
             HandOverError::Account(e) => e.code(),
         }
@@ -820,7 +913,12 @@ impl HandOver {
         &self,
         auth: &crate::oauth::AccountAuth,
     ) -> Result<crate::oauth::AccessToken, crate::oauth::OAuthError> {
-        crate::oauth::refresh_if_needed(auth, &self.store, crate::oauth::unix_now()).await
+        crate::oauth::refresh_if_needed(
+            &self.with_secret(auth),
+            &self.store,
+            crate::oauth::unix_now(),
+        )
+        .await
     }
 
     /// [`HandOver::send`] with the service's refusals told apart.
@@ -835,8 +933,8 @@ impl HandOver {
             account: name.to_string(),
             tokens: tokens.to_json(),
         };
-        HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
-            .map(|_| ())
+        HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)?;
+        self.give_secret(socket, name).await
     }
 }
 
@@ -850,9 +948,11 @@ pub async fn reauthorize_held(
     socket: &Path,
     hooks: &crate::oauth::FlowHooks<'_>,
 ) -> Result<crate::oauth::Granted, HandOverError> {
-    let setup = crate::account::reauthorize_plan(doc, name)?;
+    let mut setup = crate::account::reauthorize_plan(doc, name)?;
     ready_for_handover(socket).await?;
     let handover = HandOver::new().map_err(|e| HandOverError::Io(e.to_string()))?;
+    // A secret the service holds is needed by this sign-in too: said before a browser opens.
+    handover.reuse_held_secret(&mut setup.auth, name, &super::state_dir_from_env())?;
     let granted = handover.sign_in(&setup.auth, hooks).await?;
     handover
         .give(socket, name, &crate::oauth::store_key(&setup.auth))
