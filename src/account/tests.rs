@@ -373,6 +373,11 @@ fn a_reader_that_does_not_exist_is_refused_naming_the_field_and_a_secret_goes_to
         assert_eq!(err.code(), ErrorCode::InvalidInput);
     }
     // A client secret with readers: the service holds it (no longer refused).
+    let mut d = draft("google", Purpose::Send);
+    d.tenant = None;
+    d.client_id = "1234-abc.apps.googleusercontent.com".into();
+    d.mailbox = "scanner@example.com".into();
+    d.flow = Flow::Loopback;
     d.readers = vec!["root".into()];
     d.client_secret = Some(crate::secret::Secret::new("s3cret".into()));
     let setup = plan(&d, None).unwrap();
