@@ -281,6 +281,107 @@ async fn the_direct_path_never_reads_a_held_secret() {
     );
 }
 
+/// A private_key_jwt client: adopt moves its PEM private key into custody (reported as a private
+/// key), and the service signs its client assertions with the held key when it refreshes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopt_moves_a_private_key_and_the_service_signs_with_it() {
+    let mut svc = Svc::new("service-secret-pkjwt", "mailapp-pkjwt", &[], "");
+    // The provider's key is SEC1; mailoauth reads PKCS#8, as Azure and Google hand them out.
+    let sec1 = common::peers::peers()
+        .ca_file()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("keys/client-pkjwt.key.pem");
+    let key = svc.dir.join("alice.key.pem");
+    let ok = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-nocrypt", "-in"])
+        .arg(&sec1)
+        .arg("-out")
+        .arg(&key)
+        .status()
+        .expect("run openssl");
+    assert!(ok.success(), "convert {}", sec1.display());
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let text = std::fs::read_to_string(&svc.config).unwrap().replace(
+        "client_auth = \"none\"\n",
+        &format!(
+            "client_auth = \"private_key_jwt\"\nclient_secret = \"file:{}\"\nkey_id = \"mailapp-pkjwt-1\"\n",
+            key.display()
+        ),
+    )
+    // Signed in through the browser (loopback): the provider wants the client's assertion at
+    // the token endpoint, which the loopback flow sends.
+    .replace("flow = \"device_code\"", "flow = \"loopback\"");
+    std::fs::write(&svc.config, text).unwrap();
+    sign_in_loopback(&svc).await;
+    svc.start();
+    let out = adopt(&svc);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "adopt: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("private key moved from file:"), "{stdout}");
+    assert!(!key.exists(), "the old key file was removed");
+    assert_eq!(
+        std::fs::read_to_string(held_secret(&svc)).unwrap().trim(),
+        pem.trim()
+    );
+    let before = svc.held();
+    let refreshed = ask(
+        &svc.socket,
+        Request::Refresh {
+            account: "alice".into(),
+        },
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "a refresh signed with the held key: {e}\n{}",
+            svc.stderr_all()
+        )
+    });
+    assert_ne!(
+        refreshed["access_token"].as_str(),
+        Some(before.access_token.expose().as_str())
+    );
+    svc.stop();
+    assert!(!(svc.log_text() + &svc.stderr_all()).contains("PRIVATE KEY"));
+}
+
+/// Signs alice in with the loopback flow into the account's first store, playing the browser:
+/// the provider's login form, then its redirect to mailoauth's listener.
+async fn sign_in_loopback(svc: &Svc) {
+    use mailoauth::oauth::{FlowEvent, FlowHooks};
+    let doc = mailoauth::config::load(&svc.config).unwrap();
+    let auth = mailoauth::account::convert::auth_settings(doc.account("alice").unwrap());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let on_event = |_: FlowEvent| {};
+    let open = move |url: &str| tx.send(url.to_string()).map_err(|e| e.to_string());
+    let hooks = FlowHooks::new(&on_event, &open);
+    let browser = tokio::spawn(async move {
+        let url = url::Url::parse(&rx.recv().await.expect("the browser was opened")).unwrap();
+        let redirect = url
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .expect("redirect_uri");
+        let is_app = |u: &url::Url| u.as_str().starts_with(&redirect);
+        let b = common::browser::Browser::new();
+        let (interaction, _) = b.follow(url, is_app).await;
+        let (landing, _) = b.login(&interaction, ALICE, is_app).await;
+        reqwest::get(landing)
+            .await
+            .expect("the redirect to mailoauth");
+    });
+    mailoauth::oauth::authorize(&auth, &svc.file_store(), &hooks)
+        .await
+        .expect("loopback sign-in with private_key_jwt");
+    browser.await.unwrap();
+}
+
 const INSIDE: &str = "MAILOAUTH_TEST_IN_KEYCTL_SESSION";
 
 /// A secret in the admin's keyring (kernel keyutils, inside a fresh session keyring) moves into
