@@ -3,7 +3,9 @@
 //! adopt` moves the secret of an account from its file (or the admin's keyring) into custody
 //! and writes `client_secret = "service"`; the service then refreshes with the secret it alone
 //! reads; a reader gets the token and nothing returns the secret; a manager hands a new secret
-//! over with `put_secret`, which the service uses at once.
+//! over with `put_secret`, which the service uses at once. Also: a keyring secret (the entry is
+//! deleted), an `env:` secret (left, and said), a private_key_jwt key, the wizard's hand-over
+//! of a typed secret, and the direct path with the service stopped.
 
 #![cfg(unix)]
 mod common;
@@ -349,6 +351,59 @@ async fn adopt_moves_a_private_key_and_the_service_signs_with_it() {
     );
     svc.stop();
     assert!(!(svc.log_text() + &svc.stderr_all()).contains("PRIVATE KEY"));
+}
+
+/// The wizard's path for a new account with readers (src-tauri `authorize` then `save_setup`):
+/// the typed secret is kept in the sign-in's private hand-over folder, used for the sign-in,
+/// and given to the service after the tokens; the folder is gone afterwards, and the service
+/// refreshes with the secret it now holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wizard_hand_over_gives_the_typed_secret_to_the_service() {
+    let (mut svc, _) = confidential("service-secret-wizard", &[], Some("service"));
+    let text = std::fs::read_to_string(&svc.config).unwrap();
+    let store_line = text
+        .lines()
+        .find(|l| l.starts_with("token_store = "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &svc.config,
+        text.replace(&store_line, "token_store = \"service\""),
+    )
+    .unwrap();
+    svc.start();
+    let doc = mailoauth::config::load(&svc.config).unwrap();
+    let mut auth = mailoauth::account::convert::auth_settings(doc.account("alice").unwrap());
+    assert_eq!(
+        auth.client_secret,
+        Some(mailoauth::config::SecretRef::Service)
+    );
+    let mut handover = mailoauth::service::client::HandOver::new().unwrap();
+    handover
+        .keep_secret(&mut auth, &Secret::new(format!(" {SECRET_VALUE}\n")))
+        .unwrap();
+    let Some(mailoauth::config::SecretRef::File(kept)) = auth.client_secret.clone() else {
+        panic!("{:?}", auth.client_secret)
+    };
+    common::browser::sign_in_device(&auth, handover.store(), ALICE).await;
+    handover
+        .give(&svc.socket, "alice", &mailoauth::oauth::store_key(&auth))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", svc.stderr_all()));
+    drop(handover);
+    assert!(!kept.exists(), "the hand-over folder is removed");
+    assert_eq!(
+        std::fs::read_to_string(held_secret(&svc)).unwrap().trim(),
+        SECRET_VALUE
+    );
+    let refreshed = ask(
+        &svc.socket,
+        Request::Refresh {
+            account: "alice".into(),
+        },
+    );
+    assert!(refreshed.is_ok(), "{refreshed:?}");
+    svc.stop();
 }
 
 /// Signs alice in with the loopback flow into the account's first store, playing the browser:

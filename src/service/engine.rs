@@ -971,9 +971,11 @@ impl Engine {
         let (key, account) = {
             let st = self.lock();
             match st.accounts.get(name) {
-                Some(e) if !e.key.is_empty() && e.account.is_some() => {
-                    (e.key.clone(), e.account.clone().unwrap_or_else(|| unreachable!()))
-                }
+                Some(Entry {
+                    key,
+                    account: Some(account),
+                    ..
+                }) if !key.is_empty() => (key.clone(), account.clone()),
                 _ => {
                     return Err(ErrorBody::new(
                         "not_service_owned",
