@@ -353,6 +353,60 @@ async fn adopt_moves_a_private_key_and_the_service_signs_with_it() {
     assert!(!(svc.log_text() + &svc.stderr_all()).contains("PRIVATE KEY"));
 }
 
+/// An account adopted before secrets moved (its tokens held, its secret still in a file): a
+/// second `adopt` moves only the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adopt_of_a_held_account_moves_only_its_secret() {
+    let (mut svc, file) = confidential("service-secret-again", &[], None);
+    svc.sign_in().await;
+    let tokens = svc.file_store().load(ALICE.0).unwrap().unwrap();
+    let text = std::fs::read_to_string(&svc.config).unwrap();
+    let store_line = text
+        .lines()
+        .find(|l| l.starts_with("token_store = "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &svc.config,
+        text.replace(&store_line, "token_store = \"service\""),
+    )
+    .unwrap();
+    svc.start();
+    ask(
+        &svc.socket,
+        Request::PutTokens {
+            account: "alice".into(),
+            tokens: tokens.to_json(),
+        },
+    )
+    .unwrap();
+    let out = adopt(&svc);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("client secret moved from file:"),
+        "{stdout}"
+    );
+    assert!(!file.exists());
+    assert!(std::fs::read_to_string(&svc.config)
+        .unwrap()
+        .contains("client_secret = \"service\""));
+    assert_eq!(
+        svc.held().access_token.expose(),
+        tokens.access_token.expose(),
+        "the held tokens are untouched"
+    );
+    // Nothing left to move: said plainly.
+    let again = adopt(&svc);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already held"));
+    svc.stop();
+}
+
 /// The wizard's path for a new account with readers (src-tauri `authorize` then `save_setup`):
 /// the typed secret is kept in the sign-in's private hand-over folder, used for the sign-in,
 /// and given to the service after the tokens; the folder is gone afterwards, and the service

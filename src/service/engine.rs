@@ -965,7 +965,14 @@ impl Engine {
                 format!("the {} for {name:?} is empty", kind.describe()),
             ));
         }
-        if !self.lock().accounts.contains_key(name) {
+        // The config was most likely just changed by the one handing the secret over (adopt,
+        // setup): read it again unless the account already says `client_secret = "service"`.
+        let current = self.lock().accounts.get(name).is_some_and(|e| {
+            e.account
+                .as_ref()
+                .is_some_and(|a| a.auth.client_secret == Some(config::SecretRef::Service))
+        });
+        if !current {
             self.reload();
         }
         let (key, account) = {
