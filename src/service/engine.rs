@@ -1163,6 +1163,60 @@ device_authorization = "https://127.0.0.1:9/device"
     }
 
     #[tokio::test]
+    async fn a_secret_is_taken_only_from_a_manager_for_an_account_that_says_service() {
+        let (dir, e) = engine("secret");
+        let put = |kind| Request::PutSecret {
+            account: "held".into(),
+            kind,
+            value: crate::secret::Secret::new("s3cret-value".into()),
+        };
+        use super::super::protocol::SecretKind;
+        let err = e
+            .handle(&peer("lp"), put(SecretKind::ClientSecret))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "refused");
+        let mut manager = peer("root");
+        manager.is_manager = true;
+        // The account is a public client: no `client_secret = "service"`, nothing taken.
+        let err = e
+            .handle(&manager, put(SecretKind::ClientSecret))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "bad_request");
+        assert!(
+            err.message.contains("client_secret = \"service\""),
+            "{err:?}"
+        );
+        // A confidential client whose secret the service holds: the kind is checked, the
+        // answer does not carry the value, and custody holds it.
+        let text = CONFIG.replace(
+            "client_auth = \"none\"",
+            "client_auth = \"client_secret_post\"\nclient_secret = \"service\"",
+        );
+        std::fs::write(dir.join("m.toml"), text).unwrap();
+        let err = e
+            .handle(&manager, put(SecretKind::PrivateKey))
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("needs client secret"), "{err:?}");
+        let ok = e
+            .handle(&manager, put(SecretKind::ClientSecret))
+            .await
+            .unwrap();
+        assert!(!ok.to_string().contains("s3cret"), "{ok}");
+        let held = custody::secret_ref(&dir.join("state"), "held@example.test")
+            .unwrap()
+            .read()
+            .unwrap();
+        assert_eq!(held.expose(), "s3cret-value");
+        // No request reads it back: the status carries no secret.
+        let status = e.handle(&manager, Request::Status).await.unwrap();
+        assert!(!status.to_string().contains("s3cret"), "{status}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn an_account_without_tokens_says_how_to_hand_them_over() {
         let (dir, e) = engine("empty");
         let err = e
