@@ -122,4 +122,7 @@ write("service_frame", [
     frame('{"v":2,"op":"hello"}'),
     b"\xff\xff\xff\xff{",
     '{"v":1,"op":"refresh","account":"a"}',
+    frame('{"v":1,"op":"put_secret","account":"scanner","kind":"client_secret","value":"s3cret"}'),
+    frame('{"v":1,"op":"put_secret","account":"scanner","kind":"private_key","value":"-----BEGIN PRIVATE KEY-----\\nMC4CAQAwBQYDK2VwBCIEIA==\\n-----END PRIVATE KEY-----\\n"}'),
+    frame('{"v":1,"op":"put_secret","account":"scanner","kind":"service_account_key","value":"{\\"type\\":\\"service_account\\"}"}'),
 ])

@@ -89,7 +89,12 @@ fn every_committed_token_store_and_client_secret_reads_and_prints_back_unchanged
         stores_seen.extend(stores);
         secrets_seen.extend(secrets);
     }
-    // The reader saw the committed forms (an empty scan would pass vacuously).
+    // The reader saw the committed forms (an empty scan would pass vacuously), the service's
+    // custody of a client secret among them.
+    assert!(
+        secrets_seen.iter().any(|s| s == "service"),
+        "no committed client_secret = \"service\": {secrets_seen:?}"
+    );
     for prefix in ["keyring:", "file:"] {
         assert!(
             stores_seen.iter().any(|s| s.starts_with(prefix)),
@@ -115,6 +120,7 @@ fn the_command_lines_and_the_services_forms_read_too() {
     for s in [
         "env:MAILOAUTH_CLIENT_SECRET",
         "keyring:mailoauth/client-secret/a@b.c",
+        "service",
     ] {
         assert_eq!(SecretRef::parse(s).unwrap().to_string(), s);
     }

@@ -463,8 +463,17 @@ fn loopback_journey_in_a_terminal() {
 
 /// Runs `mailoauth <args>` with no terminal; approves the device code it prints.
 fn scripted(args: &[String]) -> (std::process::ExitStatus, String, String) {
+    scripted_env(args, &[])
+}
+
+/// [`scripted`] with extra environment variables.
+fn scripted_env(
+    args: &[String],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::ExitStatus, String, String) {
     let mut child = Command::new(bin())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1096,4 +1105,153 @@ fn a_script_sets_up_a_reader_and_the_readers_survive_reruns() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(svc.token_as(&other.0, "scanner").status.code(), Some(77));
+}
+
+/// A confidential client set up for the service (`--client-secret-file` and `--reader`): the
+/// secret is handed to the service with the tokens, the config says `client_secret = "service"`
+/// and holds no secret, no copy stays with the admin, and the service refreshes with it; root's
+/// `reauthorize` signs in with the held secret, and `--client-secret-file` gives it a new one.
+#[test]
+fn a_script_hands_the_client_secret_to_the_service() {
+    const SECRET: &str = "mailapp-secret-value";
+    let svc = Service::start("svc-secret");
+    let reader = service::OsUser::new("mss", &[]);
+    let secret_file = svc.dir.join("given.secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let mut args = vec!["setup".to_string()];
+    args.extend(svc.flags());
+    args.extend(
+        [
+            "--flow",
+            "device-code",
+            "--purpose",
+            "send",
+            "--client-id",
+            "mailapp-secret",
+            "--client-secret-file",
+            &secret_file.display().to_string(),
+            "--mailbox",
+            ALICE.0,
+            "--name",
+            "scanner",
+            "--reader",
+            &reader.0,
+            "--yes",
+        ]
+        .map(String::from),
+    );
+    let (status, _, err) = scripted(&args);
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    assert!(
+        err.contains("The tokens and the client secret are in the mailoauth service's custody"),
+        "{err}"
+    );
+    let config = std::fs::read_to_string(&svc.config).unwrap();
+    assert!(config.contains("client_secret = \"service\""), "{config}");
+    assert!(!config.contains(SECRET), "no secret in the config");
+    let held = svc
+        .dir
+        .join("state/tokens")
+        .join(format!("{}.client-secret", ALICE.0));
+    assert_eq!(std::fs::read_to_string(&held).unwrap().trim(), SECRET);
+    // No copy anywhere else: not in this test's folders, not in a keyring entry of the admin's.
+    let mut copies = Vec::new();
+    let mut stack = vec![svc.dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.ends_with(".client-secret") && p != held {
+                copies.push(p);
+            }
+        }
+    }
+    assert!(copies.is_empty(), "copies of the secret left: {copies:?}");
+    assert!(mailoauth::store::keyring::read_secret(
+        "mailoauth",
+        &format!("client-secret/{}", ALICE.0)
+    )
+    .is_err());
+
+    // The reader's report makes the service refresh, with the secret it holds.
+    let first = svc.held_access_token();
+    let out = Command::new("runuser")
+        .args([
+            "-u",
+            &reader.0,
+            "--",
+            bin(),
+            "token",
+            "--rejected",
+            "535 5.7.8",
+            "--config",
+        ])
+        .arg(&svc.config)
+        .arg("--socket")
+        .arg(&svc.socket)
+        .arg("scanner")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        svc.stderr()
+    );
+    assert_ne!(String::from_utf8_lossy(&out.stdout).trim(), first);
+
+    // root re-authorizes with the held secret (it reads the service's custody).
+    let reauth = |extra: &[&str]| {
+        let mut a = vec![
+            "reauthorize".to_string(),
+            "scanner".into(),
+            "--no-check".into(),
+            "--config".into(),
+            svc.config.display().to_string(),
+            "--socket".into(),
+            svc.socket.display().to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        scripted_env(
+            &a,
+            &[(
+                "MAILOAUTH_SERVICE_STATE_DIR",
+                svc.dir.join("state").as_os_str(),
+            )],
+        )
+    };
+    let (status, _, err) = reauth(&[]);
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    // Elsewhere (no custody to read) it says how to go on, before any sign-in.
+    let (status, _, err) = scripted(&[
+        "reauthorize".into(),
+        "scanner".into(),
+        "--config".into(),
+        svc.config.display().to_string(),
+        "--socket".into(),
+        svc.socket.display().to_string(),
+    ]);
+    assert!(!status.success());
+    assert!(
+        err.contains("held by the mailoauth service") && err.contains("--client-secret-file"),
+        "{err}"
+    );
+    assert!(!err.contains("user_code="), "no sign-in started: {err}");
+    // A new secret given: used for the sign-in and handed to the service.
+    let renewed = svc.dir.join("renewed.secret");
+    std::fs::write(&renewed, format!("{SECRET}\n")).unwrap();
+    std::fs::remove_file(&held).unwrap();
+    let (status, _, err) = reauth(&["--client-secret-file", &renewed.display().to_string()]);
+    assert!(status.success(), "{err}\n{}", svc.stderr());
+    assert!(err.contains("and the new secret"), "{err}");
+    assert_eq!(std::fs::read_to_string(&held).unwrap().trim(), SECRET);
+    let log = std::fs::read_dir(svc.dir.join("logs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(!log.contains(SECRET) && !svc.stderr().contains(SECRET));
 }

@@ -104,7 +104,8 @@ pub struct AuthorizeRequest {
     pub store: StoreSpec,
     /// The client secret the admin typed, when the plan uses one (`auth.clientSecret` names
     /// where it goes): kept in the token store as this sign-in starts, the first time it is
-    /// needed; never sent back to the UI.
+    /// needed (for the token service: in the sign-in's private hand-over folder, given to the
+    /// service with the tokens at the save); never sent back to the UI.
     #[serde(default)]
     #[ts(optional, type = "string")]
     pub client_secret: Option<mailoauth::secret::Secret<String>>,
@@ -136,22 +137,28 @@ pub async fn authorize<R: tauri::Runtime>(
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
     let store = request.store.clone();
-    let auth = keep_secret(request)?;
     if store == StoreSpec::Service {
-        // The service is to hold the tokens: asked first (running, takes tokens from this
-        // user), then the sign-in keeps them in a private folder until the save hands them over.
+        // The service is to hold the tokens (and the client secret): asked first (running,
+        // takes tokens from this user), then the sign-in keeps them in a private folder until
+        // the save hands them over.
         let socket = service::socket_path(None);
         service::ready_for_handover(&socket).await?;
-        let handover = Arc::new(
-            HandOver::new()
-                .map_err(|e| IpcError::from_core(&service::HandOverError::Io(e.to_string())))?,
-        );
+        let mut handover = HandOver::new()
+            .map_err(|e| IpcError::from_core(&service::HandOverError::Io(e.to_string())))?;
+        let mut auth = request.auth;
+        if let (Some(secret), Some(_)) = (&request.client_secret, &auth.client_secret) {
+            handover
+                .keep_secret(&mut auth, secret)
+                .map_err(|e| IpcError::from_core(&e))?;
+        }
+        let handover = Arc::new(handover);
         let granted = sign_in(app, &state, &auth, Tokens::HandOver(&handover), on_event).await;
         if granted.is_ok() {
             state.set_pending(Some((oauth::store_key(&auth), handover)));
         }
         return granted;
     }
+    let auth = keep_secret(request)?;
     sign_in(app, &state, &auth, Tokens::Store(&store), on_event).await
 }
 

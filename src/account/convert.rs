@@ -62,15 +62,8 @@ pub fn plan(draft: &AccountDraft, sandbox: Option<&Sandbox>) -> Result<AccountSe
     if let Some(message) = super::readers::problem(&draft.readers) {
         return Err(AccountError::Readers { message });
     }
-    let secret_given = draft
-        .client_secret
-        .as_ref()
-        .is_some_and(|x| !x.expose().trim().is_empty());
-    if held && secret_given {
-        // The service cannot read a secret kept in this admin's keyring or folder, and the
-        // wizard does not hand secrets to it yet.
-        return Err(AccountError::SecretWithService);
-    }
+    // A client secret with readers: the service holds it too (`client_secret = "service"`);
+    // the sign-in's hand-over gives it to the service with the tokens.
     if draft.provider == SANDBOX_PROVIDER {
         let s = sandbox.ok_or(AccountError::NoSandbox)?;
         let mut check = s.check_request(mailbox, draft.purpose);

@@ -142,9 +142,6 @@ pub enum AccountError {
         /// What is wrong, naming the field and the fix.
         message: String,
     },
-    /// A client secret and the token service together: not supported by the wizard yet.
-    #[error("Client secret: the mailoauth service cannot read a client secret kept in your keyring, and the wizard does not hand secrets to it yet; use a client without a secret (a public client with the device code), or leave \"{}\" empty to keep the tokens in your own keyring", readers::FIELD)]
-    SecretWithService,
     /// The account's extra CA file cannot be read.
     #[error("the account's CA file {path} cannot be read ({detail}): fix [account.tls] ca_file")]
     CaFile {
@@ -184,6 +181,11 @@ pub fn plan_and_keep(
     sandbox: Option<&Sandbox>,
 ) -> Result<AccountSetup, AccountError> {
     let mut setup = plan(draft, sandbox)?;
+    // A service-held account's secret is not kept here: the sign-in's hand-over keeps it in its
+    // private folder and gives it to the service ([`crate::service::client::HandOver`]).
+    if setup.store == StoreSpec::Service {
+        return Ok(setup);
+    }
     if let (Some(secret), Some(_)) = (&draft.client_secret, &setup.auth.client_secret) {
         let trimmed = Secret::new(secret.expose().trim().to_string());
         setup.auth.client_secret = Some(crate::store::keep_client_secret(

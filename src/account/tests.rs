@@ -362,7 +362,7 @@ fn readers_make_a_service_held_account_and_come_back_from_the_file() {
 }
 
 #[test]
-fn a_reader_that_does_not_exist_or_a_secret_for_the_service_is_refused_naming_the_field() {
+fn a_reader_that_does_not_exist_is_refused_naming_the_field_and_a_secret_goes_to_the_service() {
     let mut d = draft("microsoft", Purpose::Send);
     d.readers = vec!["nosuchuser-mailoauth".into()];
     // Looked up on Unix; on Windows a reader is checked for its shape only.
@@ -372,11 +372,23 @@ fn a_reader_that_does_not_exist_or_a_secret_for_the_service_is_refused_naming_th
         assert!(err.to_string().starts_with(readers::FIELD), "{err}");
         assert_eq!(err.code(), ErrorCode::InvalidInput);
     }
+    // A client secret with readers: the service holds it (no longer refused).
+    let mut d = draft("google", Purpose::Send);
+    d.tenant = None;
+    d.client_id = "1234-abc.apps.googleusercontent.com".into();
+    d.mailbox = "scanner@example.com".into();
+    d.flow = Flow::Loopback;
     d.readers = vec!["root".into()];
     d.client_secret = Some(crate::secret::Secret::new("s3cret".into()));
-    let err = plan(&d, None).unwrap_err();
-    assert!(matches!(err, AccountError::SecretWithService), "{err}");
-    assert!(err.to_string().contains(readers::FIELD), "{err}");
+    let setup = plan(&d, None).unwrap();
+    assert_eq!(setup.store, StoreSpec::Service);
+    assert_eq!(setup.auth.client_secret, Some(SecretRef::Service));
+    let kept = plan_and_keep(&d, None).unwrap();
+    assert_eq!(
+        kept.auth.client_secret,
+        Some(SecretRef::Service),
+        "nothing kept in this user's store"
+    );
 }
 
 #[test]

@@ -36,6 +36,15 @@ pub struct Args {
     /// [default: $MAILOAUTH_SERVICE_SOCKET, else the platform's]
     #[arg(long)]
     socket: Option<PathBuf>,
+    /// A file holding a new client secret (or private key, or service account key) for an
+    /// account whose secret the service holds (`client_secret = "service"`): used for this
+    /// sign-in and handed to the service with the tokens. Without it, the held one is used
+    /// when this user may read the service's custody (root).
+    #[arg(long, conflicts_with = "client_secret_env")]
+    client_secret_file: Option<PathBuf>,
+    /// An environment variable holding that new secret (see --client-secret-file).
+    #[arg(long)]
+    client_secret_env: Option<String>,
 }
 
 /// The command that signs `account` in again, exactly as the admin types it: `--config` is added
@@ -95,13 +104,41 @@ async fn run_async(
     account: config::Account,
 ) -> ExitCode {
     // Every setting comes from the saved account; nothing is asked.
-    let auth = mailoauth::account::convert::auth_settings(&account);
-    // An account the service holds: the new tokens go to the service, not to a store here.
-    let handover = if mailoauth::service::is_service_owned(&account) {
-        match mailoauth::service::client::HandOver::new() {
-            Ok(h) => Some(h),
-            Err(e) => return fail(format!("cannot prepare the hand-over to the service: {e}")),
+    let mut auth = mailoauth::account::convert::auth_settings(&account);
+    let new_secret = match new_secret(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mailoauth reauthorize: {e}");
+            return ExitCode::from(super::exit::EX_USAGE);
         }
+    };
+    let secret_held = account.auth.client_secret == Some(config::SecretRef::Service);
+    if new_secret.is_some() && !secret_held {
+        eprintln!("mailoauth reauthorize: --client-secret-file/--client-secret-env are for an account whose secret the mailoauth service holds (client_secret = \"service\"); the secret of {:?} is kept at {}: change it there.", account.name, account.auth.client_secret.as_ref().map_or_else(|| String::from("(none: a public client)"), |r| r.to_string()));
+        return ExitCode::from(super::exit::EX_USAGE);
+    }
+    // An account the service holds: the new tokens go to the service, not to a store here; a
+    // secret the service holds is needed by the sign-in too (a new one given, or the held one
+    // when this user may read it).
+    let handover = if mailoauth::service::is_service_owned(&account) {
+        let mut h = match mailoauth::service::client::HandOver::new() {
+            Ok(h) => h,
+            Err(e) => return fail(format!("cannot prepare the hand-over to the service: {e}")),
+        };
+        let kept = match &new_secret {
+            Some(s) => h.keep_secret(&mut auth, s).map_err(|e| e.to_string()),
+            None => h
+                .reuse_held_secret(
+                    &mut auth,
+                    &account.name,
+                    &mailoauth::service::state_dir_from_env(),
+                )
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = kept {
+            return fail(e);
+        }
+        Some(h)
     } else {
         None
     };
@@ -149,7 +186,14 @@ async fn run_async(
             .await
         {
             Ok(t) => {
-                eprintln!("The new tokens are in the mailoauth service's custody.");
+                eprintln!(
+                    "The new tokens{} are in the mailoauth service's custody.",
+                    if new_secret.is_some() {
+                        " and the new secret"
+                    } else {
+                        ""
+                    }
+                );
                 handed = Some(t);
             }
             Err(e) => {
@@ -242,6 +286,30 @@ async fn run_async(
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The new secret of `--client-secret-file` or `--client-secret-env`, if given.
+fn new_secret(args: &Args) -> Result<Option<mailoauth::secret::Secret<String>>, String> {
+    if let Some(f) = &args.client_secret_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("--client-secret-file {}: {e}", f.display()))?;
+        return non_empty(text, "--client-secret-file").map(Some);
+    }
+    if let Some(v) = &args.client_secret_env {
+        let text = std::env::var(v).map_err(|_| {
+            format!("--client-secret-env: the environment variable {v:?} is not set or not UTF-8")
+        })?;
+        return non_empty(text, "--client-secret-env").map(Some);
+    }
+    Ok(None)
+}
+
+fn non_empty(text: String, flag: &str) -> Result<mailoauth::secret::Secret<String>, String> {
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(format!("{flag}: the secret is empty"));
+    }
+    Ok(mailoauth::secret::Secret::new(text))
 }
 
 #[cfg(test)]

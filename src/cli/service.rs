@@ -630,8 +630,11 @@ fn adopt(config: Option<PathBuf>, socket: Option<PathBuf>, account: String) -> E
     match rt.block_on(mailoauth::service::client::adopt(
         &config, &account, &socket,
     )) {
-        Ok(()) => {
+        Ok(adopted) => {
             println!("account {account:?} is now held by the mailoauth service");
+            for note in adopted.notes() {
+                println!("  {note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -1172,20 +1172,11 @@ async fn finish(
             Err(e) => return fail(e),
         }
     }
-    if let (Some(s), Some(_)) = (&secret, &setup.auth.client_secret) {
-        // The service holds tokens only: the client secret of an account it holds is kept in a
-        // file of this (managing) user's default folder, which the service (root) reads.
-        let secret_store = if to_service {
-            match super::authorize::default_store().and_then(|t| {
-                StoreSpec::parse(&t).map_err(|e| format!("the client secret's folder: {e}"))
-            }) {
-                Ok(spec) => spec,
-                Err(e) => return fail(e),
-            }
-        } else {
-            setup.store.clone()
-        };
-        match core_api::keep_client_secret(&secret_store, &setup.auth.mailbox, s) {
+    // The client secret of an account the service holds goes to the service with the tokens
+    // (the hand-over below keeps it in its private folder meanwhile); any other is kept in the
+    // account's store.
+    if let (Some(s), Some(_), false) = (&secret, &setup.auth.client_secret, to_service) {
+        match core_api::keep_client_secret(&setup.store, &setup.auth.mailbox, s) {
             Ok(place) => setup.auth.client_secret = Some(place),
             Err(e) => return fail(e),
         }
@@ -1216,10 +1207,16 @@ async fn finish(
             eprintln!("mailoauth setup: {}", stop.message);
             return ExitCode::from(stop.status);
         }
-        match mailoauth::service::client::HandOver::new() {
-            Ok(h) => Some(h),
+        let mut h = match mailoauth::service::client::HandOver::new() {
+            Ok(h) => h,
             Err(e) => return fail(format!("cannot prepare the hand-over to the service: {e}")),
+        };
+        if let (Some(s), Some(_)) = (&secret, &setup.auth.client_secret) {
+            if let Err(e) = h.keep_secret(&mut setup.auth, s) {
+                return fail(e);
+            }
         }
+        Some(h)
     } else {
         None
     };
@@ -1293,6 +1290,10 @@ async fn finish(
     };
     if to_service {
         account.token_store = StoreSpec::Service;
+        if account.auth.client_secret.is_some() {
+            // The service holds the secret too, from the hand-over below.
+            account.auth.client_secret = Some(mailoauth::config::SecretRef::Service);
+        }
         // None given: the saved account's readers stay (the core keeps them).
         account.readers = readers.clone();
     }
@@ -1316,7 +1317,7 @@ async fn finish(
             eprintln!("mailoauth setup: {}", stop.message);
             return ExitCode::from(stop.status);
         }
-        eprintln!("The tokens are in the mailoauth service's custody (nothing was kept in this user's store).");
+        eprintln!("The tokens{} are in the mailoauth service's custody (nothing was kept in this user's store).", if account.auth.client_secret.is_some() { " and the client secret" } else { "" });
     }
     let readers_saved = mailoauth::config::load(&config_path)
         .ok()

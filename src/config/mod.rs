@@ -403,6 +403,13 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
         {
             return Err(invalid(a, "auth.client_secret", format!("client_auth is {} but no client_secret reference is set; add `client_secret = \"keyring:...\"` or `\"file:...\"`", a.auth.client_auth)));
         }
+        if a.auth.client_secret == Some(SecretRef::Service) && a.token_store != StoreSpec::Service {
+            return Err(invalid(
+                a,
+                "auth.client_secret",
+                format!("`service` means the mailoauth service holds the secret, but token_store is {}: set token_store = \"service\" too (mailoauth service adopt does both), or name where the secret is kept (`keyring:...`, `file:...`, `env:...`)", a.token_store),
+            ));
+        }
         if let Some(d) = &a.auth.client_secret_expires {
             if d.len() != 10 || CivilDate::parse_prefix(d).is_none() {
                 return Err(invalid(

@@ -22,6 +22,9 @@ pub enum SecretRef {
     /// An environment variable of the service (systemd `LoadCredential`, a container secret),
     /// written `env:<NAME>`.
     Env(String),
+    /// Held by the mailoauth token service in its custody folder, written `service`: handed over
+    /// once (`mailoauth service adopt`, the wizard, `mailoauth setup`), read only by the service.
+    Service,
 }
 
 /// Why a `keyring:`/`file:` reference is not valid. The text never repeats the value, which may
@@ -29,7 +32,7 @@ pub enum SecretRef {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretRefError {
     /// Neither prefix: most likely the secret itself was pasted.
-    #[error("must be a reference, `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`, never the secret itself: store the secret with the wizard, in the keyring or in a file readable only by the service, and put its reference here")]
+    #[error("must be a reference, `keyring:<service>/<entry>`, `file:<path>`, `env:<NAME>` or `service` (held by the mailoauth service), never the secret itself: store the secret with the wizard, in the keyring or in a file readable only by the service, and put its reference here")]
     NotAReference,
     /// `keyring:` without both parts.
     #[error("a keyring reference needs a service and an entry: `keyring:<service>/<entry>`")]
@@ -45,10 +48,12 @@ pub enum SecretRefError {
 }
 
 impl SecretRef {
-    /// Parses `keyring:<service>/<entry>` or `file:<path>`.
+    /// Parses `keyring:<service>/<entry>`, `file:<path>`, `env:<NAME>` or `service`.
     pub fn parse(text: &str) -> Result<SecretRef, SecretRefError> {
         let text = text.trim();
-        if let Some(rest) = text.strip_prefix("keyring:") {
+        if text == "service" {
+            Ok(SecretRef::Service)
+        } else if let Some(rest) = text.strip_prefix("keyring:") {
             let (service, entry) = rest.split_once('/').ok_or(SecretRefError::BadKeyring)?;
             if service.trim().is_empty() || entry.trim().is_empty() {
                 return Err(SecretRefError::BadKeyring);
@@ -83,6 +88,7 @@ impl fmt::Display for SecretRef {
             SecretRef::Keyring { service, entry } => write!(f, "keyring:{service}/{entry}"),
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
             SecretRef::Env(name) => write!(f, "env:{name}"),
+            SecretRef::Service => f.write_str("service"),
         }
     }
 }
@@ -108,8 +114,8 @@ impl JsonSchema for SecretRef {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "description": "Where a secret is kept: `keyring:<service>/<entry>`, `file:<path>` or `env:<NAME>`; never the secret itself.",
-            "pattern": "^(keyring:[^/]+/.+|file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$"
+            "description": "Where a secret is kept: `keyring:<service>/<entry>`, `file:<path>`, `env:<NAME>`, or `service` (held by the mailoauth service, which alone reads it); never the secret itself.",
+            "pattern": "^(service|keyring:[^/]+/.+|file:.+|env:[A-Za-z_][A-Za-z0-9_]*)$"
         })
     }
 }
@@ -131,6 +137,9 @@ mod tests {
         assert_eq!(k.to_string(), "keyring:mailoauth/scanner");
         let f = SecretRef::parse("file:/var/lib/mailoauth/scanner.tokens").unwrap();
         assert_eq!(f.to_string(), "file:/var/lib/mailoauth/scanner.tokens");
+        let s = SecretRef::parse(" service ").unwrap();
+        assert_eq!(s, SecretRef::Service);
+        assert_eq!(s.to_string(), "service");
     }
 
     #[test]

@@ -244,6 +244,27 @@ fn version_missing_unknown_or_wrong_is_refused() {
 }
 
 #[test]
+fn a_secret_held_by_the_service_reads_and_prints_back() {
+    let text = SAMPLE
+        .replacen(
+            "token_store = \"file:/var/lib/mailoauth/alerts.tokens\"",
+            "token_store = \"service\"",
+            1,
+        )
+        .replacen(
+            "client_secret = \"keyring:mailoauth/alerts-client\"",
+            "client_secret = \"service\"",
+            1,
+        );
+    let config = parse(Path::new("m.toml"), &text).unwrap();
+    let alerts = config.account("alerts").unwrap();
+    assert_eq!(alerts.auth.client_secret, Some(SecretRef::Service));
+    assert!(render(&config)
+        .unwrap()
+        .contains("client_secret = \"service\""));
+}
+
+#[test]
 fn values_that_do_not_fit_together_name_account_and_key() {
     let cases = [
         (
@@ -276,6 +297,12 @@ fn values_that_do_not_fit_together_name_account_and_key() {
         (
             "client_secret = \"keyring:mailoauth/alerts-client\"\n",
             "",
+            "auth.client_secret",
+        ),
+        // The service holds the secret only of an account whose tokens it holds.
+        (
+            "client_secret = \"keyring:mailoauth/alerts-client\"",
+            "client_secret = \"service\"",
             "auth.client_secret",
         ),
     ];

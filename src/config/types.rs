@@ -182,7 +182,7 @@ pub struct AuthSettings {
     /// How the client proves itself at the token endpoint.
     #[schemars(schema_with = "super::schema::client_auth")]
     pub client_auth: ClientAuth,
-    /// Where the client secret or private key is kept (`file:`, `env:`, `keyring:`); absent for public clients.
+    /// Where the client secret, private key or service account key is kept (`file:`, `env:`, `keyring:`, or `service`: held by the mailoauth service); absent for public clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional, type = "string")]
     pub client_secret: Option<SecretRef>,

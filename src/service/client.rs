@@ -254,61 +254,206 @@ pub enum AdoptError {
     },
 }
 
+/// What [`adopt`] did with the account's client secret, private key or service account key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretMoved {
+    /// The account has none (a public client), or it was already in custody.
+    NoSecret,
+    /// Moved into custody from `from` (a keyring entry is deleted, a file removed);
+    /// `left` says why the old copy could not be removed, if it could not.
+    Moved {
+        /// What it is.
+        kind: super::protocol::SecretKind,
+        /// Where it was (the config's old reference).
+        from: String,
+        /// The old copy that could not be removed, and why.
+        left: Option<String>,
+    },
+    /// An environment variable (`env:NAME`) is left as it is: the service reads it from its own
+    /// environment (the unit's `Environment=`/`LoadCredential=`); mailoauth cannot remove it.
+    LeftInEnv {
+        /// The variable.
+        name: String,
+    },
+}
+
+/// What [`adopt`] moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// The tokens moved (false: the service held them already, only the secret moved).
+    pub tokens: bool,
+    /// The secret.
+    pub secret: SecretMoved,
+}
+
+impl Adopted {
+    /// Lines for the admin, after "account X is now held by the mailoauth service".
+    pub fn notes(&self) -> Vec<String> {
+        match &self.secret {
+            SecretMoved::NoSecret => Vec::new(),
+            SecretMoved::Moved { kind, from, left } => {
+                let mut out = vec![format!(
+                    "its {} moved from {from} into the service's custody (client_secret = \"service\")",
+                    kind.describe()
+                )];
+                if let Some(left) = left {
+                    out.push(format!("the old copy could not be removed, remove it yourself: {left}"));
+                }
+                out
+            }
+            SecretMoved::LeftInEnv { name } => vec![format!(
+                "its secret stays in the environment variable {name} (client_secret = \"env:{name}\"): the service reads it from its own environment, so set {name} for the service (systemd: Environment= or LoadCredential= in a drop-in of its unit); or keep it in a file and run `mailoauth service adopt` again after changing client_secret to file:<path>"
+            )],
+        }
+    }
+}
+
 /// Moves the tokens of account `name` from its keyring or file store into the service at
-/// `socket` and sets its `token_store` to `service`. Holds the old store's lock throughout so
-/// no direct-path refresh runs meanwhile; the config is changed first (from then on the direct
-/// path no longer refreshes it) and put back if the service refuses; the old copy is deleted
-/// last, so the service is the only writer.
-pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), AdoptError> {
+/// `socket` and sets its `token_store` to `service`; its client secret, private key or service
+/// account key too, when the config names a keyring entry or a file for it (`client_secret`
+/// becomes `service`). Holds the old store's lock throughout so no direct-path refresh runs
+/// meanwhile; the config is changed first (from then on the direct path no longer refreshes it)
+/// and put back if the service refuses; the old copies are deleted last, once the service
+/// confirmed, so the service is the only writer and the only reader of the secret.
+pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<Adopted, AdoptError> {
+    use crate::config::SecretRef;
     let mut doc = crate::config::load(config_path)?;
     let account = doc.account(name)?.clone();
-    if super::is_service_owned(&account) {
+    let owned = super::is_service_owned(&account);
+    let auth = account.oauth_settings(config_path)?;
+    let kind = super::protocol::SecretKind::of(auth.flow, auth.client_auth);
+    let old_secret = account.auth.client_secret.clone();
+    let secret_place = match (&old_secret, kind) {
+        (Some(r @ (SecretRef::Keyring { .. } | SecretRef::File(_))), Some(kind)) => {
+            Some((r.clone(), kind))
+        }
+        _ => None,
+    };
+    if owned && secret_place.is_none() {
         return Err(AdoptError::Nothing(format!(
             "account {name:?} is already held by the mailoauth service"
         )));
     }
-    let auth = account.oauth_settings(config_path)?;
+    // Read before anything changes: a secret that cannot be read stops the move.
+    let secret_value = match &secret_place {
+        Some((place, kind)) => Some(place.read().map_err(|e| {
+            AdoptError::Nothing(format!(
+                "the {} of account {name:?} cannot be read from {place} ({e}); nothing was moved",
+                kind.describe()
+            ))
+        })?),
+        None => None,
+    };
     let key = crate::oauth::store_key(&auth);
-    let old = account.token_store(config_path)?;
-    let _lock = crate::store::lock_async(old.as_ref(), &key).await?;
-    let tokens = old.load(&key)?.ok_or_else(|| {
-        AdoptError::Nothing(format!(
-            "account {name:?} has no tokens in the {}: authorize it first",
-            old.describe()
-        ))
-    })?;
-    let set_store = |doc: &mut crate::config::ConfigDocument, store| {
+    let old = if owned {
+        None
+    } else {
+        Some(account.token_store(config_path)?)
+    };
+    let _lock = match &old {
+        Some(old) => Some(crate::store::lock_async(old.as_ref(), &key).await?),
+        None => None,
+    };
+    let tokens = match &old {
+        Some(old) => Some(old.load(&key)?.ok_or_else(|| {
+            AdoptError::Nothing(format!(
+                "account {name:?} has no tokens in the {}: authorize it first",
+                old.describe()
+            ))
+        })?),
+        None => None,
+    };
+    let set = |doc: &mut crate::config::ConfigDocument, store, secret| {
         if let Some(a) = doc.config.accounts.iter_mut().find(|a| a.name == name) {
             a.token_store = store;
+            a.auth.client_secret = secret;
         }
     };
-    set_store(&mut doc, crate::config::StoreSpec::Service);
+    let new_secret = if secret_place.is_some() {
+        Some(SecretRef::Service)
+    } else {
+        old_secret.clone()
+    };
+    set(&mut doc, crate::config::StoreSpec::Service, new_secret);
     if let crate::config::SaveOutcome::ChangedOnDisk { .. } = doc.save()? {
         return Err(AdoptError::Nothing(format!(
             "{} changed while mailoauth was moving account {name:?}; run the command again",
             config_path.display()
         )));
     }
-    let req = Request::PutTokens {
-        account: name.to_string(),
-        tokens: tokens.to_json(),
-    };
-    let refused = match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e.message),
-        Err(e) => Some(e.to_string()),
-    };
+    let mut requests = Vec::new();
+    if let Some(tokens) = &tokens {
+        requests.push(Request::PutTokens {
+            account: name.to_string(),
+            tokens: tokens.to_json(),
+        });
+    }
+    if let (Some((_, kind)), Some(value)) = (&secret_place, secret_value) {
+        requests.push(Request::PutSecret {
+            account: name.to_string(),
+            kind: *kind,
+            value,
+        });
+    }
+    let mut refused = None;
+    for req in &requests {
+        refused = match ask(socket, req, wait_for(req) + Duration::from_secs(5)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.message),
+            Err(e) => Some(e.to_string()),
+        };
+        if refused.is_some() {
+            break;
+        }
+    }
     if let Some(detail) = refused {
-        set_store(&mut doc, account.token_store.clone());
+        set(&mut doc, account.token_store.clone(), old_secret);
         doc.save_overwriting()?;
         return Err(AdoptError::Refused {
             account: name.to_string(),
             detail,
         });
     }
-    old.delete(&key)?;
-    tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
-    Ok(())
+    if let Some(old) = &old {
+        old.delete(&key)?;
+        tracing::info!(account = name, from = %old.describe(), "tokens moved into the mailoauth service");
+    }
+    let secret = match (secret_place, &old_secret) {
+        (Some((place, kind)), _) => {
+            let left = crate::store::forget_secret(&place)
+                .err()
+                .map(|e| format!("{place}: {e}"));
+            tracing::info!(account = name, from = %place, kind = kind.describe(), "secret moved into the mailoauth service");
+            SecretMoved::Moved {
+                kind,
+                from: place.to_string(),
+                left,
+            }
+        }
+        (None, Some(SecretRef::Env(var))) => SecretMoved::LeftInEnv { name: var.clone() },
+        _ => SecretMoved::NoSecret,
+    };
+    Ok(Adopted {
+        tokens: tokens.is_some(),
+        secret,
+    })
+}
+
+/// Hands `value` (the account's client secret, private key or service account key) to the
+/// service at `socket` for account `name`, whose config says `client_secret = "service"`.
+pub async fn put_secret(
+    socket: &Path,
+    name: &str,
+    kind: super::protocol::SecretKind,
+    value: crate::secret::Secret<String>,
+) -> Result<(), HandOverError> {
+    let req = Request::PutSecret {
+        account: name.to_string(),
+        kind,
+        value,
+    };
+    HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
+        .map(|_| ())
 }
 
 /// A sign-in's tokens on their way into the service (re-authorization of an account the service
@@ -318,6 +463,9 @@ pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), 
 pub struct HandOver {
     dir: PathBuf,
     store: crate::store::file::FileStore,
+    /// The client secret, private key or service account key the admin gave for this sign-in,
+    /// kept in the private folder, handed to the service after the tokens.
+    secret: Option<(super::protocol::SecretKind, crate::config::SecretRef)>,
 }
 
 impl HandOver {
@@ -341,7 +489,11 @@ impl HandOver {
             match b.create(&dir) {
                 Ok(()) => {
                     let store = crate::store::file::FileStore::new(dir.clone());
-                    return Ok(HandOver { dir, store });
+                    return Ok(HandOver {
+                        dir,
+                        store,
+                        secret: None,
+                    });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
@@ -356,6 +508,79 @@ impl HandOver {
     /// The store the sign-in saves into.
     pub fn store(&self) -> &crate::store::file::FileStore {
         &self.store
+    }
+
+    /// Keeps `secret` (the client secret, private key or service account key `auth` needs) in
+    /// this hand-over's private folder for the sign-in, and points `auth` at it; the hand-over
+    /// gives it to the service after the tokens (the saved config says `client_secret =
+    /// "service"`). Nothing happens when `auth` needs no secret.
+    pub fn keep_secret(
+        &mut self,
+        auth: &mut crate::oauth::AccountAuth,
+        secret: &crate::secret::Secret<String>,
+    ) -> Result<(), crate::store::StoreError> {
+        let Some(kind) = super::protocol::SecretKind::of(auth.flow, auth.client_auth) else {
+            return Ok(());
+        };
+        let trimmed = crate::secret::Secret::new(secret.expose().trim().to_string());
+        let place = crate::store::keep_client_secret(
+            &crate::config::StoreSpec::File(self.dir.clone()),
+            &auth.mailbox,
+            &trimmed,
+        )?;
+        auth.client_secret = Some(place.clone());
+        self.secret = Some((kind, place));
+        Ok(())
+    }
+
+    /// For a new sign-in of an account whose secret the service holds (`client_secret =
+    /// "service"`) when no new secret was given: the service's custody file, when this process
+    /// may read it (root on Linux and macOS); else a message that says how to go on. Other
+    /// accounts are left as they are.
+    pub fn reuse_held_secret(
+        &self,
+        auth: &mut crate::oauth::AccountAuth,
+        name: &str,
+        state_dir: &Path,
+    ) -> Result<(), HandOverError> {
+        if auth.client_secret != Some(crate::config::SecretRef::Service) {
+            return Ok(());
+        }
+        let what = super::protocol::SecretKind::of(auth.flow, auth.client_auth)
+            .map_or("secret", |k| k.describe());
+        let key = crate::oauth::store_key(auth);
+        match super::custody::secret_ref(state_dir, &key) {
+            Ok(place) if place.read().is_ok() => {
+                auth.client_secret = Some(place);
+                Ok(())
+            }
+            _ => Err(HandOverError::SecretHeld {
+                account: name.to_string(),
+                what,
+            }),
+        }
+    }
+
+    /// `auth` with `client_secret = "service"` pointed at the secret kept for this sign-in.
+    fn with_secret(&self, auth: &crate::oauth::AccountAuth) -> crate::oauth::AccountAuth {
+        let mut auth = auth.clone();
+        if let (Some(crate::config::SecretRef::Service), Some((_, place))) =
+            (&auth.client_secret, &self.secret)
+        {
+            auth.client_secret = Some(place.clone());
+        }
+        auth
+    }
+
+    /// Hands the kept secret (if any) to the service, after the tokens.
+    async fn give_secret(&self, socket: &Path, name: &str) -> Result<(), HandOverError> {
+        let Some((kind, place)) = &self.secret else {
+            return Ok(());
+        };
+        let value = place
+            .read()
+            .map_err(|e| HandOverError::Failed(format!("the {}: {e}", kind.describe())))?;
+        put_secret(socket, name, *kind, value).await
     }
 
     /// Gives the tokens saved under `key` to the service at `socket` for account `name`;
@@ -377,10 +602,14 @@ impl HandOver {
             tokens: tokens.to_json(),
         };
         match ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await {
-            Ok(Ok(_)) => Ok(tokens),
-            Ok(Err(e)) => Err(e.message),
-            Err(e) => Err(e.to_string()),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(e.message),
+            Err(e) => return Err(e.to_string()),
         }
+        self.give_secret(socket, name)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(tokens)
     }
 }
 
@@ -606,6 +835,14 @@ pub enum HandOverError {
     /// No private folder for the hand-over.
     #[error("cannot prepare the hand-over to the mailoauth service: {0}")]
     Io(String),
+    /// A new sign-in needs the secret the service holds, which this user cannot read.
+    #[error("The {what} of account {account:?} is held by the mailoauth service, which alone reads it, and a new sign-in needs it: run `sudo mailoauth reauthorize {account}` (root reads the service's custody), or give it again with `mailoauth reauthorize {account} --client-secret-file FILE` (it is handed to the service anew).")]
+    SecretHeld {
+        /// The account.
+        account: String,
+        /// What the secret is.
+        what: &'static str,
+    },
 }
 
 impl crate::error::Coded for HandOverError {
@@ -616,6 +853,7 @@ impl crate::error::Coded for HandOverError {
                 ErrorCode::InvalidInput
             }
             HandOverError::Failed(_) | HandOverError::Io(_) => ErrorCode::Internal,
+            HandOverError::SecretHeld { .. } => ErrorCode::InvalidInput,
             HandOverError::OAuth(e) => e.code(),
             HandOverError::Account(e) => e.code(),
         }
@@ -675,7 +913,12 @@ impl HandOver {
         &self,
         auth: &crate::oauth::AccountAuth,
     ) -> Result<crate::oauth::AccessToken, crate::oauth::OAuthError> {
-        crate::oauth::refresh_if_needed(auth, &self.store, crate::oauth::unix_now()).await
+        crate::oauth::refresh_if_needed(
+            &self.with_secret(auth),
+            &self.store,
+            crate::oauth::unix_now(),
+        )
+        .await
     }
 
     /// [`HandOver::send`] with the service's refusals told apart.
@@ -690,8 +933,8 @@ impl HandOver {
             account: name.to_string(),
             tokens: tokens.to_json(),
         };
-        HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)
-            .map(|_| ())
+        HandOverError::of_answer(ask(socket, &req, wait_for(&req) + Duration::from_secs(5)).await)?;
+        self.give_secret(socket, name).await
     }
 }
 
@@ -737,9 +980,11 @@ pub async fn reauthorize_held(
     socket: &Path,
     hooks: &crate::oauth::FlowHooks<'_>,
 ) -> Result<crate::oauth::Granted, HandOverError> {
-    let setup = crate::account::reauthorize_plan(doc, name)?;
+    let mut setup = crate::account::reauthorize_plan(doc, name)?;
     ready_for_handover(socket).await?;
     let handover = HandOver::new().map_err(|e| HandOverError::Io(e.to_string()))?;
+    // A secret the service holds is needed by this sign-in too: said before a browser opens.
+    handover.reuse_held_secret(&mut setup.auth, name, &super::state_dir_from_env())?;
     let granted = handover.sign_in(&setup.auth, hooks).await?;
     handover
         .give(socket, name, &crate::oauth::store_key(&setup.auth))

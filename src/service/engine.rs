@@ -48,12 +48,14 @@ fn core_key(account: &Account, config_path: &Path) -> Result<String, String> {
 async fn core_refresh(
     account: &Account,
     config_path: &Path,
+    state_dir: &Path,
     store: &FileStore,
     force: bool,
 ) -> Result<TokenSet, Failure> {
-    let auth = account
+    let mut auth = account
         .oauth_settings(config_path)
         .map_err(|e| Failure::config(e.to_string()))?;
+    held_secret(&mut auth, &account.name, state_dir)?;
     let now = oauth::unix_now();
     let result = if force {
         oauth::refresh_if_needed(&auth, &custody::Expired(store), now).await
@@ -71,6 +73,25 @@ async fn core_refresh(
         .load(&key)
         .map_err(|e| Failure::store(e.to_string()))?
         .ok_or_else(|| Failure::store(format!("the tokens of {key} vanished after the save")))
+}
+
+/// Points `auth`'s `client_secret = "service"` at the secret in custody, which only this
+/// process reads; a secret not handed over yet is said plainly.
+fn held_secret(auth: &mut oauth::AccountAuth, name: &str, state_dir: &Path) -> Result<(), Failure> {
+    if auth.client_secret != Some(config::SecretRef::Service) {
+        return Ok(());
+    }
+    let key = oauth::store_key(auth);
+    let what = super::protocol::SecretKind::of(auth.flow, auth.client_auth)
+        .map_or("secret", |k| k.describe());
+    if !custody::has_secret(state_dir, &key) {
+        return Err(Failure::config(format!(
+            "the mailoauth service holds no {what} for account {name:?} (client_secret = \"service\"): hand it over with `mailoauth service adopt {name}` from its old place, or sign the account in again with the wizard or `mailoauth setup`"
+        )));
+    }
+    auth.client_secret =
+        Some(custody::secret_ref(state_dir, &key).map_err(|e| Failure::store(e.to_string()))?);
+    Ok(())
 }
 
 // ---- the engine ----
@@ -216,6 +237,8 @@ pub struct Engine {
     /// The bytes last written to (or read from) the state file: a save that changes nothing
     /// writes nothing.
     state_written: Mutex<Vec<u8>>,
+    /// The state folder: custody (tokens and held secrets) is its `tokens/`.
+    state_dir: PathBuf,
     store: FileStore,
     service_uid: u32,
     state: Mutex<State>,
@@ -313,6 +336,7 @@ impl Engine {
             config_path,
             state_path,
             state_written: Mutex::new(read),
+            state_dir: state_dir.to_path_buf(),
             store,
             service_uid,
             state: Mutex::new(State {
@@ -582,7 +606,14 @@ impl Engine {
             });
         }
         tracing::info!(account = name, force, "refresh requested");
-        let result = core_refresh(&account, &self.config_path, &self.store, force).await;
+        let result = core_refresh(
+            &account,
+            &self.config_path,
+            &self.state_dir,
+            &self.store,
+            force,
+        )
+        .await;
         if self.stopping() {
             tracing::warn!(
                 account = name,
@@ -937,6 +968,87 @@ impl Engine {
         Ok(json!({ "account": name }))
     }
 
+    /// Takes the account's secret into custody (managers only; the caller checked). The
+    /// account must be held by the service and say `client_secret = "service"`, and the kind
+    /// must be the one its config needs. Neither the answer nor the log carries the value.
+    fn put_secret(
+        &self,
+        name: &str,
+        kind: super::protocol::SecretKind,
+        value: &crate::secret::Secret<String>,
+    ) -> Result<Value, ErrorBody> {
+        if value.expose().trim().is_empty() {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!("the {} for {name:?} is empty", kind.describe()),
+            ));
+        }
+        // The config was most likely just changed by the one handing the secret over (adopt,
+        // setup): read it again unless the account already says `client_secret = "service"`.
+        let current = self.lock().accounts.get(name).is_some_and(|e| {
+            e.account
+                .as_ref()
+                .is_some_and(|a| a.auth.client_secret == Some(config::SecretRef::Service))
+        });
+        if !current {
+            self.reload();
+        }
+        let (key, account) = {
+            let st = self.lock();
+            match st.accounts.get(name) {
+                Some(Entry {
+                    key,
+                    account: Some(account),
+                    ..
+                }) if !key.is_empty() => (key.clone(), account.clone()),
+                _ => {
+                    return Err(ErrorBody::new(
+                        "not_service_owned",
+                        format!("account {name:?} is not in {} with token_store = \"service\"; set that first", self.config_path.display()),
+                    ))
+                }
+            }
+        };
+        if account.auth.client_secret != Some(config::SecretRef::Service) {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!("account {name:?} does not say client_secret = \"service\" in {}; set that first, so that the service reads the secret it is given", self.config_path.display()),
+            ));
+        }
+        let needed = super::protocol::SecretKind::of(account.auth.flow, account.auth.client_auth);
+        if needed != Some(kind) {
+            return Err(ErrorBody::new(
+                "bad_request",
+                format!(
+                    "account {name:?} needs {} (flow {}, client_auth {}), not a {}",
+                    needed.map_or("no secret", |k| k.describe()),
+                    account.auth.flow,
+                    account.auth.client_auth,
+                    kind.describe()
+                ),
+            ));
+        }
+        custody::put_secret(&self.state_dir, &key, value)
+            .map_err(|e| ErrorBody::new("failed", e.to_string()))?;
+        tracing::info!(
+            account = name,
+            kind = kind.describe(),
+            "secret taken into the service's custody"
+        );
+        // An account that failed for want of its secret can refresh now.
+        {
+            let mut st = self.lock();
+            if let Some(e) = st.accounts.get_mut(name) {
+                if e.last_error.as_ref().is_some_and(|f| !f.reauthorize) {
+                    e.failures = 0;
+                    e.last_attempt = None;
+                }
+            }
+        }
+        self.wake.notify_one();
+        Ok(json!({ "account": name, "kind": kind, "held": true }))
+    }
+
     /// Answers one request of `peer`.
     pub async fn handle(&self, peer: &PeerIdentity, req: Request) -> Result<Value, ErrorBody> {
         let manager = |what: &str| {
@@ -973,6 +1085,14 @@ impl Engine {
                     }
                     (Err(f), None) => Err(f.body()),
                 }
+            }
+            Request::PutSecret {
+                account,
+                kind,
+                value,
+            } => {
+                manager(&account)?;
+                self.put_secret(&account, kind, &value)
             }
             Request::Reload => {
                 manager("(all)")?;
@@ -1060,7 +1180,8 @@ impl Engine {
 fn root_only_fields(old: Option<&Account>, new: &Account) -> Vec<&'static str> {
     let mut out = Vec::new();
     let secret_ok = match &new.auth.client_secret {
-        None => true,
+        // Held by the service itself (handed over with `put_secret`): nothing root reads.
+        None | Some(config::SecretRef::Service) => true,
         Some(config::SecretRef::Keyring { service, .. }) if service == config::KEYRING_SERVICE => {
             true
         }
@@ -1179,6 +1300,60 @@ device_authorization = "https://127.0.0.1:9/device"
     }
 
     #[tokio::test]
+    async fn a_secret_is_taken_only_from_a_manager_for_an_account_that_says_service() {
+        let (dir, e) = engine("secret");
+        let put = |kind| Request::PutSecret {
+            account: "held".into(),
+            kind,
+            value: crate::secret::Secret::new("s3cret-value".into()),
+        };
+        use super::super::protocol::SecretKind;
+        let err = e
+            .handle(&peer("lp"), put(SecretKind::ClientSecret))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "refused");
+        let mut manager = peer("root");
+        manager.is_manager = true;
+        // The account is a public client: no `client_secret = "service"`, nothing taken.
+        let err = e
+            .handle(&manager, put(SecretKind::ClientSecret))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "bad_request");
+        assert!(
+            err.message.contains("client_secret = \"service\""),
+            "{err:?}"
+        );
+        // A confidential client whose secret the service holds: the kind is checked, the
+        // answer does not carry the value, and custody holds it.
+        let text = CONFIG.replace(
+            "client_auth = \"none\"",
+            "client_auth = \"client_secret_post\"\nclient_secret = \"service\"",
+        );
+        std::fs::write(dir.join("m.toml"), text).unwrap();
+        let err = e
+            .handle(&manager, put(SecretKind::PrivateKey))
+            .await
+            .unwrap_err();
+        assert!(err.message.contains("needs client secret"), "{err:?}");
+        let ok = e
+            .handle(&manager, put(SecretKind::ClientSecret))
+            .await
+            .unwrap();
+        assert!(!ok.to_string().contains("s3cret"), "{ok}");
+        let held = custody::secret_ref(&dir.join("state"), "held@example.test")
+            .unwrap()
+            .read()
+            .unwrap();
+        assert_eq!(held.expose(), "s3cret-value");
+        // No request reads it back: the status carries no secret.
+        let status = e.handle(&manager, Request::Status).await.unwrap();
+        assert!(!status.to_string().contains("s3cret"), "{status}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn an_account_without_tokens_says_how_to_hand_them_over() {
         let (dir, e) = engine("empty");
         let err = e
@@ -1227,6 +1402,10 @@ device_authorization = "https://127.0.0.1:9/device"
             entry: "held@example.test".into(),
         });
         assert!(root_only_fields(None, &keyring).is_empty());
+        // A secret the service holds itself (`put_secret`) names nothing root would read.
+        let mut held = base.clone();
+        held.auth.client_secret = Some(config::SecretRef::Service);
+        assert!(root_only_fields(None, &held).is_empty());
         keyring.auth.client_secret = Some(config::SecretRef::Keyring {
             service: "other".into(),
             entry: "x".into(),

@@ -62,6 +62,67 @@ pub enum Request {
         /// The account as config text (`version = 1` and one `[[account]]`).
         account_toml: String,
     },
+    /// Managers: take the account's client secret, private key (private_key_jwt) or Google
+    /// service account key into custody (its config says `client_secret = "service"`). The
+    /// answer never echoes it, and no op reads it back: only the service uses it.
+    PutSecret {
+        /// The account's name.
+        account: String,
+        /// What the secret is; checked against the account's config.
+        kind: SecretKind,
+        /// The secret itself (Debug prints `[redacted]`).
+        #[serde(serialize_with = "expose_secret")]
+        value: crate::secret::Secret<String>,
+    },
+}
+
+/// What a secret handed to the service is (all three live in the config's `client_secret`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKind {
+    /// A client secret (`client_secret_basic` / `client_secret_post`).
+    ClientSecret,
+    /// A PEM private key (`private_key_jwt`).
+    PrivateKey,
+    /// A Google service account key (JSON; `flow = "service_account"`).
+    ServiceAccountKey,
+}
+
+impl SecretKind {
+    /// The kind `auth` needs, if it needs a secret at all.
+    pub fn of(
+        flow: crate::provider::Flow,
+        client_auth: crate::provider::ClientAuth,
+    ) -> Option<SecretKind> {
+        use crate::provider::{ClientAuth, Flow};
+        if flow == Flow::ServiceAccount {
+            return Some(SecretKind::ServiceAccountKey);
+        }
+        match client_auth {
+            ClientAuth::None => None,
+            ClientAuth::ClientSecretBasic | ClientAuth::ClientSecretPost => {
+                Some(SecretKind::ClientSecret)
+            }
+            ClientAuth::PrivateKeyJwt => Some(SecretKind::PrivateKey),
+        }
+    }
+
+    /// For a person.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "client secret",
+            SecretKind::PrivateKey => "private key",
+            SecretKind::ServiceAccountKey => "service account key",
+        }
+    }
+}
+
+/// Serializes a secret for the one frame that carries it to the service.
+fn expose_secret<S: serde::Serializer>(
+    value: &crate::secret::Secret<String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(value.expose())
 }
 
 /// Why a frame could not be decoded.
@@ -289,6 +350,54 @@ mod tests {
             decode_request(br#"{"v":1,"op":"save_account"}"#),
             Err(ProtocolError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn a_secret_hand_over_decodes_and_never_prints_its_value() {
+        let req = Request::PutSecret {
+            account: "scanner".into(),
+            kind: SecretKind::ClientSecret,
+            value: crate::secret::Secret::new("s3cret-value".into()),
+        };
+        let bytes = encode_request(&req);
+        let back = decode_request(&bytes[4..]).unwrap();
+        assert_eq!(back, req);
+        assert!(!format!("{back:?}").contains("s3cret-value"), "{back:?}");
+        let Request::PutSecret { value, kind, .. } = back else {
+            panic!("{back:?}")
+        };
+        assert_eq!(value.expose(), "s3cret-value");
+        assert_eq!(kind, SecretKind::ClientSecret);
+        assert!(matches!(
+            decode_request(
+                br#"{"v":1,"op":"put_secret","account":"a","kind":"private_key","value":"-----BEGIN"}"#
+            ),
+            Ok(Request::PutSecret {
+                kind: SecretKind::PrivateKey,
+                ..
+            })
+        ));
+        assert!(matches!(
+            decode_request(
+                br#"{"v":1,"op":"put_secret","account":"a","kind":"service_account_key","value":"{}"}"#
+            ),
+            Ok(Request::PutSecret {
+                kind: SecretKind::ServiceAccountKey,
+                ..
+            })
+        ));
+        // An unknown kind, a missing value, a value that is not text, an extra field: refused,
+        // and the refusal never repeats the value.
+        for bad in [
+            &br#"{"v":1,"op":"put_secret","account":"a","kind":"password","value":"hunter2"}"#[..],
+            br#"{"v":1,"op":"put_secret","account":"a","kind":"client_secret"}"#,
+            br#"{"v":1,"op":"put_secret","account":"a","kind":"client_secret","value":7}"#,
+            br#"{"v":1,"op":"put_secret","account":"a","kind":"client_secret","value":"hunter2","x":1}"#,
+        ] {
+            let e = decode_request(bad).unwrap_err();
+            assert!(matches!(e, ProtocolError::Malformed { .. }), "{e:?}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
     }
 
     #[tokio::test]

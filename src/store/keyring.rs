@@ -66,6 +66,18 @@ pub fn write_secret(
         .map_err(kr_err)
 }
 
+/// Removes the keyring entry `service`/`entry` (a secret moved elsewhere); an absent entry is
+/// fine.
+pub fn delete_secret(service: &str, entry: &str) -> Result<(), StoreError> {
+    match keyring::Entry::new(service, entry)
+        .map_err(kr_err)?
+        .delete_credential()
+    {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(kr_err(e)),
+    }
+}
+
 impl TokenStore for KeyringStore {
     fn load(&self, account: &str) -> Result<Option<TokenSet>, StoreError> {
         match self.entry(account)?.get_password() {

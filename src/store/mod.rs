@@ -285,12 +285,15 @@ pub fn keep_client_secret(
             })?;
         }
         SecretRef::Env(_) => unreachable!("client_secret_place never names a variable"),
+        // Only the service writes its custody: the secret is handed to it (`put_secret`).
+        SecretRef::Service => return Err(StoreError::HeldByService),
     }
     Ok(place)
 }
 
 /// Where [`keep_client_secret`] keeps `account`'s client secret for the store `spec`, without
-/// writing it (the plan shows the reference before the secret is kept).
+/// writing it (the plan shows the reference before the secret is kept). For a service-held
+/// account that is the service's custody (`service`): the secret is handed to the service.
 pub fn client_secret_place(spec: &StoreSpec, account: &str) -> Result<SecretRef, StoreError> {
     let key = account_key(account)?;
     match spec {
@@ -299,7 +302,22 @@ pub fn client_secret_place(spec: &StoreSpec, account: &str) -> Result<SecretRef,
             entry: format!("client-secret/{key}"),
         }),
         StoreSpec::File(dir) => Ok(SecretRef::File(dir.join(format!("{key}.client-secret")))),
-        StoreSpec::Service => Err(StoreError::HeldByService),
+        StoreSpec::Service => Ok(SecretRef::Service),
+    }
+}
+
+/// Removes the secret `place` names after it moved into the service's custody: a keyring entry
+/// is deleted, a file removed. An environment variable cannot be removed by mailoauth (nothing
+/// happens; the caller tells the admin), and `service` is custody itself.
+pub fn forget_secret(place: &SecretRef) -> Result<(), StoreError> {
+    match place {
+        SecretRef::Keyring { service, entry } => keyring::delete_secret(service, entry),
+        SecretRef::File(path) => match std::fs::remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(fs_err(path, e)),
+        },
+        SecretRef::Env(_) | SecretRef::Service => Ok(()),
     }
 }
 
@@ -352,6 +370,9 @@ pub enum SecretReadError {
         /// What the keyring said.
         detail: String,
     },
+    /// `service`: only the mailoauth service reads a secret it holds.
+    #[error("the secret is held by the mailoauth service, which alone reads it (client_secret = \"service\"); to sign in again here, give the secret again (it is handed to the service anew)")]
+    HeldByService,
 }
 
 impl SecretRef {
@@ -380,6 +401,7 @@ impl SecretRef {
                     entry: entry.clone(),
                     detail: e.to_string(),
                 }),
+            SecretRef::Service => Err(SecretReadError::HeldByService),
         }
     }
 }
@@ -455,6 +477,14 @@ mod tests {
         assert!(matches!(
             keep_client_secret(&StoreSpec::Service, "a@b.c", &secret),
             Err(StoreError::HeldByService)
+        ));
+        assert_eq!(
+            client_secret_place(&StoreSpec::Service, "a@b.c").unwrap(),
+            SecretRef::Service
+        );
+        assert!(matches!(
+            SecretRef::Service.read(),
+            Err(SecretReadError::HeldByService)
         ));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -16,6 +16,7 @@ store: string,
 /**
  * The client secret the admin typed, when the plan uses one (`auth.clientSecret` names
  * where it goes): kept in the token store as this sign-in starts, the first time it is
- * needed; never sent back to the UI.
+ * needed (for the token service: in the sign-in's private hand-over folder, given to the
+ * service with the tokens at the save); never sent back to the UI.
  */
 clientSecret?: string, };

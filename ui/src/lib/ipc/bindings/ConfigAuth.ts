@@ -29,7 +29,7 @@ client_id: string,
  */
 client_auth: ClientAuth, 
 /**
- * Where the client secret or private key is kept (`file:`, `env:`, `keyring:`); absent for public clients.
+ * Where the client secret, private key or service account key is kept (`file:`, `env:`, `keyring:`, or `service`: held by the mailoauth service); absent for public clients.
  */
 client_secret?: string, 
 /**
