@@ -8,13 +8,14 @@
 //! - [`engine`]: accounts, tokens in memory, refreshes, answers.
 //! - [`custody`]: the service's own token store.
 //! - [`unix`]: the socket server; [`client`]: the consumer side.
-//! - [`schedule`], [`notify`]: when to refresh, and telling the admin.
+//! - [`schedule`], [`notify`]: when to refresh, and telling the admin; [`mailer`]: by mail too.
 
 pub mod client;
 pub mod conn;
 pub mod custody;
 pub mod engine;
 pub mod install;
+pub mod mailer;
 pub mod notify;
 pub mod peer;
 pub mod protocol;
