@@ -217,6 +217,10 @@ pub struct Engine {
     service_uid: u32,
     state: Mutex<State>,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One scheduled refresh or check per account at a time, held from the loop's decision to
+    /// the task's end: a check's mail login runs outside the refresh lock, and a second check
+    /// started meanwhile made the account's state flap (and the admin be told twice).
+    work_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Refreshes between request and save, right now.
     in_flight: AtomicUsize,
     stopping: AtomicBool,
@@ -326,6 +330,7 @@ impl Engine {
                 refusals_suppressed: 0,
             }),
             refresh_locks: Mutex::new(HashMap::new()),
+            work_locks: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             wake: tokio::sync::Notify::new(),
@@ -813,8 +818,19 @@ impl Engine {
                 if self.refresh_lock(&name).try_lock().is_err() {
                     continue;
                 }
+                let work = self
+                    .work_locks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(name.clone())
+                    .or_default()
+                    .clone();
+                let Ok(busy) = work.try_lock_owned() else {
+                    continue;
+                };
                 let engine = self.clone();
                 tokio::spawn(async move {
+                    let _busy = busy;
                     let _ = if check {
                         engine.check(&name).await
                     } else {
