@@ -338,6 +338,10 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
         (r.len() >= 2).then_some(r)
     });
     assert!(r[1].contains("MAILOAUTH_STATE=ok|"), "{r:?}");
+    // alice is checked every 3 s now, each check observing `ok`: still no more mail.
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(mails(&inbox).len(), 2, "one mail per state change");
+    assert_eq!(runs(&out).len(), 2, "{:?}", runs(&out));
 
     // bob, the account the mail goes through, is revoked: its own notice is not sent through
     // it; the log says why, the hook still runs.
