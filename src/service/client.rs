@@ -312,49 +312,25 @@ pub async fn adopt(config_path: &Path, name: &str, socket: &Path) -> Result<(), 
 }
 
 /// A sign-in's tokens on their way into the service (re-authorization of an account the service
-/// holds): the flow saves them in a folder of this process's own (created fresh, `0700`, never
-/// an existing path), [`HandOver::send`] gives them to the service, and the folder is removed
-/// on drop. They never go to the account's old store or the admin's keyring.
+/// holds, the wizard's and `mailoauth setup`'s save): the flow saves them in this process's
+/// memory only ([`crate::store::memory::MemoryStore`]), [`HandOver::send`] gives them to the
+/// service. They never touch a disk: a process killed between the sign-in and the save leaves no
+/// token behind (an earlier version used a temporary folder, which a `kill -9` left in place
+/// with the tokens in it), and they never go to the account's old store or the admin's keyring.
 pub struct HandOver {
-    dir: PathBuf,
-    store: crate::store::file::FileStore,
+    store: crate::store::memory::MemoryStore,
 }
 
 impl HandOver {
-    /// A fresh private folder under the temp folder.
+    /// An empty hand-over. Never fails (it was a folder once); kept fallible for its callers.
     pub fn new() -> std::io::Result<HandOver> {
-        let base = std::env::temp_dir();
-        for n in 0..16u32 {
-            let dir = base.join(format!(
-                "mailoauth-handover-{}-{}-{n}",
-                std::process::id(),
-                crate::oauth::unix_now()
-            ));
-            #[cfg(unix)]
-            let b = {
-                let mut b = std::fs::DirBuilder::new();
-                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-                b
-            };
-            #[cfg(not(unix))]
-            let b = std::fs::DirBuilder::new();
-            match b.create(&dir) {
-                Ok(()) => {
-                    let store = crate::store::file::FileStore::new(dir.clone());
-                    return Ok(HandOver { dir, store });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "no fresh folder for the hand-over",
-        ))
+        Ok(HandOver {
+            store: crate::store::memory::MemoryStore::new(),
+        })
     }
 
-    /// The store the sign-in saves into.
-    pub fn store(&self) -> &crate::store::file::FileStore {
+    /// The store the sign-in saves into (clones share it).
+    pub fn store(&self) -> &crate::store::memory::MemoryStore {
         &self.store
     }
 
@@ -381,12 +357,6 @@ impl HandOver {
             Ok(Err(e)) => Err(e.message),
             Err(e) => Err(e.to_string()),
         }
-    }
-}
-
-impl Drop for HandOver {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -603,7 +573,7 @@ pub enum HandOverError {
     /// The saved account cannot be used.
     #[error(transparent)]
     Account(#[from] crate::account::AccountError),
-    /// No private folder for the hand-over.
+    /// The hand-over could not be prepared.
     #[error("cannot prepare the hand-over to the mailoauth service: {0}")]
     Io(String),
 }
