@@ -322,8 +322,10 @@ pub struct HandOver {
 }
 
 impl HandOver {
-    /// An empty hand-over. Never fails (it was a folder once); kept fallible for its callers.
+    /// An empty hand-over. Also removes what an earlier version may have left: its
+    /// `mailoauth-handover-*` folders of this user in the temporary folder, with tokens in them.
     pub fn new() -> std::io::Result<HandOver> {
+        remove_stale_handover_folders(&std::env::temp_dir());
         Ok(HandOver {
             store: crate::store::memory::MemoryStore::new(),
         })
@@ -356,6 +358,53 @@ impl HandOver {
             Ok(Ok(_)) => Ok(tokens),
             Ok(Err(e)) => Err(e.message),
             Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Removes the `mailoauth-handover-<pid>-*` folders in `dir` that belong to this user and whose
+/// process is gone (an earlier version's hand-over folders, left with tokens in them when it was
+/// killed). Symbolic links, other users' entries and live processes' folders are left alone.
+fn remove_stale_handover_folders(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("mailoauth-handover-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        #[cfg(unix)]
+        {
+            let Ok(pid) = libc::pid_t::try_from(pid) else {
+                continue;
+            };
+            // SAFETY: signal 0 only asks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if !gone {
+                continue;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = pid;
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        #[cfg(unix)]
+        let mine = {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions.
+            meta.uid() == unsafe { libc::geteuid() }
+        };
+        #[cfg(not(unix))]
+        let mine = true;
+        if meta.is_dir() && mine && std::fs::remove_dir_all(e.path()).is_ok() {
+            tracing::info!(folder = %e.path().display(), "removed a hand-over folder an earlier mailoauth left");
         }
     }
 }
@@ -721,6 +770,28 @@ pub async fn check_saved(
 #[cfg(all(test, unix))]
 mod wizard_tests {
     use super::*;
+
+    #[test]
+    fn stale_handover_folders_of_this_user_are_removed_links_are_not() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-stale-ho-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // A pid no process has (above the kernel's pid_max), and this test's own (alive).
+        let stale = dir.join("mailoauth-handover-2147483647-2-0");
+        let live = dir.join(format!("mailoauth-handover-{}-2-0", std::process::id()));
+        std::fs::create_dir_all(&live).unwrap();
+        std::fs::create_dir_all(&stale).unwrap();
+        std::fs::write(stale.join("a@example.org.json"), "{}").unwrap();
+        let target = dir.join("elsewhere");
+        std::fs::create_dir_all(&target).unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("mailoauth-handover-2147483646-4-0")).unwrap();
+        std::fs::write(dir.join("other"), "").unwrap();
+        remove_stale_handover_folders(&dir);
+        assert!(!stale.exists());
+        assert!(live.exists(), "a live process's folder stays");
+        assert!(target.exists() && dir.join("mailoauth-handover-2147483646-4-0").exists());
+        assert!(dir.join("other").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     const HELD: &str = r#"version = 1
 

@@ -105,7 +105,7 @@ mod tests {
     fn clones_share_tokens_and_locks() {
         let a = MemoryStore::new();
         let b = a.clone();
-        let t = TokenSet::from_json(r#"{"access_token":"x","obtained_at":1}"#).unwrap();
+        let t = TokenSet::from_json(r#"{"accessToken":"x","obtainedAt":1}"#).unwrap();
         a.save("m@example.org", &t).unwrap();
         assert!(b.load("m@example.org").unwrap().is_some());
         let held = b.try_lock("m@example.org").unwrap().expect("free");
