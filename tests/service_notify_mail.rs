@@ -371,6 +371,24 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
         2,
         "no mail through the failing account"
     );
+
+    // With bob not working, news about alice is not mailed through it either: the log says so.
+    let alice = svc.held();
+    svc.stop();
+    revoke(alice.refresh_token.as_ref().unwrap().expose()).await;
+    svc.start();
+    wait_line(&svc, "alice", "NEEDS RE-AUTHORIZATION");
+    let line = wait_for("the log line about alice's notice", &svc, || {
+        svc.log_text()
+            .lines()
+            .find(|l| l.contains("could not be sent") && l.contains("account=alice"))
+            .map(str::to_string)
+    });
+    assert!(
+        line.contains("not working itself"),
+        "the log says why: {line}"
+    );
+    assert_eq!(mails(&inbox).len(), 2, "no mail through a failing `via`");
     svc.stop();
 }
 

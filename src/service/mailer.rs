@@ -54,7 +54,7 @@ pub enum Via<'a> {
 pub fn may_send(notice: &MailNotice, via: Via<'_>) -> Result<(), NotSent> {
     if notice.via == notice.account {
         return Err(NotSent::because(format!(
-            "[service] notify_mail.via is account {:?}, the account this notice is about; a notice is never sent through the account it is about. Name another account the service holds in notify_mail.via",
+            "[service] notify_mail.via is account {:?}, the account this notice is about: a notice is never sent through the account it is about",
             notice.account
         )));
     }
