@@ -393,7 +393,10 @@ impl Engine {
                 to: m.to.trim().to_string(),
                 via: m.via.trim().to_string(),
             });
-        st.notifier = Notifier::new(hook, notified).with_mail(mail);
+        let pending = st.notifier.take_mail();
+        st.notifier = Notifier::new(hook, notified)
+            .with_mail(mail)
+            .with_pending_mail(pending);
         st.known = doc
             .config
             .accounts
@@ -427,6 +430,7 @@ impl Engine {
         );
         st.accounts = accounts;
         drop(st);
+        self.mail_notices();
         self.wake.notify_one();
         None
     }

@@ -127,7 +127,13 @@ pub async fn send(
     Err(NotSent {
         message: crate::diagnosis::scrub(&failure.map_or_else(
             || String::from("the SMTP server did not take the mail"),
-            |f| format!("{}: {}", f.step.label(), f.message),
+            |f| {
+                let step = match f.step {
+                    crate::probe::Step::SendTest => "sending the notice",
+                    other => other.label(),
+                };
+                format!("{step}: {}", f.message)
+            },
         )),
         diagnosis: failure.and_then(|f| f.diagnosis.as_ref().map(|d| d.id.clone())),
     })

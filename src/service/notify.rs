@@ -203,6 +203,13 @@ impl Notifier {
         std::mem::take(&mut self.pending_mail)
     }
 
+    /// Notices queued by another notifier and not sent yet (a config reload replaces the
+    /// notifier between a state change and its mail).
+    pub fn with_pending_mail(mut self, pending: Vec<MailNotice>) -> Self {
+        self.pending_mail.extend(pending);
+        self
+    }
+
     /// Another bound for the hook than [`HOOK_TIMEOUT`].
     pub fn with_hook_timeout(mut self, bound: Duration) -> Self {
         self.hook_timeout = bound;
