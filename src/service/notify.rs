@@ -447,7 +447,7 @@ fn mail_notice(target: &MailTarget, event: &Event, detail: &str) -> MailNotice {
             }
             body.push('\n');
         }
-        body.push_str(&format!("Diagnosis: {}\n", d.id));
+        body.push_str(&format!("Diagnosis: {}\n\n", d.id));
     }
     let command = reauthorize_command(event);
     if !command.is_empty() {
