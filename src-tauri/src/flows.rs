@@ -18,8 +18,8 @@ use ts_rs::TS;
 #[derive(Default)]
 pub struct AppState {
     cancel: Mutex<Option<CancellationToken>>,
-    /// The wizard's sign-in of an account the token service is to hold: its tokens wait in a
-    /// private folder (by store key) until the save hands them to the service.
+    /// The wizard's sign-in of an account the token service is to hold: its tokens wait in this
+    /// process's memory (by store key) until the save hands them to the service.
     pending: Mutex<Option<(String, Arc<HandOver>)>>,
     /// The local test servers (`scripts/run.sh --sandbox`), or why they could not be read.
     pub sandbox: Option<Result<Sandbox, String>>,
@@ -139,8 +139,8 @@ pub async fn authorize<R: tauri::Runtime>(
     let store = request.store.clone();
     if store == StoreSpec::Service {
         // The service is to hold the tokens (and the client secret): asked first (running,
-        // takes tokens from this user), then the sign-in keeps them in a private folder until
-        // the save hands them over.
+        // takes tokens from this user), then the sign-in keeps the tokens in memory (a typed
+        // secret in a private folder) until the save hands them over.
         let socket = service::socket_path(None);
         service::ready_for_handover(&socket).await?;
         let mut handover = HandOver::new()
@@ -166,7 +166,7 @@ pub async fn authorize<R: tauri::Runtime>(
 enum Tokens<'a> {
     /// The plan's store (the keyring, a folder).
     Store(&'a StoreSpec),
-    /// A private folder, until the save hands them to the token service.
+    /// In memory, until the save hands them to the token service.
     HandOver(&'a HandOver),
     /// Straight to the token service for the saved account (config, name, socket).
     Held(
@@ -200,13 +200,13 @@ async fn sign_in<R: tauri::Runtime>(
     into: Tokens<'_>,
     on_event: Channel<FlowEvent>,
 ) -> CmdResult<Granted> {
-    // Tokens on their way to the token service pass a private folder: say where they end up.
+    // Tokens on their way to the token service stay in memory: say where they end up.
     let bound_for = match &into {
         Tokens::Store(_) => None,
         Tokens::HandOver(_) => {
-            Some("private hand-over folder until Save gives them to the mailoauth service")
+            Some("this app's memory until Save gives them to the mailoauth service")
         }
-        Tokens::Held(..) => Some("private hand-over folder, then given to the mailoauth service"),
+        Tokens::Held(..) => Some("this app's memory, then given to the mailoauth service"),
     };
     let events = move |e: FlowEvent| {
         let e = match (e, bound_for) {

@@ -20,8 +20,8 @@ pub use schema::{config_schema, config_schema_text};
 pub use secret_ref::{SecretRef, SecretRefError};
 pub use store_spec::{StoreSpec, StoreSpecError, KEYRING_SERVICE};
 pub use types::{
-    Account, AuthSettings, Config, EndpointSettings, MailServer, ServiceSettings, TlsTrust,
-    FORMAT_VERSION,
+    Account, AuthSettings, Config, EndpointSettings, MailServer, NotifyMail, ServiceSettings,
+    TlsTrust, FORMAT_VERSION,
 };
 
 use crate::date::CivilDate;
@@ -100,6 +100,16 @@ pub enum ConfigError {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// The file parses, but a key of the `[service]` table does not fit the accounts.
+    #[error("{path}: key {key}: {message}")]
+    InvalidService {
+        /// The file.
+        path: PathBuf,
+        /// The key at fault (`service.notify_mail.via`).
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// No account of that name.
     #[error("{path}: no account named {name:?}; the file has: {known}")]
     UnknownAccount {
@@ -126,7 +136,8 @@ impl Coded for ConfigError {
             ConfigError::Damaged { .. }
             | ConfigError::NotAConfig { .. }
             | ConfigError::UnknownVersion { .. }
-            | ConfigError::Invalid { .. } => ErrorCode::InvalidInput,
+            | ConfigError::Invalid { .. }
+            | ConfigError::InvalidService { .. } => ErrorCode::InvalidInput,
         }
     }
 }
@@ -292,6 +303,7 @@ impl ConfigError {
                 message,
                 ..
             } => vec![account, key, message],
+            ConfigError::InvalidService { key, message, .. } => vec![key, message],
             _ => return self,
         };
         let mut secret: Vec<&str> = words(text)
@@ -444,7 +456,59 @@ pub fn check(path: &Path, config: &Config) -> Result<(), ConfigError> {
             }
         }
     }
+    if let Some(mail) = config.service.as_ref().and_then(|s| s.notify_mail.as_ref()) {
+        check_notify_mail(path, config, mail)?;
+    }
     Ok(())
+}
+
+/// `[service] notify_mail`: `to` one mail address, `via` an account the service holds that
+/// sends (it has an `[account.smtp]` table). Values are not repeated in the messages (a pasted
+/// secret in the wrong place must not reach them): the key says which value it is.
+fn check_notify_mail(path: &Path, config: &Config, mail: &NotifyMail) -> Result<(), ConfigError> {
+    let invalid = |key: &str, message: String| ConfigError::InvalidService {
+        path: path.to_path_buf(),
+        key: key.to_string(),
+        message,
+    };
+    if mail.to.trim().parse::<lettre::Address>().is_err() {
+        return Err(invalid(
+            "service.notify_mail.to",
+            "must be one mail address, such as admin@example.org".into(),
+        ));
+    }
+    let names = || {
+        config
+            .accounts
+            .iter()
+            .filter(|a| a.smtp.is_some() && matches!(a.token_store, StoreSpec::Service))
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let suitable = || {
+        let n = names();
+        if n.is_empty() {
+            String::from("no account of this file is both; add one, or remove notify_mail")
+        } else {
+            format!("accounts that are: {n}")
+        }
+    };
+    match config.account(mail.via.trim()) {
+        None => Err(invalid(
+            "service.notify_mail.via",
+            format!("names no account of this file; give the name of an account the service holds (token_store = \"service\") that has an [account.smtp] table ({})", suitable()),
+        )),
+        Some(a) if a.smtp.is_none() => Err(invalid(
+            "service.notify_mail.via",
+            format!("account {:?} has no [account.smtp] table, so mail cannot be sent through it; name a sending account ({})", a.name, suitable()),
+        )),
+        Some(a) if !matches!(a.token_store, StoreSpec::Service) => Err(invalid(
+            "service.notify_mail.via",
+            format!("account {:?} is not held by the service (its token_store is not \"service\"), so the service has no token to send with; name an account it holds ({})", a.name, suitable()),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The first of `account`'s mail servers whose login would send the token in clear text to

@@ -534,3 +534,95 @@ fn the_loader_reads_at_most_the_bound_and_only_regular_files() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn notify_mail_names_a_valid_address_and_a_sending_account_the_service_holds() {
+    // `alerts` sends; held by the service it can carry the notices.
+    let held = SAMPLE.replace(
+        "token_store = \"file:/var/lib/mailoauth/alerts.tokens\"",
+        "token_store = \"service\"",
+    );
+    let with = |text: &str, table: &str| format!("{text}\n[service]\nnotify_mail = {table}\n");
+    let ok = with(&held, r#"{ to = "admin@example.org", via = "alerts" }"#);
+    let config = parse(Path::new("m.toml"), &ok).unwrap();
+    assert_eq!(
+        config.service.unwrap().notify_mail,
+        Some(NotifyMail {
+            to: "admin@example.org".into(),
+            via: "alerts".into()
+        })
+    );
+    assert_matches_schema(&ok);
+    let cases = [
+        // Not one address.
+        (
+            &held,
+            r#"{ to = "admin", via = "alerts" }"#,
+            "service.notify_mail.to",
+            "mail address",
+        ),
+        (
+            &held,
+            r#"{ to = "a@b.org, c@d.org", via = "alerts" }"#,
+            "service.notify_mail.to",
+            "mail address",
+        ),
+        // No such account.
+        (
+            &held,
+            r#"{ to = "admin@example.org", via = "nobody" }"#,
+            "service.notify_mail.via",
+            "alerts",
+        ),
+        // Held by the service? `scanner` is in the keyring.
+        (
+            &held,
+            r#"{ to = "admin@example.org", via = "scanner" }"#,
+            "service.notify_mail.via",
+            "not held by the service",
+        ),
+        // Not held at all: no account to name.
+        (
+            &SAMPLE.to_string(),
+            r#"{ to = "admin@example.org", via = "alerts" }"#,
+            "service.notify_mail.via",
+            "no account",
+        ),
+    ];
+    for (text, table, want_key, want_text) in cases {
+        match err_of(&with(text, table)) {
+            ConfigError::InvalidService { key, message, .. } => {
+                assert_eq!(key, want_key, "{table}: {message}");
+                assert!(message.contains(want_text), "{table}: {message}");
+            }
+            other => panic!("{table}: {other:?}"),
+        }
+    }
+    // An account without SMTP cannot send.
+    let receive_only = held
+        .replacen(
+            "name = \"alerts\"\npurpose = \"send\"",
+            "name = \"alerts\"\npurpose = \"receive\"",
+            1,
+        )
+        .replace(
+            "[account.smtp]\nhost = \"smtp.gmail.com\"\nport = 465",
+            "[account.imap]\nhost = \"imap.gmail.com\"\nport = 993",
+        );
+    match err_of(&with(
+        &receive_only,
+        r#"{ to = "admin@example.org", via = "alerts" }"#,
+    )) {
+        ConfigError::InvalidService { key, message, .. } => {
+            assert_eq!(key, "service.notify_mail.via");
+            assert!(message.contains("no [account.smtp]"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Unknown keys of the table are refused by name too.
+    let err = err_of(&with(
+        &held,
+        r#"{ to = "admin@example.org", via = "alerts", cc = "x@y.z" }"#,
+    ));
+    assert!(err.to_string().contains("cc"), "{err}");
+}

@@ -65,6 +65,24 @@ pub struct ServiceSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional, type = "number")]
     pub report_min_interval_secs: Option<u64>,
+    /// Also tell the admin by mail: `notify_mail = { to = "admin@example.org", via = "NAME" }`,
+    /// sent through another account the service holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub notify_mail: Option<NotifyMail>,
+}
+
+/// The `[service] notify_mail` table: the service mails each notice (once per state change, like
+/// the hook) to an admin address, through another account it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(deny_unknown_fields)]
+#[ts(rename = "ConfigNotifyMail")]
+pub struct NotifyMail {
+    /// The admin's mail address the notices go to, e.g. `admin@example.org`.
+    pub to: String,
+    /// The account the notices are sent through: held by the service (`token_store = "service"`),
+    /// with an `[account.smtp]` table. A notice about this account itself is not mailed.
+    pub via: String,
 }
 
 impl Default for Config {

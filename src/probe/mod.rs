@@ -24,7 +24,7 @@ pub use report::{
     CheckReport, Failure, FailureKind, ProbeEvent, Protocol, ProtocolReport, Step, StepReport,
     StepStatus, TlsInfo,
 };
-pub use request::{CheckRequest, Endpoint, MechanismChoice, Timeouts, TlsTrust};
+pub use request::{CheckRequest, Endpoint, MechanismChoice, OutgoingMessage, Timeouts, TlsTrust};
 
 use crate::diagnosis::{self, DecodedChallenge};
 use crate::provider::{MailProtocol, SaslMechanism};
@@ -134,6 +134,8 @@ pub(crate) struct Job<'a> {
     source: Option<IpAddr>,
     timeouts: Timeouts,
     send_test_to: Option<&'a str>,
+    /// A message to send after the login, instead of the test message.
+    message: Option<&'a OutgoingMessage>,
 }
 
 impl Job<'_> {
@@ -487,6 +489,34 @@ pub async fn check(
     progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> CheckReport {
+    check_and_send(req, token, progress, cancel, None).await
+}
+
+/// Logs in to `req`'s SMTP server with `token` (every step as [`check`] does it, with the same
+/// diagnoses) and sends `message` from the mailbox. The IMAP server of `req`, if any, is not
+/// touched. The service sends its notices to the admin this way: one SMTP client for the check
+/// and the notices.
+pub async fn send_message(
+    req: &CheckRequest,
+    token: &Secret<String>,
+    message: &OutgoingMessage,
+    cancel: &CancellationToken,
+) -> CheckReport {
+    let req = CheckRequest {
+        imap: None,
+        send_test_to: None,
+        ..req.clone()
+    };
+    check_and_send(&req, token, &|_| {}, cancel, Some(message)).await
+}
+
+async fn check_and_send(
+    req: &CheckRequest,
+    token: &Secret<String>,
+    progress: Progress<'_>,
+    cancel: &CancellationToken,
+    message: Option<&OutgoingMessage>,
+) -> CheckReport {
     let started = Instant::now();
     let ctx = diagnosis::Context {
         mailbox: Some(req.mailbox.clone()),
@@ -527,6 +557,7 @@ pub async fn check(
         source,
         timeouts: req.timeouts,
         send_test_to: req.send_test_to.as_deref().map(str::trim),
+        message,
     };
     let smtp = async {
         match &req.smtp {

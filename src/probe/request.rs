@@ -137,3 +137,15 @@ pub struct CheckRequest {
     #[serde(default)]
     pub timeouts: Timeouts,
 }
+
+/// A plain-text message sent after the SMTP login instead of the test message: the service's
+/// notice to the admin ([`crate::probe::send_message`]). Not part of the wizard's requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The one recipient.
+    pub to: String,
+    /// The subject line.
+    pub subject: String,
+    /// The text (plain, UTF-8).
+    pub body: String,
+}

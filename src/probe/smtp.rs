@@ -302,7 +302,12 @@ pub(crate) async fn run(
         },
     )
     .await?;
-    if let Some(to) = job.send_test_to {
+    let outgoing = match (job.message, job.send_test_to) {
+        (Some(m), _) => Some((m.to.as_str(), notice_message(job.mailbox, m))),
+        (None, Some(to)) => Some((to, test_message(job.mailbox, to))),
+        (None, None) => None,
+    };
+    if let Some((to, built)) = outgoing {
         rec.step(
             Step::SendTest,
             limit,
@@ -311,7 +316,7 @@ pub(crate) async fn run(
                 after_ms: limit,
             },
             async {
-                let (envelope, body) = test_message(job.mailbox, to)?;
+                let (envelope, body) = built?;
                 tap.mark();
                 match conn.send(&envelope, &body).await {
                     Ok(_) => Ok(((), format!("accepted for {to}"))),
@@ -345,6 +350,32 @@ fn test_message(from: &str, to: &str) -> Result<(lettre::address::Envelope, Vec<
         ))
         .map_err(|e| ProbeError::Protocol {
             message: format!("the test message could not be built: {e}"),
+        })?;
+    Ok((msg.envelope().clone(), msg.formatted()))
+}
+
+/// The service's notice: plain text from the mailbox, to the one recipient.
+fn notice_message(
+    from: &str,
+    m: &super::OutgoingMessage,
+) -> Result<(lettre::address::Envelope, Vec<u8>), ProbeError> {
+    let bad = |field: &'static str| ProbeError::InvalidRequest {
+        field,
+        fix: "give one email address, e.g. it@contoso.com",
+    };
+    let from = lettre::message::Mailbox::new(
+        Some(String::from("mailoauth")),
+        from.trim().parse().map_err(|_| bad("mailbox"))?,
+    );
+    let to: lettre::message::Mailbox = m.to.trim().parse().map_err(|_| bad("notice recipient"))?;
+    let msg = lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(m.subject.as_str())
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(m.body.replace("\r\n", "\n").replace('\n', "\r\n"))
+        .map_err(|e| ProbeError::Protocol {
+            message: format!("the message could not be built: {e}"),
         })?;
     Ok((msg.envelope().clone(), msg.formatted()))
 }

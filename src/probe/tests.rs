@@ -139,6 +139,7 @@ fn mechanism_choice_prefers_xoauth2_and_tries_it_when_nothing_is_offered() {
         source: None,
         timeouts: Timeouts::default(),
         send_test_to: None,
+        message: None,
     };
     assert_eq!(
         job(MechanismChoice::Auto).pick(true, true),

@@ -457,56 +457,37 @@ pub async fn put_secret(
 }
 
 /// A sign-in's tokens on their way into the service (re-authorization of an account the service
-/// holds): the flow saves them in a folder of this process's own (created fresh, `0700`, never
-/// an existing path), [`HandOver::send`] gives them to the service, and the folder is removed
-/// on drop. They never go to the account's old store or the admin's keyring.
+/// holds, the wizard's and `mailoauth setup`'s save): the flow saves them in this process's
+/// memory only ([`crate::store::memory::MemoryStore`]), [`HandOver::send`] gives them to the
+/// service. They never touch a disk: a process killed between the sign-in and the save leaves no
+/// token behind (an earlier version used a temporary folder, which a `kill -9` left in place
+/// with the tokens in it), and they never go to the account's old store or the admin's keyring.
 pub struct HandOver {
-    dir: PathBuf,
-    store: crate::store::file::FileStore,
+    store: crate::store::memory::MemoryStore,
+    /// A private folder (`0700`, made fresh) for the secret typed for this sign-in, made only
+    /// when there is one: the sign-in reads a secret through a reference, and the service gets
+    /// it after the tokens. Removed on drop; a killed process's folder is removed at the next
+    /// hand-over's start ([`remove_stale_handover_folders`]).
+    dir: Option<PathBuf>,
     /// The client secret, private key or service account key the admin gave for this sign-in,
-    /// kept in the private folder, handed to the service after the tokens.
+    /// handed to the service after the tokens.
     secret: Option<(super::protocol::SecretKind, crate::config::SecretRef)>,
 }
 
 impl HandOver {
-    /// A fresh private folder under the temp folder.
+    /// An empty hand-over. Also removes what an earlier version may have left: its
+    /// `mailoauth-handover-*` folders of this user in the temporary folder, with tokens in them.
     pub fn new() -> std::io::Result<HandOver> {
-        let base = std::env::temp_dir();
-        for n in 0..16u32 {
-            let dir = base.join(format!(
-                "mailoauth-handover-{}-{}-{n}",
-                std::process::id(),
-                crate::oauth::unix_now()
-            ));
-            #[cfg(unix)]
-            let b = {
-                let mut b = std::fs::DirBuilder::new();
-                std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-                b
-            };
-            #[cfg(not(unix))]
-            let b = std::fs::DirBuilder::new();
-            match b.create(&dir) {
-                Ok(()) => {
-                    let store = crate::store::file::FileStore::new(dir.clone());
-                    return Ok(HandOver {
-                        dir,
-                        store,
-                        secret: None,
-                    });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "no fresh folder for the hand-over",
-        ))
+        remove_stale_handover_folders(&std::env::temp_dir());
+        Ok(HandOver {
+            store: crate::store::memory::MemoryStore::new(),
+            dir: None,
+            secret: None,
+        })
     }
 
-    /// The store the sign-in saves into.
-    pub fn store(&self) -> &crate::store::file::FileStore {
+    /// The store the sign-in saves into (clones share it).
+    pub fn store(&self) -> &crate::store::memory::MemoryStore {
         &self.store
     }
 
@@ -523,8 +504,17 @@ impl HandOver {
             return Ok(());
         };
         let trimmed = crate::secret::Secret::new(secret.expose().trim().to_string());
+        let dir = match &self.dir {
+            Some(d) => d.clone(),
+            None => {
+                let d =
+                    private_folder().map_err(|e| crate::store::fs_err(&std::env::temp_dir(), e))?;
+                self.dir = Some(d.clone());
+                d
+            }
+        };
         let place = crate::store::keep_client_secret(
-            &crate::config::StoreSpec::File(self.dir.clone()),
+            &crate::config::StoreSpec::File(dir),
             &auth.mailbox,
             &trimmed,
         )?;
@@ -613,9 +603,88 @@ impl HandOver {
     }
 }
 
+/// A fresh private folder (`0700`, never an existing path) under the temp folder, named so that
+/// [`remove_stale_handover_folders`] finds it when this process is killed.
+fn private_folder() -> std::io::Result<PathBuf> {
+    let base = std::env::temp_dir();
+    for n in 0..16u32 {
+        let dir = base.join(format!(
+            "mailoauth-handover-{}-{}-{n}",
+            std::process::id(),
+            crate::oauth::unix_now()
+        ));
+        #[cfg(unix)]
+        let b = {
+            let mut b = std::fs::DirBuilder::new();
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b
+        };
+        #[cfg(not(unix))]
+        let b = std::fs::DirBuilder::new();
+        match b.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no fresh folder for the hand-over",
+    ))
+}
+
 impl Drop for HandOver {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Removes the `mailoauth-handover-<pid>-*` folders in `dir` that belong to this user and whose
+/// process is gone (an earlier version's hand-over folders, left with tokens in them when it was
+/// killed). Symbolic links, other users' entries and live processes' folders are left alone.
+fn remove_stale_handover_folders(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("mailoauth-handover-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        #[cfg(unix)]
+        {
+            let Ok(pid) = libc::pid_t::try_from(pid) else {
+                continue;
+            };
+            // SAFETY: signal 0 only asks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if !gone {
+                continue;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = pid;
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        #[cfg(unix)]
+        let mine = {
+            use std::os::unix::fs::MetadataExt;
+            // SAFETY: geteuid has no preconditions.
+            meta.uid() == unsafe { libc::geteuid() }
+        };
+        #[cfg(not(unix))]
+        let mine = true;
+        if meta.is_dir() && mine && std::fs::remove_dir_all(e.path()).is_ok() {
+            tracing::info!(folder = %e.path().display(), "removed a hand-over folder an earlier mailoauth left");
+        }
     }
 }
 
@@ -832,7 +901,7 @@ pub enum HandOverError {
     /// The saved account cannot be used.
     #[error(transparent)]
     Account(#[from] crate::account::AccountError),
-    /// No private folder for the hand-over.
+    /// The hand-over could not be prepared.
     #[error("cannot prepare the hand-over to the mailoauth service: {0}")]
     Io(String),
     /// A new sign-in needs the secret the service holds, which this user cannot read.
@@ -1028,6 +1097,28 @@ pub async fn check_saved(
 #[cfg(all(test, unix))]
 mod wizard_tests {
     use super::*;
+
+    #[test]
+    fn stale_handover_folders_of_this_user_are_removed_links_are_not() {
+        let dir = std::env::temp_dir().join(format!("mailoauth-stale-ho-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // A pid no process has (above the kernel's pid_max), and this test's own (alive).
+        let stale = dir.join("mailoauth-handover-2147483647-2-0");
+        let live = dir.join(format!("mailoauth-handover-{}-2-0", std::process::id()));
+        std::fs::create_dir_all(&live).unwrap();
+        std::fs::create_dir_all(&stale).unwrap();
+        std::fs::write(stale.join("a@example.org.json"), "{}").unwrap();
+        let target = dir.join("elsewhere");
+        std::fs::create_dir_all(&target).unwrap();
+        std::os::unix::fs::symlink(&target, dir.join("mailoauth-handover-2147483646-4-0")).unwrap();
+        std::fs::write(dir.join("other"), "").unwrap();
+        remove_stale_handover_folders(&dir);
+        assert!(!stale.exists());
+        assert!(live.exists(), "a live process's folder stays");
+        assert!(target.exists() && dir.join("mailoauth-handover-2147483646-4-0").exists());
+        assert!(dir.join("other").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     const HELD: &str = r#"version = 1
 

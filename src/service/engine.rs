@@ -6,7 +6,8 @@
 //! they can be pointed at the account façade in one place.
 
 use super::custody;
-use super::notify::{AccountState, Event, Notifier};
+use super::mailer::{self, Via};
+use super::notify::{AccountState, Event, MailNotice, MailTarget, Notifier};
 use super::peer::{may_read, PeerIdentity};
 use super::protocol::{ErrorBody, Request};
 use super::schedule::{self, AccountClock, Due, Policy};
@@ -232,6 +233,8 @@ struct State {
 
 /// The engine shared by the endpoint and the refresh loop.
 pub struct Engine {
+    /// The engine itself, for the tasks that mail notices.
+    me: std::sync::Weak<Engine>,
     config_path: PathBuf,
     state_path: PathBuf,
     /// The bytes last written to (or read from) the state file: a save that changes nothing
@@ -243,6 +246,10 @@ pub struct Engine {
     service_uid: u32,
     state: Mutex<State>,
     refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One scheduled refresh or check per account at a time, held from the loop's decision to
+    /// the task's end: a check's mail login runs outside the refresh lock, and a second check
+    /// started meanwhile made the account's state flap (and the admin be told twice).
+    work_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Refreshes between request and save, right now.
     in_flight: AtomicUsize,
     stopping: AtomicBool,
@@ -332,7 +339,8 @@ impl Engine {
                 },
             );
         }
-        let engine = Arc::new(Engine {
+        let engine = Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             config_path,
             state_path,
             state_written: Mutex::new(read),
@@ -352,6 +360,7 @@ impl Engine {
                 refusals_suppressed: 0,
             }),
             refresh_locks: Mutex::new(HashMap::new()),
+            work_locks: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             wake: tokio::sync::Notify::new(),
@@ -405,7 +414,19 @@ impl Engine {
             .and_then(|s| s.notify_days)
             .unwrap_or(super::notify::DEFAULT_NOTIFY_DAYS);
         let notified = st.notifier.last_states().clone();
-        st.notifier = Notifier::new(hook, notified);
+        let mail = doc
+            .config
+            .service
+            .as_ref()
+            .and_then(|s| s.notify_mail.as_ref())
+            .map(|m| MailTarget {
+                to: m.to.trim().to_string(),
+                via: m.via.trim().to_string(),
+            });
+        let pending = st.notifier.take_mail();
+        st.notifier = Notifier::new(hook, notified)
+            .with_mail(mail)
+            .with_pending_mail(pending);
         st.known = doc
             .config
             .accounts
@@ -439,6 +460,7 @@ impl Engine {
         );
         st.accounts = accounts;
         drop(st);
+        self.mail_notices();
         self.wake.notify_one();
         None
     }
@@ -647,6 +669,7 @@ impl Engine {
         }
         drop(st);
         self.persist();
+        self.mail_notices();
         result
     }
 
@@ -692,7 +715,93 @@ impl Engine {
         }
         drop(st);
         self.persist();
+        self.mail_notices();
         (result, report)
+    }
+
+    /// Sends the notices the notifier queued for mail, each on a task of its own within
+    /// [`mailer::MAIL_TIMEOUT`]: a slow or failing mail server holds up no refresh, no request
+    /// and no other notice. A notice that may not be sent (about the sending account itself, or
+    /// the sending account is not working) is logged with the reason.
+    fn mail_notices(&self) {
+        let notices = self.lock().notifier.take_mail();
+        for notice in notices {
+            let via = self.via_state(&notice.via);
+            if let Err(why) = mailer::may_send(
+                &notice,
+                via.as_ref().map_or(Via::NotHeld, |(_, v)| match v {
+                    None => Via::Working,
+                    Some(why) => Via::NotWorking(why),
+                }),
+            ) {
+                mailer::log_not_sent(&notice, &why);
+                continue;
+            }
+            let (Some(engine), Ok(rt)) = (self.me.upgrade(), tokio::runtime::Handle::try_current())
+            else {
+                mailer::log_not_sent(
+                    &notice,
+                    &mailer::NotSent::because("the service is stopping"),
+                );
+                continue;
+            };
+            rt.spawn(async move {
+                let bound = mailer::MAIL_TIMEOUT;
+                match tokio::time::timeout(bound, engine.send_notice(&notice, bound)).await {
+                    Ok(Ok(())) => tracing::info!(
+                        account = %notice.account,
+                        state = notice.state,
+                        via = %notice.via,
+                        "the notice was mailed to the admin"
+                    ),
+                    Ok(Err(why)) => mailer::log_not_sent(&notice, &why),
+                    Err(_) => mailer::log_not_sent(
+                        &notice,
+                        &mailer::NotSent::because(format!(
+                            "it was not sent within {} s",
+                            bound.as_secs()
+                        )),
+                    ),
+                }
+            });
+        }
+    }
+
+    /// The sending account's config and, when it is not working, why (None: working); None
+    /// when the service does not hold it.
+    fn via_state(&self, via: &str) -> Option<(Account, Option<String>)> {
+        let st = self.lock();
+        let e = st.accounts.get(via)?;
+        let account = e.account.clone().filter(|a| a.smtp.is_some())?;
+        let why = match (&e.last_error, &e.tokens) {
+            (Some(f), _) => Some(f.message.clone()),
+            (None, None) => Some(String::from("the service holds no tokens for it")),
+            (None, Some(_)) => None,
+        };
+        Some((account, why))
+    }
+
+    /// Sends `notice` through its `via` account, with that account's current token from the
+    /// service's custody (refreshed first when it is about to expire).
+    async fn send_notice(
+        &self,
+        notice: &MailNotice,
+        bound: Duration,
+    ) -> Result<(), mailer::NotSent> {
+        let Some((account, _)) = self.via_state(&notice.via) else {
+            return mailer::may_send(notice, Via::NotHeld);
+        };
+        let tokens = self
+            .refresh(&notice.via, false)
+            .await
+            .map_err(|f| mailer::NotSent {
+                message: format!(
+                    "no token for the account it is sent through ({:?}): {}",
+                    notice.via, f.message
+                ),
+                diagnosis: f.diagnosis,
+            })?;
+        mailer::send(&account, &tokens.access_token, notice, bound).await
     }
 
     /// Reminders (client secret ending, Google Testing grant ending) for every account; the
@@ -722,6 +831,8 @@ impl Engine {
                 });
             }
         }
+        drop(st);
+        self.mail_notices();
     }
 
     /// The refresh loop: refreshes what is due, then sleeps until the next due time (at most
@@ -760,8 +871,19 @@ impl Engine {
                 if self.refresh_lock(&name).try_lock().is_err() {
                     continue;
                 }
+                let work = self
+                    .work_locks
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(name.clone())
+                    .or_default()
+                    .clone();
+                let Ok(busy) = work.try_lock_owned() else {
+                    continue;
+                };
                 let engine = self.clone();
                 tokio::spawn(async move {
+                    let _busy = busy;
                     let _ = if check {
                         engine.check(&name).await
                     } else {

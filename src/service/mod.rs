@@ -8,7 +8,7 @@
 //! - [`engine`]: accounts, tokens in memory, refreshes, answers.
 //! - [`custody`]: the service's own token store.
 //! - [`unix`]: the socket server; [`client`]: the consumer side.
-//! - [`schedule`], [`notify`]: when to refresh, and telling the admin.
+//! - [`schedule`], [`notify`]: when to refresh, and telling the admin; [`mailer`]: by mail too.
 //! - [`backup`]: `service backup`/`restore`, the config and the custody in a passphrase-encrypted file.
 
 pub mod backup;
@@ -18,6 +18,7 @@ pub mod custody;
 pub mod elevate;
 pub mod engine;
 pub mod install;
+pub mod mailer;
 pub mod notify;
 pub mod peer;
 pub mod protocol;

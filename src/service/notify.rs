@@ -138,13 +138,43 @@ pub struct HookRun {
     pub stderr: String,
 }
 
-/// Notifies once per state change: log, OS log, hook.
+/// Where notices are mailed: the `[service] notify_mail` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailTarget {
+    /// The admin's address.
+    pub to: String,
+    /// The account the notices are sent through.
+    pub via: String,
+}
+
+/// A notice to mail to the admin, queued by [`Notifier::observe`] on a state change (the same
+/// once-per-change rule as the hook); the engine sends it ([`crate::service::mailer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailNotice {
+    /// The admin's address.
+    pub to: String,
+    /// The account to send through.
+    pub via: String,
+    /// The account the notice is about.
+    pub account: String,
+    /// Its state (`MAILOAUTH_STATE`'s value).
+    pub state: &'static str,
+    /// `mailoauth: MAILBOX STATE (account NAME)`.
+    pub subject: String,
+    /// Plain text: what happened, why and the fix (from the diagnosis catalog), the command that
+    /// re-authorizes, the machine's name. Scrubbed of tokens and secrets.
+    pub body: String,
+}
+
+/// Notifies once per state change: log, OS log, hook, and a mail to the admin.
 pub struct Notifier {
     hook: Option<String>,
     last: BTreeMap<String, String>,
     hook_timeout: Duration,
     os_log: bool,
     running: Vec<JoinHandle<HookRun>>,
+    mail: Option<MailTarget>,
+    pending_mail: Vec<MailNotice>,
 }
 
 impl Notifier {
@@ -157,7 +187,27 @@ impl Notifier {
             hook_timeout: HOOK_TIMEOUT,
             os_log: true,
             running: Vec::new(),
+            mail: None,
+            pending_mail: Vec::new(),
         }
+    }
+
+    /// Also mail each notice to `target` (queued for [`Notifier::take_mail`]).
+    pub fn with_mail(mut self, target: Option<MailTarget>) -> Self {
+        self.mail = target;
+        self
+    }
+
+    /// The notices queued for mail since the last call, for the engine to send.
+    pub fn take_mail(&mut self) -> Vec<MailNotice> {
+        std::mem::take(&mut self.pending_mail)
+    }
+
+    /// Notices queued by another notifier and not sent yet (a config reload replaces the
+    /// notifier between a state change and its mail).
+    pub fn with_pending_mail(mut self, pending: Vec<MailNotice>) -> Self {
+        self.pending_mail.extend(pending);
+        self
     }
 
     /// Another bound for the hook than [`HOOK_TIMEOUT`].
@@ -226,6 +276,9 @@ impl Notifier {
         }
         if self.os_log {
             os_log(level, &text);
+        }
+        if let Some(target) = &self.mail {
+            self.pending_mail.push(mail_notice(target, event, &detail));
         }
         if let Some(hook) = &self.hook {
             let env = hook_env(event, &detail);
@@ -341,13 +394,87 @@ fn one_line(text: &str) -> String {
     words.join(" ").chars().take(DETAIL_MAX_CHARS).collect()
 }
 
-fn hook_env(event: &Event, detail: &str) -> Vec<(&'static str, String)> {
-    let reauthorize = match event.state {
+/// The command that fixes `event`'s state, or empty.
+fn reauthorize_command(event: &Event) -> String {
+    match event.state {
         AccountState::NeedsReauthorization | AccountState::ExpiresSoon { .. } => {
             format!("mailoauth reauthorize {}", event.account)
         }
         _ => String::new(),
+    }
+}
+
+/// This machine's name, as sent in SMTP's EHLO.
+pub fn host_name() -> String {
+    lettre::transport::smtp::extension::ClientId::default().to_string()
+}
+
+/// The mail telling the admin about `event`: the diagnosis catalog's title, cause and fix for
+/// its diagnosis, the re-authorization command, the machine's name. Every text is scrubbed.
+fn mail_notice(target: &MailTarget, event: &Event, detail: &str) -> MailNotice {
+    let account = one_line(event.account);
+    let mailbox = one_line(event.mailbox);
+    let host = one_line(&host_name());
+    let what = event.state.describe();
+    let subject = one_line(&format!("mailoauth: {mailbox} {what} (account {account})"));
+    let mut body = format!(
+        "The mailoauth service on {host} reports: account {account} ({mailbox}) {what}.\n\n"
+    );
+    if !detail.is_empty() {
+        body.push_str(&format!("What happened: {detail}\n\n"));
+    }
+    let ctx = crate::diagnosis::Context {
+        mailbox: Some(event.mailbox.to_string()),
+        ..Default::default()
     };
+    if let Some(d) = event
+        .diagnosis
+        .and_then(crate::diagnosis::entry)
+        .map(|e| e.diagnosis(&ctx))
+    {
+        body.push_str(&format!("Why: {}. {}\n\n", d.title, d.cause));
+        if !d.fix.is_empty() {
+            body.push_str("How to fix it:\n");
+            for (n, step) in d.fix.iter().enumerate() {
+                body.push_str(&format!("  {}. {step}\n", n + 1));
+            }
+            if !d.place.is_empty() {
+                body.push_str(&format!("  (where: {}", d.place));
+                if let Some(link) = &d.link {
+                    body.push_str(&format!(", {link}"));
+                }
+                body.push_str(")\n");
+            }
+            body.push('\n');
+        }
+        body.push_str(&format!("Diagnosis: {}\n\n", d.id));
+    }
+    let command = reauthorize_command(event);
+    if !command.is_empty() {
+        body.push_str(&format!(
+            "To sign the account in again, run as an administrator on {host}:\n\n    {command}\n\n"
+        ));
+    }
+    if let AccountState::ExpiresSoon { what, on } = event.state {
+        body.push_str(&format!("Ends: {what} on {on}\n"));
+    }
+    body.push_str(&format!(
+        "State: {}\nMachine: {host}\n\n-- \nSent by the mailoauth service through account {} ([service] notify_mail in its config). You get one mail per change of state.\n",
+        event.state.as_str(),
+        one_line(&target.via),
+    ));
+    MailNotice {
+        to: target.to.trim().to_string(),
+        via: target.via.trim().to_string(),
+        account: event.account.to_string(),
+        state: event.state.as_str(),
+        subject,
+        body: crate::diagnosis::scrub(&body),
+    }
+}
+
+fn hook_env(event: &Event, detail: &str) -> Vec<(&'static str, String)> {
+    let reauthorize = reauthorize_command(event);
     let mut env = vec![
         ("MAILOAUTH_ACCOUNT", one_line(event.account)),
         ("MAILOAUTH_MAILBOX", one_line(event.mailbox)),
@@ -759,6 +886,63 @@ mod tests {
         let env: BTreeMap<_, _> = hook_env(&event(&soon), "").into_iter().collect();
         assert_eq!(env["MAILOAUTH_STATE"], "expires_soon");
         assert_eq!(env["MAILOAUTH_EXPIRES_ON"], "2027-01-31");
+    }
+
+    #[test]
+    fn a_mail_is_queued_once_per_state_change_with_the_diagnosis_and_no_token() {
+        let target = MailTarget {
+            to: "admin@example.org".into(),
+            via: "relay".into(),
+        };
+        let mut n = quiet().with_mail(Some(target));
+        let reauth = AccountState::NeedsReauthorization;
+        let e = Event {
+            diagnosis: Some("oauth-invalid-grant"),
+            detail: "refresh failed: invalid_grant; Authorization: Bearer ya29.a0AfH6SMBx3kq9Zs7t1lWq8vY2pQ",
+            ..event(&reauth)
+        };
+        assert!(!n.observe(&event(&AccountState::Ok)));
+        assert!(
+            n.take_mail().is_empty(),
+            "nothing to tell about a working account"
+        );
+        assert!(n.observe(&e));
+        assert!(!n.observe(&e));
+        let mails = n.take_mail();
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let m = &mails[0];
+        assert_eq!(
+            (m.to.as_str(), m.via.as_str(), m.account.as_str()),
+            ("admin@example.org", "relay", "printer")
+        );
+        assert_eq!(
+            m.subject,
+            "mailoauth: scan@example.com needs re-authorization (account printer)"
+        );
+        let invalid_grant = crate::diagnosis::entry("oauth-invalid-grant").unwrap();
+        for want in [
+            "    mailoauth reauthorize printer\n",
+            &format!("Machine: {}", host_name()),
+            "State: needs_reauthorization",
+            "Diagnosis: oauth-invalid-grant",
+            invalid_grant.fix[0].split('{').next().unwrap(),
+        ] {
+            assert!(m.body.contains(want), "{want:?} not in {}", m.body);
+        }
+        assert!(
+            !m.body.contains("ya29.") && !m.subject.contains("ya29."),
+            "{}",
+            m.body
+        );
+        assert!(n.take_mail().is_empty(), "taken once");
+        assert!(n.observe(&event(&AccountState::Ok)));
+        let mails = n.take_mail();
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].subject.contains("works again"), "{mails:?}");
+        assert!(
+            !mails[0].body.contains("mailoauth reauthorize"),
+            "{mails:?}"
+        );
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //!   often run as another account than the admin who signed in.
 //! - [`keyring::KeyringStore`]: the OS credential store (Windows Credential Manager, macOS
 //!   Keychain, the Linux kernel keyring).
+//! - [`memory::MemoryStore`]: this process's memory only, for a sign-in's tokens on their way
+//!   into the mailoauth service.
 //!
 //! Every store also hands out an exclusive, cross-process [`StoreLock`] per account, which the
 //! refresh holds around read-refresh-store so two processes cannot lose a rotated refresh token.
@@ -14,6 +16,7 @@ mod dpapi;
 mod expired;
 pub mod file;
 pub mod keyring;
+pub mod memory;
 mod tokens;
 
 pub use expired::Expired;
@@ -166,7 +169,22 @@ pub trait TokenStore: Send + Sync {
 /// An exclusive lock on one account's tokens, released on drop.
 #[derive(Debug)]
 pub struct StoreLock {
-    _file: File,
+    _held: Held,
+}
+
+/// What a [`StoreLock`] holds: a locked file, or an in-process hold of a memory store.
+#[derive(Debug)]
+enum Held {
+    File(#[allow(dead_code)] File),
+    Memory(#[allow(dead_code)] memory::MemoryHold),
+}
+
+impl StoreLock {
+    fn memory(hold: memory::MemoryHold) -> Self {
+        StoreLock {
+            _held: Held::Memory(hold),
+        }
+    }
 }
 
 /// How long a process waits for another one's hold on an account's lock: the holder refreshes
@@ -204,14 +222,18 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
 pub(crate) fn lock_file(path: &Path) -> Result<StoreLock, StoreError> {
     let file = open_lock_file(path)?;
     crate::config::atomic::lock_within(&file, path, lock_wait()).map_err(|e| fs_err(path, e))?;
-    Ok(StoreLock { _file: file })
+    Ok(StoreLock {
+        _held: Held::File(file),
+    })
 }
 
 /// Takes the exclusive lock on the file `path` if nobody holds it.
 pub(crate) fn try_lock_file(path: &Path) -> Result<Option<StoreLock>, StoreError> {
     let file = open_lock_file(path)?;
     match fs4::FileExt::try_lock(&file) {
-        Ok(()) => Ok(Some(StoreLock { _file: file })),
+        Ok(()) => Ok(Some(StoreLock {
+            _held: Held::File(file),
+        })),
         Err(fs4::TryLockError::WouldBlock) => Ok(None),
         Err(fs4::TryLockError::Error(e)) => Err(StoreError::Io {
             path: path.display().to_string(),
