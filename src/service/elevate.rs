@@ -149,19 +149,64 @@ pub fn install_launch() -> Result<(Launch, bool), ElevateError> {
     let os = Os::current();
     let exe = std::env::current_exe().ok();
     let path = std::env::var_os("PATH");
-    let cli = find_cli(os, exe.as_deref(), path.as_deref(), &|p| p.is_file()).ok_or_else(|| {
-        ElevateError::CliNotFound {
-            name: cli_file_name(os),
-            beside: exe
-                .as_deref()
-                .and_then(Path::parent)
-                .map(|d| d.display().to_string())
-                .unwrap_or_default(),
-        }
+    let cli = find_cli(os, exe.as_deref(), path.as_deref(), &|p| {
+        p.is_file() && may_run_as_root(p)
+    })
+    .ok_or_else(|| ElevateError::CliNotFound {
+        name: cli_file_name(os),
+        beside: exe
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
     })?;
     let hook = test_hook();
     let args = install_args(os, desktop_user().as_deref());
     Ok((plan(os, &cli, &args, hook.as_deref()), hook.is_some()))
+}
+
+/// Whether `program` may be started as root by the elevation prompt: on Unix the file and every
+/// folder above it must be owned by root (on macOS also by this user: an app dragged into
+/// /Applications is the admin's) and writable by nobody else; a folder others may write must be
+/// sticky (`/tmp`), where they cannot replace root's entry. Otherwise any program of the desktop
+/// user (a `~/.local/bin` early on `PATH`, a build folder others can write) could put its own file
+/// there and have the admin's password run it as root. Windows: Program Files is writable by
+/// Administrators only, and UAC shows the program's path; no check here.
+pub fn may_run_as_root(program: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        let owner_ok = |uid: u32| uid == 0 || (cfg!(target_os = "macos") && uid == me);
+        let Ok(file) = std::fs::metadata(program) else {
+            return false;
+        };
+        if !owner_ok(file.uid()) || file.mode() & 0o022 != 0 {
+            return false;
+        }
+        let mut dir = program.parent();
+        while let Some(d) = dir {
+            let Ok(m) = std::fs::metadata(if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }) else {
+                return false;
+            };
+            let sticky = m.mode() & 0o1000 != 0;
+            if !owner_ok(m.uid()) || (m.mode() & 0o022 != 0 && !sticky) {
+                return false;
+            }
+            dir = d.parent();
+        }
+        true
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = program;
+        true
+    }
 }
 
 /// The test hook's program, in debug builds only (see [`PROGRAM_ENV`]).
@@ -660,6 +705,44 @@ mod tests {
             outcome(Os::Linux, false, true, None, ""),
             ElevationOutcome::Failed { status: None, .. }
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_others_could_replace_is_never_run_as_root() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("NOT CHECKED: needs root to make root-owned files");
+            return;
+        }
+        let base = std::env::temp_dir().join(format!("mailoauth-elevate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let dir = base.join("bin");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cli = dir.join("mailoauth");
+        std::fs::write(&cli, b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(
+            may_run_as_root(&cli),
+            "root's own 0755 file under /tmp (sticky)"
+        );
+        std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(!may_run_as_root(&cli), "a group-writable program");
+        std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(
+            !may_run_as_root(&cli),
+            "a folder anyone may write (not sticky)"
+        );
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // Another user's file (nobody = 65534), as in their ~/.local/bin.
+        std::os::unix::fs::chown(&cli, Some(65534), None).unwrap();
+        assert!(!may_run_as_root(&cli), "a file of another user");
+        assert!(!may_run_as_root(&base.join("absent")));
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[cfg(unix)]
