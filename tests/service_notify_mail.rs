@@ -19,13 +19,11 @@ mod common;
 #[path = "common/service.rs"]
 mod service;
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, BOB, PUBLIC_CLIENT};
 use mailoauth::store::TokenStore;
 use service::{config_text, Svc, BIN};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// A hook that appends its `MAILOAUTH_*` environment (one line per run) to `out`.
@@ -177,53 +175,6 @@ async fn revoke(refresh_token: &str) {
     assert!(resp.status().is_success(), "revocation: {resp:?}");
 }
 
-/// `mailoauth reauthorize NAME`, the device code approved by the scripted browser as `user`.
-async fn reauthorize(svc: &Svc, name: &str, user: (&'static str, &'static str)) {
-    let mut child = Command::new(BIN)
-        .args(["reauthorize", name, "--config"])
-        .arg(&svc.config)
-        .arg("--socket")
-        .arg(&svc.socket)
-        .env_remove("MAILOAUTH_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("http") {
-                let url = line[at..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches(')')
-                    .to_string();
-                if url.contains("user_code=") {
-                    let _ = tx.send(url);
-                }
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let complete = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
-        .await
-        .unwrap()
-        .expect("reauthorize printed the device code's complete URL");
-    Browser::new().approve_device(&complete, user).await;
-    let done = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let printed = reader.join().unwrap();
-    assert!(done.success(), "reauthorize: {done:?}\n{printed}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never_through_itself() {
     let service = "[service]\ncheck_every_secs = 3\n";
@@ -321,7 +272,7 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
     assert_eq!(runs(&out).len(), 1, "{:?}", runs(&out));
 
     // Re-authorized: the hook's `ok` run, and its mail.
-    reauthorize(&svc, "alice", ALICE).await;
+    svc.reauthorize_device("alice", ALICE).await;
     wait_line(&svc, "alice", ": OK");
     let all = wait_for("the admin's second mail", &svc, || {
         let m = mails(&inbox);

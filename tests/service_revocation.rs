@@ -15,11 +15,9 @@ mod common;
 #[path = "common/service.rs"]
 mod service;
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, PUBLIC_CLIENT};
 use service::{printed, Svc, BIN};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 /// A hook that appends its environment (one line per run, `MAILOAUTH_*` only, sorted) to `out`.
@@ -178,52 +176,7 @@ async fn a_revoked_grant_reaches_status_and_the_hook_once_and_reauthorize_heals_
 
     // One command brings it back: reauthorize signs in (device code, approved by the scripted
     // browser) and hands the new tokens to the service.
-    let mut child = Command::new(BIN)
-        .args(["reauthorize", "alice", "--config"])
-        .arg(&svc.config)
-        .arg("--socket")
-        .arg(&svc.socket)
-        .env_remove("MAILOAUTH_CONFIG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(at) = line.find("http") {
-                let url = line[at..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches(')')
-                    .to_string();
-                if url.contains("user_code=") {
-                    let _ = tx.send(url);
-                }
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let complete = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
-        .await
-        .unwrap()
-        .expect("reauthorize printed the device code's complete URL");
-    Browser::new().approve_device(&complete, ALICE).await;
-    let status_re = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    let printed_err = reader.join().unwrap();
-    assert!(
-        status_re.success(),
-        "reauthorize: {status_re:?}\n{printed_err}"
-    );
+    let printed_err = svc.reauthorize_device("alice", ALICE).await;
     assert!(
         printed_err.contains("service's custody"),
         "reauthorize says where the tokens went: {printed_err}"

@@ -490,15 +490,9 @@ fn restore(
         return backup_fail(&e);
     }
     let socket = mailoauth::service::client::socket_path(socket.as_deref());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mailoauth: cannot start the async runtime: {e}");
-            return ExitCode::from(EX_OSERR);
-        }
+        Err(code) => return code,
     };
     let ask = |req: Request| {
         let wait = mailoauth::service::client::wait_for(&req);
@@ -589,15 +583,9 @@ fn save_account(from: &std::path::Path, socket: Option<PathBuf>, name: &str) -> 
         }
     };
     let socket = mailoauth::service::client::socket_path(socket.as_deref());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("mailoauth: cannot start the async runtime: {e}");
-            return ExitCode::from(EX_OSERR);
-        }
+        Err(code) => return code,
     };
     match rt.block_on(mailoauth::account::save_config_account_through_service(
         account, &socket,
@@ -744,4 +732,16 @@ mod tests {
             assert_eq!(shown.trim_end(), "token refreshed", "{level:?}");
         }
     }
+}
+
+/// The single-threaded runtime of a service subcommand that talks to the service; 71 when the
+/// operating system refuses what it needs.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("mailoauth: cannot start the async runtime: {e}");
+            ExitCode::from(EX_OSERR)
+        })
 }
