@@ -177,6 +177,42 @@ fn a_manager_made_by_install_saves_accounts_through_the_service_and_others_are_r
     assert!(mailoauth::service::is_service_owned(printer));
     assert_eq!(printer.mailbox, "printer@contoso.com");
 
+    // The admin's home screen shows its own file: the accounts the service holds in the machine
+    // config that this file does not name are listed too, marked with the file they are in.
+    let (socket, own) = (svc.socket.clone(), mine.clone());
+    let (all, overview) = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(mailoauth::service::client::home_status(
+                &own,
+                mailoauth::date::CivilDate::today(),
+                &socket,
+            ))
+    })
+    .join()
+    .unwrap()
+    .expect("the home screen's status");
+    assert!(overview.running, "{overview:?}");
+    let machine = svc.config.display().to_string();
+    let shown = |name: &str| all.iter().find(|a| a.name == name).cloned();
+    let printer = shown("printer").expect("the service's printer account on the home screen");
+    assert_eq!(printer.mailbox, "printer@contoso.com");
+    assert_eq!(printer.provider, "microsoft");
+    assert_eq!(printer.held_in.as_deref(), Some(machine.as_str()));
+    assert!(printer.service.is_some(), "with the service's times");
+    let scanner = shown("scanner").expect("scanner, in the admin's own file");
+    assert_eq!(
+        scanner.held_in, None,
+        "an account of the file shown is not elsewhere"
+    );
+    assert_eq!(
+        all.iter().filter(|a| a.name == "scanner").count(),
+        1,
+        "listed once"
+    );
+
     // A user who is not a manager is refused (77), and the file is not touched.
     let before = std::fs::read(&svc.config).unwrap();
     let other = {

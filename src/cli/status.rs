@@ -193,7 +193,15 @@ fn render(path: &str, all: &[AccountStatus]) -> String {
             out.push_str(&format!("  why: {reason}\n"));
             out.push_str(&format!(
                 "  fix: {}\n",
-                super::reauthorize::command(Some(std::path::Path::new(path)), &a.name)
+                super::reauthorize::command(
+                    Some(std::path::Path::new(a.held_in.as_deref().unwrap_or(path))),
+                    &a.name
+                )
+            ));
+        }
+        if let Some(file) = &a.held_in {
+            out.push_str(&format!(
+                "  held by the mailoauth service in {file} (not in this file)\n"
             ));
         }
         if let Some(t) = &a.service {
@@ -262,6 +270,7 @@ mod tests {
             reauthorize_reason: Some("refused".into()),
             secret_expires_in_days: Some(5),
             service: None,
+            held_in: None,
         };
         let text = render("m.toml", &[a]);
         assert!(

@@ -803,6 +803,9 @@ pub async fn status_with_service(
     };
     let mut recorded = recorded;
     let mut view = ServiceView::new();
+    // Accounts the service holds that this config does not name (it reads another file): name,
+    // mailbox, provider.
+    let mut elsewhere: Vec<(String, String, String)> = Vec::new();
     if !held.is_empty() || ask_always {
         overview.asked = true;
         let req = Request::Status;
@@ -816,6 +819,14 @@ pub async fn status_with_service(
                 overview.running = true;
                 overview.config = value["config"].as_str().map(str::to_string);
                 view = view_of(&value);
+                let empty = Vec::new();
+                for a in value["accounts"].as_array().unwrap_or(&empty) {
+                    let text = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+                    let name = text("account");
+                    if !name.is_empty() && !config.accounts.iter().any(|c| c.name == name) {
+                        elsewhere.push((name, text("mailbox"), text("provider")));
+                    }
+                }
             }
             Err(e) => {
                 overview.problem = Some(e.clone());
@@ -853,6 +864,20 @@ pub async fn status_with_service(
         if held.contains(&a.name) {
             a.service = view.get(&a.name).map(|(_, times)| times.clone());
         }
+    }
+    for (name, mailbox, provider) in &elsewhere {
+        let Some((record, times)) = view.get(name) else {
+            continue;
+        };
+        let named = crate::status::Named {
+            name,
+            mailbox,
+            provider,
+        };
+        let mut a = crate::status::held_elsewhere(named, record, today);
+        a.service = Some(times.clone());
+        a.held_in = overview.config.clone();
+        all.push(a);
     }
     (all, overview)
 }

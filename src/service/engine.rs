@@ -1021,6 +1021,7 @@ impl Engine {
                 json!({
                     "account": name,
                     "mailbox": e.account.as_ref().map(|a| a.mailbox.clone()),
+                    "provider": e.account.as_ref().map(|a| a.auth.provider.clone()),
                     "has_tokens": e.tokens.is_some(),
                     "expires_at": expires_at,
                     "next_refresh": expires_at.map(|x| x.saturating_sub(st.policy.refresh_ahead.as_secs())),

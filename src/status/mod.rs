@@ -263,6 +263,12 @@ pub struct AccountStatus {
     #[ts(optional)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceTimes>,
+    /// For an account the token service holds in another config file than the one shown (a
+    /// non-root admin's own file, while the service reads the machine's): that file. Such an
+    /// account is changed there (by root, or through the service), not in the file shown.
+    #[ts(optional)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_in: Option<String>,
 }
 
 /// What the token service says of one account it holds (Unix seconds).
@@ -316,9 +322,54 @@ pub fn account_status(
     record: Option<&AccountRecord>,
     today: CivilDate,
 ) -> AccountStatus {
+    let secret_expires = account
+        .auth
+        .client_secret_expires
+        .as_deref()
+        .and_then(CivilDate::parse_prefix);
+    status_of(
+        Named {
+            name: &account.name,
+            mailbox: &account.mailbox,
+            provider: &account.auth.provider,
+        },
+        &diagnosis_context(account),
+        secret_expires,
+        record,
+        today,
+    )
+}
+
+/// The status of an account known only from the token service's answer (held in another config
+/// file than the one shown): its name, mailbox and provider, and the service's record.
+pub fn held_elsewhere(named: Named<'_>, record: &AccountRecord, today: CivilDate) -> AccountStatus {
+    let ctx = diagnosis::Context {
+        mailbox: Some(named.mailbox.to_string()),
+        ..Default::default()
+    };
+    status_of(named, &ctx, None, Some(record), today)
+}
+
+/// What names an account on the status screens.
+#[derive(Debug, Clone, Copy)]
+pub struct Named<'a> {
+    /// The account's name in its config.
+    pub name: &'a str,
+    /// The mailbox.
+    pub mailbox: &'a str,
+    /// The provider id.
+    pub provider: &'a str,
+}
+
+fn status_of(
+    named: Named<'_>,
+    ctx: &diagnosis::Context,
+    secret_expires: Option<CivilDate>,
+    record: Option<&AccountRecord>,
+    today: CivilDate,
+) -> AccountStatus {
     let empty = AccountRecord::default();
     let record = record.unwrap_or(&empty);
-    let ctx = diagnosis_context(account);
     // The order of events, not their clock: a failure opens `failing_since`, a success closes
     // it, so a success in the same second as the failure it repairs still counts.
     let failing = record.last_failure.is_some() && record.failing_since.is_some();
@@ -331,13 +382,8 @@ pub fn account_status(
         .and_then(|f| {
             f.diagnosis_id
                 .as_deref()
-                .and_then(|id| diagnosis::diagnose(id, &f.error, &ctx))
+                .and_then(|id| diagnosis::diagnose(id, &f.error, ctx))
         });
-    let secret_expires = account
-        .auth
-        .client_secret_expires
-        .as_deref()
-        .and_then(CivilDate::parse_prefix);
     let secret_expires_in_days = secret_expires.map(|d| d.days() - today.days());
     let mut reauthorize_reason = None;
     if let (Some(date), Some(days)) = (secret_expires, secret_expires_in_days) {
@@ -368,9 +414,9 @@ pub fn account_status(
         AccountState::Unused
     };
     AccountStatus {
-        name: account.name.clone(),
-        mailbox: account.mailbox.clone(),
-        provider: account.auth.provider.clone(),
+        name: named.name.to_string(),
+        mailbox: named.mailbox.to_string(),
+        provider: named.provider.to_string(),
         state,
         last_success: record.last_success,
         last_failure: record.last_failure.clone(),
@@ -379,6 +425,7 @@ pub fn account_status(
         reauthorize_reason,
         secret_expires_in_days,
         service: None,
+        held_in: None,
     }
 }
 

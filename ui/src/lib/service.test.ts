@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { installNote, serviceNotice, serviceTimes } from './service';
+import { installNote, reauthorizeCommand, serviceNotice, serviceTimes } from './service';
 import type { ServiceOverview } from './ipc';
 
 const overview = (over: Partial<ServiceOverview>): ServiceOverview => ({
@@ -55,5 +55,19 @@ describe('installNote', () => {
     expect(failed.text).toContain('exit status 69');
     expect(failed.text).toContain('systemd is not running');
     expect(installNote({ kind: 'failed', status: null, detail: '' }).text).toContain('it was stopped');
+  });
+});
+
+describe('reauthorizeCommand', () => {
+  it('names the account and the machine config, with sudo where the platform uses it, quoting a path with spaces', () => {
+    expect(reauthorizeCommand('scanner', '/etc/mailoauth/mailoauth.toml', 'sudo mailoauth service install')).toBe(
+      'sudo mailoauth reauthorize scanner --config /etc/mailoauth/mailoauth.toml',
+    );
+    expect(
+      reauthorizeCommand('scanner', 'C:\\ProgramData\\mailoauth\\mailoauth.toml', 'mailoauth service install (in a terminal opened with "Run as administrator")'),
+    ).toBe('mailoauth reauthorize scanner --config C:\\ProgramData\\mailoauth\\mailoauth.toml');
+    expect(reauthorizeCommand('a', '/Library/Application Support/mailoauth/mailoauth.toml', 'sudo mailoauth service install')).toBe(
+      'sudo mailoauth reauthorize a --config "/Library/Application Support/mailoauth/mailoauth.toml"',
+    );
   });
 });

@@ -90,3 +90,15 @@ export const INSTALL_POLLS = 30;
 /** Said when the service was installed but has not answered after the polls. */
 export const NOT_ANSWERING =
   'The service was installed but does not answer yet. Its log says why (journalctl -u mailoauth on Linux); or run the command below in a terminal as an administrator.';
+
+/**
+ * The command that signs account `name` of config `file` in again, for an account the service
+ * holds in a file this wizard does not edit (the machine's config). `startCommand` is the core's
+ * command that installs the service: it says whether the platform's administrator prefix is
+ * `sudo` (Unix) or an elevated terminal (Windows).
+ */
+export function reauthorizeCommand(name: string, file: string, startCommand: string): string {
+  const sudo = startCommand.startsWith('sudo ') ? 'sudo ' : '';
+  const quoted = /[\s"']/.test(file) ? `"${file.replace(/"/g, '\\"')}"` : file;
+  return `${sudo}mailoauth reauthorize ${name} --config ${quoted}`;
+}

@@ -52,4 +52,10 @@ secretExpiresInDays?: number,
  * For an account the token service holds: its refresh and check times, as the service
  * reports them.
  */
-service?: ServiceTimes, };
+service?: ServiceTimes, 
+/**
+ * For an account the token service holds in another config file than the one shown (a
+ * non-root admin's own file, while the service reads the machine's): that file. Such an
+ * account is changed there (by root, or through the service), not in the file shown.
+ */
+heldIn?: string, };
