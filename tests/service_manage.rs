@@ -163,7 +163,7 @@ fn a_manager_made_by_install_saves_accounts_through_the_service_and_others_are_r
             .enable_all()
             .build()
             .unwrap()
-            .block_on(mailoauth::account::save_through_service(
+            .block_on(mailoauth::service::client::save_draft(
                 &draft, "printer", None, &socket,
             ))
     })

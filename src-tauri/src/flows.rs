@@ -346,7 +346,7 @@ pub async fn save_setup(
     let report = if through_service {
         // The machine config, which this wizard cannot write (or is not its file): the service
         // writes it for a manager.
-        account::save_through_service(&draft, &name, state.sandbox(), &socket)
+        service::save_draft(&draft, &name, state.sandbox(), &socket)
             .await
             .map_err(|e| IpcError::from_core(&e))?
     } else {

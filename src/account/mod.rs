@@ -356,45 +356,6 @@ pub fn can_write(path: &Path) -> bool {
     }
 }
 
-/// Saves the wizard's answers as account `name` (held by the token service) into the machine
-/// config through the service at `socket`: for a wizard that cannot write that file (a non-root
-/// admin on Linux/macOS, who manages the service as a member of the group `mailoauth`). The
-/// service validates it with the loader's code and refuses the `[service]` table and any file or
-/// secret it would read as root. The report names the file the service wrote.
-pub async fn save_through_service(
-    draft: &AccountDraft,
-    name: &str,
-    sandbox: Option<&Sandbox>,
-    socket: &Path,
-) -> Result<SaveReport, crate::service::client::HandOverError> {
-    let account = planned_account(draft, name, sandbox)?;
-    let path = crate::service::client::save_account(socket, &account).await?;
-    let token_command =
-        crate::export::ExportContext::for_config(Path::new(&path)).token_command(&account);
-    let text = crate::config::render(&crate::config::Config {
-        accounts: vec![account],
-        ..Default::default()
-    })
-    .unwrap_or_default();
-    Ok(SaveReport {
-        path,
-        text,
-        saved: true,
-        changed_on_disk: None,
-        base: String::new(),
-        token_command,
-    })
-}
-
-/// Saves `account` (held by the token service) into the machine config through the service at
-/// `socket` (`mailoauth service save-account`); returns the file the service wrote.
-pub async fn save_config_account_through_service(
-    account: crate::config::Account,
-    socket: &Path,
-) -> Result<String, crate::service::client::HandOverError> {
-    crate::service::client::save_account(socket, &account).await
-}
-
 /// The config account `name` the wizard's answers make (in the sandbox: its servers and CA), as
 /// the save and the export preview both write it.
 pub fn planned_account(

@@ -587,9 +587,7 @@ fn save_account(from: &std::path::Path, socket: Option<PathBuf>, name: &str) -> 
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    match rt.block_on(mailoauth::account::save_config_account_through_service(
-        account, &socket,
-    )) {
+    match rt.block_on(mailoauth::service::client::save_account(&socket, &account)) {
         Ok(path) => {
             println!("account {name:?} saved in {path} by the mailoauth service");
             ExitCode::SUCCESS

@@ -456,6 +456,36 @@ pub async fn put_secret(
         .map(|_| ())
 }
 
+/// Saves the wizard's answers as account `name` (held by the token service) into the machine
+/// config through the service at `socket`: for a wizard that cannot write that file (a non-root
+/// admin on Linux/macOS, who manages the service as a member of the group `mailoauth`). The
+/// service validates it with the loader's code and refuses the `[service]` table and any file or
+/// secret it would read as root. The report names the file the service wrote.
+pub async fn save_draft(
+    draft: &crate::account::AccountDraft,
+    name: &str,
+    sandbox: Option<&crate::sandbox::Sandbox>,
+    socket: &Path,
+) -> Result<crate::account::SaveReport, HandOverError> {
+    let account = crate::account::planned_account(draft, name, sandbox)?;
+    let path = save_account(socket, &account).await?;
+    let token_command =
+        crate::export::ExportContext::for_config(Path::new(&path)).token_command(&account);
+    let text = crate::config::render(&crate::config::Config {
+        accounts: vec![account],
+        ..Default::default()
+    })
+    .unwrap_or_default();
+    Ok(crate::account::SaveReport {
+        path,
+        text,
+        saved: true,
+        changed_on_disk: None,
+        base: String::new(),
+        token_command,
+    })
+}
+
 /// A sign-in's tokens on their way into the service (re-authorization of an account the service
 /// holds, the wizard's and `mailoauth setup`'s save): the flow saves them in this process's
 /// memory only ([`crate::store::memory::MemoryStore`]), [`HandOver::send`] gives them to the
