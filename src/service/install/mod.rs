@@ -456,9 +456,13 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
                 }
                 // The group and the member first: the service reads its managers at start (the
                 // pipe's security descriptor), so the desktop user can connect at once.
-                windows::ensure_manager_group(&mut report)?;
-                if let Some(user) = &opts.manager {
-                    windows::add_manager(user, &mut report)?;
+                match &opts.manager {
+                    Some(user) => windows::add_manager(user, &mut report)?,
+                    None => {
+                        if let Err(e) = windows::ensure_manager_group(&mut report) {
+                            report.say(format!("note: the local group {MANAGER_GROUP} was not created ({e}): only SYSTEM and elevated Administrators manage the service"));
+                        }
+                    }
                 }
                 windows::register(&binary, &config, &mut report)?;
             }
