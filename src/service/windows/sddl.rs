@@ -100,6 +100,22 @@ const TOO_BROAD_FOR_MANAGERS: &[(&str, &str)] = &[
     ("S-1-5-32-555", "Remote Desktop Users"),
 ];
 
+/// The domain's own everyone-groups (`S-1-5-21-<domain>-513` Domain Users, `-514` Domain Guests,
+/// `-515` Domain Computers), by their well-known relative id.
+fn broad_domain_group(sid: &str) -> Option<&'static str> {
+    let rest = sid.strip_prefix("S-1-5-21-")?;
+    let parts: Vec<&str> = rest.split('-').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    match parts[3] {
+        "513" => Some("Domain Users"),
+        "514" => Some("Domain Guests"),
+        "515" => Some("Domain Computers"),
+        _ => None,
+    }
+}
+
 /// Splits the members of the local group `mailoauth` (SIDs, as the account database lists
 /// them) into those that manage and those left out with the reason: a SID that is not one,
 /// or a well-known group whose every member would become a manager (Everyone, Users,
@@ -114,6 +130,8 @@ pub fn usable_managers(members: &[String]) -> (Vec<String>, Vec<(String, String)
         } else if let Some((_, name, _)) = TOO_BROAD.iter().find(|(s, _, _)| *s == sid) {
             left_out.push((sid, format!("{name}: every account would manage")));
         } else if let Some((_, name)) = TOO_BROAD_FOR_MANAGERS.iter().find(|(s, _)| *s == sid) {
+            left_out.push((sid, format!("{name}: every member would manage")));
+        } else if let Some(name) = broad_domain_group(&sid) {
             left_out.push((sid, format!("{name}: every member would manage")));
         } else if !ok.contains(&sid) {
             ok.push(sid);
@@ -640,6 +658,8 @@ mod tests {
             "garbage",
             HELPDESK,
             &ADMIN.to_ascii_lowercase(),
+            "S-1-5-21-3623811015-3361044348-30300820-513",
+            "S-1-5-21-3623811015-3361044348-30300820-515",
         ]);
         let (ok, left_out) = usable_managers(&members);
         let mut want = vec![ADMIN.to_owned(), HELPDESK.to_owned()];
@@ -648,10 +668,22 @@ mod tests {
         let out: Vec<&str> = left_out.iter().map(|(sid, _)| sid.as_str()).collect();
         assert_eq!(
             out,
-            ["S-1-1-0", "S-1-5-32-545", "S-1-5-11", "S-1-5-4", "garbage"]
+            [
+                "S-1-1-0",
+                "S-1-5-32-545",
+                "S-1-5-11",
+                "S-1-5-4",
+                "garbage",
+                "S-1-5-21-3623811015-3361044348-30300820-513",
+                "S-1-5-21-3623811015-3361044348-30300820-515"
+            ]
         );
         assert!(left_out.iter().all(|(_, why)| !why.is_empty()));
         assert!(left_out[1].1.contains("Users"), "{left_out:?}");
+        assert!(left_out[5].1.contains("Domain Users"), "{left_out:?}");
+        // A user whose relative id happens to end in 513 is no group of the domain's.
+        let (ok, _) = usable_managers(&s(&["S-1-5-21-1-2-3-4-513"]));
+        assert_eq!(ok.len(), 1);
         // What is usable builds a descriptor.
         assert!(pipe_sddl(&[], &ok).is_ok());
     }

@@ -472,6 +472,43 @@ mod tests {
     }
 
     #[test]
+    fn the_pipe_descriptor_admits_the_groups_members_beside_the_readers_and_the_service() {
+        let me = identity::of_current_process().unwrap();
+        let member = String::from("S-1-5-21-1004336348-1177238915-682003330-1000");
+        // No config: no readers; the service's own account and the group's member.
+        let missing = std::env::temp_dir().join("mailoauth-no-such-config.toml");
+        let (text, sd) = pipe_descriptor(&missing, &me, std::slice::from_ref(&member)).unwrap();
+        let mut want = vec![
+            (sddl::SYSTEM.to_owned(), sddl::FULL_CONTROL),
+            (sddl::ADMINISTRATORS.to_owned(), sddl::FULL_CONTROL),
+        ];
+        let mut others = vec![member.clone()];
+        if me.user_sid != sddl::SYSTEM {
+            others.push(me.user_sid.clone());
+        }
+        others.sort();
+        want.extend(others.into_iter().map(|s| (s, sddl::READER_ACCESS)));
+        // As built, and as Windows (Wine, here) reads it back.
+        for t in [text.clone(), sd.to_sddl().unwrap()] {
+            let d = sddl::decode(&t).unwrap();
+            assert!(d.protected(), "{t}");
+            let got: Vec<(String, u32)> = d
+                .dacl
+                .expect("a DACL")
+                .into_iter()
+                .map(|a| {
+                    assert_eq!((a.kind.as_str(), a.flags.as_str()), ("A", ""), "{t}");
+                    (a.sid, a.mask)
+                })
+                .collect();
+            assert_eq!(got, want, "{t}");
+        }
+        // Without the member, it is gone.
+        let (text, _) = pipe_descriptor(&missing, &me, &[]).unwrap();
+        assert!(!text.contains(&member), "{text}");
+    }
+
+    #[test]
     fn the_managers_group_is_read_from_the_account_database() {
         // No group `mailoauth` on a test machine (or under Wine): no managers beyond SYSTEM
         // and elevated Administrators, and no failure.
