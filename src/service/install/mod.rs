@@ -331,6 +331,11 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
     }
     if let Some(user) = &opts.manager {
         check_manager_name(opts.os, user)?;
+        // Before the running service is stopped for an upgrade: a wrong name changes nothing.
+        #[cfg(windows)]
+        if opts.os == Os::Windows {
+            windows::check_manager(user)?;
+        }
     }
     // Without systemd running (a container), nothing would start the unit: say so before
     // writing anything, rather than leave a half-installed service.

@@ -425,10 +425,10 @@ pub fn ensure_manager_group(report: &mut Report) -> Result<(), InstallError> {
     }
 }
 
-/// Adds the user `user` (`DOMAIN\user` or `user`) to the managers' local group, created if
-/// missing. Only a user: a group named here (`Users`, `Domain Users`) would make each of its
+/// Checks that `--manager` names a user of this machine or its domain, before anything is
+/// changed. Only a user: a group named here (`Users`, `Domain Users`) would make each of its
 /// members a manager.
-pub fn add_manager(user: &str, report: &mut Report) -> Result<(), InstallError> {
+pub fn check_manager(user: &str) -> Result<(), InstallError> {
     use super::super::windows::identity;
     use windows_sys::Win32::Security::SidTypeUser;
     let (_, kind) = identity::lookup_account(user).map_err(|e| InstallError::BadOption {
@@ -441,6 +441,13 @@ pub fn add_manager(user: &str, report: &mut Report) -> Result<(), InstallError> 
             detail: format!("{user:?} is not a user (a group, or another kind of account): name the user who manages the service"),
         });
     }
+    Ok(())
+}
+
+/// Adds the user `user` (`DOMAIN\user` or `user`) to the managers' local group, created if
+/// missing ([`check_manager`] first).
+pub fn add_manager(user: &str, report: &mut Report) -> Result<(), InstallError> {
+    check_manager(user)?;
     ensure_manager_group(report)?;
     let group = super::MANAGER_GROUP;
     match add_local_group_member(group, user) {
