@@ -34,10 +34,10 @@ enum ServiceCommand {
         /// launchd plist).
         #[arg(long = "for", value_name = "OS", requires = "root")]
         target: Option<TargetOs>,
-        /// Also make USER a manager of the service: added to the group mailoauth (Linux, macOS),
-        /// so that USER's wizard saves the service's accounts and hands it tokens without
-        /// another elevation prompt. Nothing to do on Windows (Administrators manage). Changes
-        /// the machine's group database even with --root.
+        /// Also make USER a manager of the service: added to the group mailoauth (Linux, macOS;
+        /// on Windows the local group mailoauth, USER as DOMAIN\user or user), so that USER's
+        /// wizard saves the service's accounts and hands it tokens without another elevation
+        /// prompt. Changes the machine's group database even with --root.
         #[arg(long, value_name = "USER")]
         manager: Option<String>,
     },

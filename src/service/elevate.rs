@@ -52,11 +52,12 @@ pub fn find_cli(
         .find(|p| exists(p))
 }
 
-/// The CLI's arguments for an install that also makes `manager` (the desktop user) a manager.
-/// No manager on Windows (elevated Administrators manage there) nor for root.
+/// The CLI's arguments for an install that also makes `manager` (the desktop user; `DOMAIN\user`
+/// on Windows) a manager: a member of the group `mailoauth` (a local group on Windows). None
+/// for root, who manages anyway.
 pub fn install_args(os: Os, manager: Option<&str>) -> Vec<String> {
     let mut args = vec![String::from("service"), String::from("install")];
-    if let Some(m) = manager.filter(|m| !m.is_empty() && *m != "root" && os != Os::Windows) {
+    if let Some(m) = manager.filter(|m| !(m.is_empty() || *m == "root" && os != Os::Windows)) {
         args.push(String::from("--manager"));
         args.push(m.to_string());
     }
@@ -362,8 +363,21 @@ pub fn desktop_user() -> Option<String> {
     (p.user != uid.to_string()).then_some(p.user)
 }
 
-/// No manager group on Windows.
-#[cfg(not(unix))]
+/// The account running this process as `DOMAIN\user` (from its token's user SID,
+/// `LookupAccountSidW`; not from `USERNAME`, which the environment can say anything in), for
+/// `--manager`; `None` for SYSTEM, which manages anyway, or when the SID has no name.
+#[cfg(windows)]
+pub fn desktop_user() -> Option<String> {
+    use super::windows::{identity, sddl};
+    let me = identity::of_current_process().ok()?;
+    if me.user_sid == sddl::SYSTEM {
+        return None;
+    }
+    identity::account_name(&me.user_sid).ok()
+}
+
+/// No manager group on this platform.
+#[cfg(not(any(unix, windows)))]
 pub fn desktop_user() -> Option<String> {
     None
 }
@@ -420,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn the_install_names_the_desktop_user_as_manager_except_on_windows_and_for_root() {
+    fn the_install_names_the_desktop_user_as_manager_except_root() {
         assert_eq!(
             install_args(Os::Linux, Some("alice")),
             args(&["service", "install", "--manager", "alice"])
@@ -430,14 +444,61 @@ mod tests {
             args(&["service", "install", "--manager", "alice"])
         );
         assert_eq!(
-            install_args(Os::Windows, Some("alice")),
-            args(&["service", "install"])
+            install_args(Os::Windows, Some(r"CORP\Jane Doe")),
+            args(&["service", "install", "--manager", r"CORP\Jane Doe"])
+        );
+        // A Windows account may be called root; only Unix's root is left out.
+        assert_eq!(
+            install_args(Os::Windows, Some("root")),
+            args(&["service", "install", "--manager", "root"])
         );
         assert_eq!(
             install_args(Os::Linux, Some("root")),
             args(&["service", "install"])
         );
         assert_eq!(install_args(Os::Linux, None), args(&["service", "install"]));
+        assert_eq!(
+            install_args(Os::Windows, None),
+            args(&["service", "install"])
+        );
+        assert_eq!(
+            install_args(Os::Windows, Some("")),
+            args(&["service", "install"])
+        );
+    }
+
+    #[test]
+    fn windows_passes_the_desktop_user_with_domain_and_spaces_as_one_argument() {
+        let a = install_args(Os::Windows, Some(r"DESKTOP-7\Jane Doe"));
+        let Launch::RunAs { parameters, .. } = plan(
+            Os::Windows,
+            Path::new(r"C:\Program Files\mailoauth\mailoauth.exe"),
+            &a,
+            None,
+        ) else {
+            panic!("not runas");
+        };
+        assert_eq!(
+            parameters,
+            r#"service install --manager "DESKTOP-7\Jane Doe""#
+        );
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_desktop_user_on_windows_is_domain_and_name_of_the_token() {
+        use crate::service::windows::identity;
+        let me = identity::of_current_process().unwrap().user_sid;
+        match desktop_user() {
+            Some(name) => {
+                assert!(name.contains('\\'), "{name}");
+                match identity::lookup_account(&name) {
+                    Ok((sid, _)) => assert_eq!(sid, me, "{name}"),
+                    Err(e) => println!("NOT CHECKED: {name:?} did not look up by name ({e})"),
+                }
+            }
+            None => assert_eq!(me, crate::service::windows::sddl::SYSTEM),
+        }
     }
 
     #[test]

@@ -44,7 +44,8 @@ impl Os {
     }
 }
 
-/// The group whose members may manage the service (Linux, macOS), besides root.
+/// The group whose members may manage the service, besides root (Linux, macOS; on Windows a
+/// local group, besides SYSTEM and elevated Administrators).
 pub const MANAGER_GROUP: &str = "mailoauth";
 
 /// Why install/uninstall failed.
@@ -177,7 +178,7 @@ pub struct InstallOptions {
     pub os: Os,
     /// The binary to put in place (the running one).
     pub source_binary: PathBuf,
-    /// An OS user to add to the managers group ([`MANAGER_GROUP`]; Linux, macOS), so that the
+    /// An OS user to add to the managers group ([`MANAGER_GROUP`]; a local group on Windows), so that the
     /// wizard that asked for this install manages the service afterwards without another
     /// elevation prompt. The group database is the machine's: this changes it even with
     /// `root` (a membership cannot be staged).
@@ -329,7 +330,12 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
         return Err(not_privileged("install"));
     }
     if let Some(user) = &opts.manager {
-        check_manager_name(user)?;
+        check_manager_name(opts.os, user)?;
+        // Before the running service is stopped for an upgrade: a wrong name changes nothing.
+        #[cfg(windows)]
+        if opts.os == Os::Windows {
+            windows::check_manager(user)?;
+        }
     }
     // Without systemd running (a container), nothing would start the unit: say so before
     // writing anything, rather than leave a half-installed service.
@@ -453,6 +459,16 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
                         "a Windows service is a registration, not a file: it cannot be staged",
                     ));
                 }
+                // The group and the member first: the service reads its managers at start (the
+                // pipe's security descriptor), so the desktop user can connect at once.
+                match &opts.manager {
+                    Some(user) => windows::add_manager(user, &mut report)?,
+                    None => {
+                        if let Err(e) = windows::ensure_manager_group(&mut report) {
+                            report.say(format!("note: the local group {MANAGER_GROUP} was not created ({e}): only SYSTEM and elevated Administrators manage the service"));
+                        }
+                    }
+                }
                 windows::register(&binary, &config, &mut report)?;
             }
             #[cfg(not(windows))]
@@ -461,7 +477,7 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
             ));
         }
     }
-    if let Some(user) = &opts.manager {
+    if let Some(user) = opts.manager.as_ref().filter(|_| opts.os != Os::Windows) {
         add_manager(opts.os, user, &mut report)?;
     }
     if root.is_some() {
@@ -474,28 +490,47 @@ pub fn install(opts: &InstallOptions) -> Result<Report, InstallError> {
     Ok(report)
 }
 
-/// A user name `--manager` accepts: what `useradd` and macOS accept, and never an option.
-fn check_manager_name(user: &str) -> Result<(), InstallError> {
+/// A user name `--manager` accepts, and never an option: on Linux and macOS what `useradd` and
+/// macOS accept; on Windows `user` or `DOMAIN\user` (spaces allowed, none of the characters
+/// Windows refuses in account names).
+fn check_manager_name(os: Os, user: &str) -> Result<(), InstallError> {
     let ok = !user.is_empty()
         && user.len() <= 256
         && !user.starts_with('-')
-        && user
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '$' | '@'));
+        && match os {
+            Os::Windows => {
+                user.matches('\\').count() <= 1
+                    && !user.starts_with('\\')
+                    && !user.ends_with('\\')
+                    && !user.starts_with(' ')
+                    && !user.ends_with(' ')
+                    && !user
+                        .chars()
+                        .any(|c| c.is_control() || "\"/[]:;|=,+*?<>".contains(c))
+            }
+            _ => user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '$' | '@')),
+        };
     if ok {
         Ok(())
     } else {
         Err(InstallError::BadOption {
             option: "manager",
             detail: format!(
-                "{user:?} is not a user name (letters, digits, `.`, `_`, `-`): give the login name of the user who manages the service"
+                "{user:?} is not a user name ({}): give the login name of the user who manages the service",
+                if os == Os::Windows {
+                    "user or DOMAIN\\user"
+                } else {
+                    "letters, digits, `.`, `_`, `-`"
+                }
             ),
         })
     }
 }
 
 /// Adds `user` to the managers group (created when missing): Linux `gpasswd -a`, macOS
-/// `dseditgroup`; on Windows elevated Administrators manage and nothing is changed. The service
+/// `dseditgroup` (Windows: `windows::add_manager`, before the service starts). The service
 /// reads the group database on each request (src/service/peer.rs, `getgrouplist`), so the
 /// membership counts at once, without a new login.
 fn add_manager(os: Os, user: &str, report: &mut Report) -> Result<(), InstallError> {
@@ -518,9 +553,7 @@ fn add_manager(os: Os, user: &str, report: &mut Report) -> Result<(), InstallErr
             )?;
         }
         Os::Windows => {
-            report.say(format!(
-                "--manager {user}: nothing to do on Windows, where the service's managers are the Administrators (from an elevated window)"
-            ));
+            // Done by `windows::add_manager` before the service starts; never staged.
             return Ok(());
         }
     }
@@ -817,6 +850,27 @@ pub fn revoke_help(accounts: &[(String, String, String)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn manager_names_are_checked_per_platform_and_never_an_option() {
+        for ok in ["alice", "a.b_c-d", "svc$"] {
+            assert!(check_manager_name(Os::Linux, ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "a b", r"CORP\alice", "a;b", "a/b"] {
+            assert!(check_manager_name(Os::Linux, bad).is_err(), "{bad}");
+            assert!(check_manager_name(Os::MacOs, bad).is_err(), "{bad}");
+        }
+        for ok in ["alice", r"CORP\alice", r"DESKTOP-1\Jane Doe", "jane.doe"] {
+            assert!(check_manager_name(Os::Windows, ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "", "-x", r"\alice", r"CORP\", r"A\B\c", "a\"b", "a:b", "a,b", "a*", " alice",
+            "alice\n",
+        ] {
+            let e = check_manager_name(Os::Windows, bad).unwrap_err();
+            assert!(e.to_string().contains("DOMAIN"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn exec_lines_read_back_as_written() {

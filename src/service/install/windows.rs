@@ -341,3 +341,171 @@ fn remove_event_source() {
     // SAFETY: a valid NUL-terminated key path; a missing key is fine.
     unsafe { RegDeleteTreeW(HKEY_LOCAL_MACHINE, path.as_ptr()) };
 }
+
+/// The comment of the managers' local group ([`super::MANAGER_GROUP`]).
+pub const MANAGER_GROUP_COMMENT: &str = "Managers of the mailoauth token service";
+
+/// Creates the local group `name` with `comment` (`NetLocalGroupAdd`, level 1) unless it
+/// exists: `true` when it was created.
+pub fn ensure_local_group(name: &str, comment: &str) -> std::io::Result<bool> {
+    use windows_sys::Win32::Foundation::ERROR_ALIAS_EXISTS;
+    use windows_sys::Win32::NetworkManagement::NetManagement::{
+        NERR_GroupExists as NERR_GROUP_EXISTS, NetLocalGroupAdd, LOCALGROUP_INFO_1,
+    };
+    let (mut wname, mut wcomment) = (wide(name), wide(comment));
+    let info = LOCALGROUP_INFO_1 {
+        lgrpi1_name: wname.as_mut_ptr(),
+        lgrpi1_comment: wcomment.as_mut_ptr(),
+    };
+    let mut parm_err = 0u32;
+    // SAFETY: a LOCALGROUP_INFO_1 whose strings live until the call returns.
+    let rc = unsafe {
+        NetLocalGroupAdd(
+            std::ptr::null(),
+            1,
+            (&info as *const LOCALGROUP_INFO_1).cast(),
+            &mut parm_err,
+        )
+    };
+    match rc {
+        0 => Ok(true),
+        NERR_GROUP_EXISTS | ERROR_ALIAS_EXISTS => Ok(false),
+        rc => Err(super::super::windows::identity::net_error(
+            &format!("creating the local group {name}"),
+            rc,
+        )),
+    }
+}
+
+/// Adds `member` (`DOMAIN\user`, or `user` of this machine) to the local group `group`
+/// (`NetLocalGroupAddMembers`, level 3): `true` when added, `false` when it was a member.
+pub fn add_local_group_member(group: &str, member: &str) -> std::io::Result<bool> {
+    use windows_sys::Win32::Foundation::ERROR_MEMBER_IN_ALIAS;
+    use windows_sys::Win32::NetworkManagement::NetManagement::{
+        NetLocalGroupAddMembers, LOCALGROUP_MEMBERS_INFO_3,
+    };
+    let (wgroup, mut wmember) = (wide(group), wide(member));
+    let info = LOCALGROUP_MEMBERS_INFO_3 {
+        lgrmi3_domainandname: wmember.as_mut_ptr(),
+    };
+    // SAFETY: one LOCALGROUP_MEMBERS_INFO_3 whose string lives until the call returns.
+    let rc = unsafe {
+        NetLocalGroupAddMembers(
+            std::ptr::null(),
+            wgroup.as_ptr(),
+            3,
+            (&info as *const LOCALGROUP_MEMBERS_INFO_3).cast(),
+            1,
+        )
+    };
+    match rc {
+        0 => Ok(true),
+        ERROR_MEMBER_IN_ALIAS => Ok(false),
+        rc => Err(super::super::windows::identity::net_error(
+            &format!("adding {member} to the local group {group}"),
+            rc,
+        )),
+    }
+}
+
+/// Creates the managers' local group `mailoauth` if missing. Its members manage the service
+/// without elevation: the service reads the group's members from the account database on each
+/// connection (src/service/windows/server.rs), so a membership counts without a new logon.
+pub fn ensure_manager_group(report: &mut Report) -> Result<(), InstallError> {
+    let group = super::MANAGER_GROUP;
+    match ensure_local_group(group, MANAGER_GROUP_COMMENT) {
+        Ok(true) => {
+            report.say(format!(
+                "created the local group {group} (its members may manage the service: net localgroup {group} USER /add)"
+            ));
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(e) => Err(InstallError::Windows(e.to_string())),
+    }
+}
+
+/// Checks that `--manager` names a user of this machine or its domain, before anything is
+/// changed. Only a user: a group named here (`Users`, `Domain Users`) would make each of its
+/// members a manager.
+pub fn check_manager(user: &str) -> Result<(), InstallError> {
+    use super::super::windows::identity;
+    use windows_sys::Win32::Security::SidTypeUser;
+    let (_, kind) = identity::lookup_account(user).map_err(|e| InstallError::BadOption {
+        option: "manager",
+        detail: format!("no user {user:?} on this machine or its domain ({e})"),
+    })?;
+    if kind != SidTypeUser {
+        return Err(InstallError::BadOption {
+            option: "manager",
+            detail: format!("{user:?} is not a user (a group, or another kind of account): name the user who manages the service"),
+        });
+    }
+    Ok(())
+}
+
+/// Adds the user `user` (`DOMAIN\user` or `user`) to the managers' local group, created if
+/// missing ([`check_manager`] first).
+pub fn add_manager(user: &str, report: &mut Report) -> Result<(), InstallError> {
+    check_manager(user)?;
+    ensure_manager_group(report)?;
+    let group = super::MANAGER_GROUP;
+    match add_local_group_member(group, user) {
+        Ok(true) => report.say(format!(
+            "added {user} to the local group {group}: {user} manages the service (saves its accounts, hands it tokens) without elevation"
+        )),
+        Ok(false) => report.say(format!(
+            "{user} is a member of the local group {group} already: {user} manages the service without elevation"
+        )),
+        Err(e) => return Err(InstallError::Windows(e.to_string())),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::windows::identity;
+
+    fn delete_local_group(name: &str) {
+        use windows_sys::Win32::NetworkManagement::NetManagement::NetLocalGroupDel;
+        let w = wide(name);
+        // SAFETY: a NUL-terminated name.
+        unsafe { NetLocalGroupDel(std::ptr::null(), w.as_ptr()) };
+    }
+
+    #[test]
+    fn a_local_group_is_created_once_and_a_user_added_once_and_read_back_by_sid() {
+        let group = format!("mailoauth-test-{}", std::process::id());
+        let me = identity::of_current_process().unwrap().user_sid;
+        let name = identity::account_name(&me).unwrap();
+        match ensure_local_group(&group, MANAGER_GROUP_COMMENT) {
+            Ok(created) => assert!(created, "{group} existed before the test"),
+            Err(e)
+                if identity::under_wine() || e.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                println!("NOT CHECKED: creating the local group {group} failed ({e}): Wine's netapi32 does not implement NetLocalGroupAdd, or the tests do not run as an elevated Administrator; a real Windows run as one must create it");
+                return;
+            }
+            Err(e) => panic!("creating {group}: {e}"),
+        }
+        let steps = (|| -> std::io::Result<(bool, bool, bool, Vec<String>)> {
+            let again = ensure_local_group(&group, MANAGER_GROUP_COMMENT)?;
+            let added = add_local_group_member(&group, &name)?;
+            let added_again = add_local_group_member(&group, &name)?;
+            Ok((
+                again,
+                added,
+                added_again,
+                identity::local_group_member_sids(&group)?,
+            ))
+        })();
+        delete_local_group(&group);
+        let want = (false, true, false, vec![me]);
+        match steps {
+            Ok(got) if got == want => {}
+            other if identity::under_wine() => println!("NOT CHECKED under Wine: {group} (created, then again, {name} added, then again, the members) gave {other:?}, not {want:?}: Wine's netapi32 stubs NetLocalGroupAdd/AddMembers (success, nothing changed); a real Windows run as an Administrator must give {want:?}"),
+            other => panic!("{group}: {other:?}, expected {want:?}"),
+        }
+    }
+}

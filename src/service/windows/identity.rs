@@ -12,7 +12,7 @@ use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
 use windows_sys::Win32::Security::Authorization::ConvertSidToStringSidW;
 use windows_sys::Win32::Security::{
     GetTokenInformation, RevertToSelf, TokenGroups, TokenUser, PSID, SID_AND_ATTRIBUTES,
-    TOKEN_GROUPS, TOKEN_QUERY, TOKEN_USER,
+    SID_NAME_USE, TOKEN_GROUPS, TOKEN_QUERY, TOKEN_USER,
 };
 use windows_sys::Win32::System::Pipes::{GetNamedPipeServerProcessId, ImpersonateNamedPipeClient};
 use windows_sys::Win32::System::SystemServices::{SE_GROUP_ENABLED, SE_GROUP_USE_FOR_DENY_ONLY};
@@ -170,22 +170,11 @@ pub fn of_server(pipe: &impl AsRawHandle) -> io::Result<TokenIdentity> {
     of_token(token.0)
 }
 
-/// The SID of one `readers` entry of the config: `S-1-...` as it is; `group:NAME`, `DOMAIN\user`,
-/// `NT SERVICE\Name` or a plain account name looked up with `LookupAccountNameW`. A `group:`
-/// entry must name a group (or alias, or well-known group), a plain one anything else but a
-/// group, so a typo cannot widen the rule.
-pub fn reader_sid(entry: &str) -> io::Result<String> {
-    use windows_sys::Win32::Security::{
-        LookupAccountNameW, SidTypeAlias, SidTypeGroup, SidTypeWellKnownGroup, SID_NAME_USE,
-    };
-    let entry = entry.trim();
-    let (name, want_group) = match entry.strip_prefix("group:") {
-        Some(g) => (g, true),
-        None => (entry, false),
-    };
-    if super::sddl::is_sid(&name.to_ascii_uppercase()) {
-        return Ok(name.to_ascii_uppercase());
-    }
+/// The SID of an account name (`DOMAIN\name`, `NT SERVICE\Name`, a plain name, a well-known
+/// group's name) on this machine, with its kind (`SidTypeUser`, `SidTypeGroup`, ...), from
+/// `LookupAccountNameW`.
+pub fn lookup_account(name: &str) -> io::Result<(String, SID_NAME_USE)> {
+    use windows_sys::Win32::Security::LookupAccountNameW;
     let wname: Vec<u16> = name.encode_utf16().chain(std::iter::once(0)).collect();
     let mut sid = vec![0u64; 9]; // 72 bytes: a SID has at most 68
     let mut sid_len = (sid.len() * 8) as u32;
@@ -205,13 +194,37 @@ pub fn reader_sid(entry: &str) -> io::Result<String> {
         )
     };
     if ok == 0 {
-        let e = io::Error::last_os_error();
-        return Err(io::Error::new(
+        return Err(io::Error::last_os_error());
+    }
+    Ok((sid_string(sid.as_mut_ptr().cast())?, kind))
+}
+
+/// Whether a kind from [`lookup_account`] is a group of some sort.
+pub fn is_group_kind(kind: SID_NAME_USE) -> bool {
+    use windows_sys::Win32::Security::{SidTypeAlias, SidTypeGroup, SidTypeWellKnownGroup};
+    [SidTypeGroup, SidTypeAlias, SidTypeWellKnownGroup].contains(&kind)
+}
+
+/// The SID of one `readers` entry of the config: `S-1-...` as it is; `group:NAME`, `DOMAIN\user`,
+/// `NT SERVICE\Name` or a plain account name looked up with `LookupAccountNameW`. A `group:`
+/// entry must name a group (or alias, or well-known group), a plain one anything else but a
+/// group, so a typo cannot widen the rule.
+pub fn reader_sid(entry: &str) -> io::Result<String> {
+    let entry = entry.trim();
+    let (name, want_group) = match entry.strip_prefix("group:") {
+        Some(g) => (g, true),
+        None => (entry, false),
+    };
+    if super::sddl::is_sid(&name.to_ascii_uppercase()) {
+        return Ok(name.to_ascii_uppercase());
+    }
+    let (sid, kind) = lookup_account(name).map_err(|e| {
+        io::Error::new(
             io::ErrorKind::NotFound,
             format!("reader {entry:?}: no such account or group on this machine ({e}); use DOMAIN\\name, NT SERVICE\\Name or a SID"),
-        ));
-    }
-    let is_group = [SidTypeGroup, SidTypeAlias, SidTypeWellKnownGroup].contains(&kind);
+        )
+    })?;
+    let is_group = is_group_kind(kind);
     if is_group != want_group {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -222,7 +235,154 @@ pub fn reader_sid(entry: &str) -> io::Result<String> {
             },
         ));
     }
-    sid_string(sid.as_mut_ptr().cast())
+    Ok(sid)
+}
+
+/// `DOMAIN\name` of a SID in string form (`LookupAccountSidW`).
+pub fn account_name(sid: &str) -> io::Result<String> {
+    use windows_sys::Win32::Security::Authorization::ConvertStringSidToSidW;
+    use windows_sys::Win32::Security::LookupAccountSidW;
+    let wsid: Vec<u16> = sid.encode_utf16().chain(std::iter::once(0)).collect();
+    let mut psid: PSID = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated string; the SID Windows allocates is freed with LocalFree below.
+    if unsafe { ConvertStringSidToSidW(wsid.as_ptr(), &mut psid) } == 0 {
+        return Err(last_error("ConvertStringSidToSidW"));
+    }
+    let mut name = vec![0u16; 256];
+    let mut name_len = name.len() as u32;
+    let mut domain = vec![0u16; 256];
+    let mut domain_len = domain.len() as u32;
+    let mut kind: SID_NAME_USE = 0;
+    // SAFETY: a valid SID and buffers of the sizes passed.
+    let ok = unsafe {
+        LookupAccountSidW(
+            std::ptr::null(),
+            psid,
+            name.as_mut_ptr(),
+            &mut name_len,
+            domain.as_mut_ptr(),
+            &mut domain_len,
+            &mut kind,
+        )
+    };
+    let lookup_error = (ok == 0).then(|| last_error("LookupAccountSidW"));
+    // SAFETY: allocated by ConvertStringSidToSidW.
+    unsafe { LocalFree(psid) };
+    if let Some(e) = lookup_error {
+        return Err(e);
+    }
+    // On success the lengths are the characters written, without the NUL.
+    let name = String::from_utf16_lossy(&name[..name_len as usize]);
+    let domain = String::from_utf16_lossy(&domain[..domain_len as usize]);
+    Ok(if domain.is_empty() {
+        name
+    } else {
+        format!("{domain}\\{name}")
+    })
+}
+
+/// A failure of a `Net*` call (netapi32) in words: its `NERR_*` codes are not system messages,
+/// so `io::Error` alone would print "unknown error". "No such group" is `NotFound`.
+pub fn net_error(what: &str, code: u32) -> io::Error {
+    use windows_sys::Win32::NetworkManagement::NetManagement::{
+        NERR_GroupExists as NERR_GROUP_EXISTS, NERR_GroupNotFound as NERR_GROUP_NOT_FOUND,
+        NERR_UserExists as NERR_USER_EXISTS, NERR_UserNotFound as NERR_USER_NOT_FOUND,
+    };
+    let (kind, text) = match code {
+        NERR_GROUP_NOT_FOUND => (io::ErrorKind::NotFound, "no such local group".to_owned()),
+        NERR_USER_NOT_FOUND => (io::ErrorKind::NotFound, "no such user".to_owned()),
+        NERR_GROUP_EXISTS => (io::ErrorKind::AlreadyExists, "the group exists".to_owned()),
+        NERR_USER_EXISTS => (
+            io::ErrorKind::AlreadyExists,
+            "a user of that name exists".to_owned(),
+        ),
+        other => {
+            let e = io::Error::from_raw_os_error(other as i32);
+            (e.kind(), e.to_string())
+        }
+    };
+    io::Error::new(kind, format!("{what}: {text} (code {code})"))
+}
+
+/// The SIDs of the members of the local group `group`, read from the account database now
+/// (`NetLocalGroupGetMembers`, level 0): a token's groups are fixed at its logon, so a user
+/// added after logging on is seen here but not in their token. `NotFound` when the group does
+/// not exist.
+pub fn local_group_member_sids(group: &str) -> io::Result<Vec<String>> {
+    use windows_sys::Win32::NetworkManagement::NetManagement::{
+        NetApiBufferFree, NetLocalGroupGetMembers, LOCALGROUP_MEMBERS_INFO_0, MAX_PREFERRED_LENGTH,
+    };
+    const ERROR_MORE_DATA: u32 = 234;
+    let wgroup: Vec<u16> = group.encode_utf16().chain(std::iter::once(0)).collect();
+    let mut out = Vec::new();
+    let mut resume: usize = 0;
+    loop {
+        let mut buf: *mut u8 = std::ptr::null_mut();
+        let (mut read, mut total) = (0u32, 0u32);
+        // SAFETY: a NUL-terminated group name; `buf` is allocated by netapi32 and freed below.
+        let rc = unsafe {
+            NetLocalGroupGetMembers(
+                std::ptr::null(),
+                wgroup.as_ptr(),
+                0,
+                &mut buf,
+                MAX_PREFERRED_LENGTH,
+                &mut read,
+                &mut total,
+                &mut resume,
+            )
+        };
+        if rc != 0 && rc != ERROR_MORE_DATA {
+            if !buf.is_null() {
+                // SAFETY: allocated by NetLocalGroupGetMembers.
+                unsafe { NetApiBufferFree(buf.cast()) };
+            }
+            return Err(net_error(
+                &format!("reading the members of the local group {group}"),
+                rc,
+            ));
+        }
+        let mut failed = None;
+        if !buf.is_null() {
+            // SAFETY: `read` LOCALGROUP_MEMBERS_INFO_0 entries at `buf`.
+            let entries = unsafe {
+                std::slice::from_raw_parts(buf as *const LOCALGROUP_MEMBERS_INFO_0, read as usize)
+            };
+            for e in entries {
+                match sid_string(e.lgrmi0_sid) {
+                    Ok(sid) => out.push(sid),
+                    Err(err) => failed = Some(err),
+                }
+            }
+            // SAFETY: allocated by NetLocalGroupGetMembers, not used after this.
+            unsafe { NetApiBufferFree(buf.cast()) };
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if rc == ERROR_MORE_DATA && read == 0 {
+            // More data but none given: looping would not end.
+            return Err(net_error(
+                &format!("reading the members of the local group {group}"),
+                rc,
+            ));
+        }
+        if rc != ERROR_MORE_DATA {
+            return Ok(out);
+        }
+    }
+}
+
+/// Whether this runs under Wine (its ntdll exports `wine_get_version`), which implements some
+/// of what the tests check differently from Windows.
+#[cfg(test)]
+pub(crate) fn under_wine() -> bool {
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleA, GetProcAddress};
+    // SAFETY: NUL-terminated names; ntdll is loaded in every process.
+    unsafe {
+        let ntdll = GetModuleHandleA(c"ntdll.dll".as_ptr().cast());
+        !ntdll.is_null() && GetProcAddress(ntdll, c"wine_get_version".as_ptr().cast()).is_some()
+    }
 }
 
 #[cfg(test)]
@@ -251,6 +411,42 @@ mod tests {
             Err(e) => {
                 println!("NOT CHECKED: looking up the current user {user:?} by name failed ({e})")
             }
+        }
+    }
+
+    #[test]
+    fn the_current_user_has_a_name_that_looks_up_back_to_its_sid() {
+        let me = of_current_process().unwrap().user_sid;
+        let name = account_name(&me).unwrap();
+        assert!(!name.is_empty(), "{me}");
+        match lookup_account(&name) {
+            Ok((sid, kind)) => {
+                assert_eq!(sid, me, "{name}");
+                assert!(!is_group_kind(kind), "{name}: {kind}");
+            }
+            Err(e) => println!("NOT CHECKED: looking {name:?} up by name failed ({e})"),
+        }
+        assert!(account_name("S-1-5-21-1-2-3-4-999999").is_err());
+    }
+
+    #[test]
+    fn a_local_groups_members_are_read_as_sids_and_a_missing_group_is_not_found() {
+        match local_group_member_sids("mailoauth-no-such-group") {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other if under_wine() => println!(
+                "NOT CHECKED under Wine: the members of a group that does not exist read as {other:?}, not \"no such group\"; a real Windows run must say NotFound"
+            ),
+            other => panic!("a missing group read as {other:?}"),
+        }
+        match local_group_member_sids("Administrators") {
+            Ok(v) => {
+                for sid in &v {
+                    assert!(super::super::sddl::is_sid(sid), "{sid}");
+                }
+            }
+            Err(e) => println!(
+                "NOT CHECKED: the members of Administrators could not be read ({e}; Wine's netapi32 may not implement NetLocalGroupGetMembers)"
+            ),
         }
     }
 }

@@ -69,9 +69,10 @@ impl SecurityDescriptor {
         Ok(SecurityDescriptor(sd))
     }
 
-    /// The pipe's descriptor for these reader SIDs.
+    /// The pipe's descriptor for these reader SIDs (no managers beyond SYSTEM and
+    /// Administrators).
     pub fn for_readers(readers: &[String]) -> io::Result<SecurityDescriptor> {
-        let text = sddl::pipe_sddl(readers)
+        let text = sddl::pipe_sddl(readers, &[])
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         Self::from_sddl(&text)
     }
@@ -181,8 +182,8 @@ impl PipeServer {
         Ok(std::mem::replace(&mut self.waiting, next))
     }
 
-    /// New readers (a config reload): the next instances get the new descriptor, and the
-    /// waiting one is changed in place.
+    /// New readers or managers (a config reload, a change of the group `mailoauth`): the next
+    /// instances get the new descriptor, and the waiting one is changed in place.
     pub fn set_descriptor(&mut self, descriptor: SecurityDescriptor) -> io::Result<()> {
         // SAFETY: a valid pipe handle and descriptor.
         let ok = unsafe {
@@ -283,8 +284,22 @@ mod tests {
         let sd = SecurityDescriptor::for_readers(&readers).unwrap();
         let back = sd.to_sddl().unwrap();
         let decoded = sddl::decode(&back).unwrap();
-        let diff = sddl::differences(&decoded, &readers);
+        let diff = sddl::differences(&decoded, &readers, &[]);
         assert!(diff.is_empty(), "{back}: {diff:?}");
+        // With a member of the group mailoauth as a manager (and one reader who is one too).
+        let managers = vec![
+            String::from("S-1-5-21-1004336348-1177238915-682003330-1000"),
+            readers[0].clone(),
+        ];
+        let text = sddl::pipe_sddl(&readers, &managers).unwrap();
+        let back = SecurityDescriptor::from_sddl(&text)
+            .unwrap()
+            .to_sddl()
+            .unwrap();
+        let decoded = sddl::decode(&back).unwrap();
+        let diff = sddl::differences(&decoded, &readers, &managers);
+        assert!(diff.is_empty(), "{back}: {diff:?}");
+        assert_eq!(decoded.dacl.map(|a| a.len()), Some(5), "{back}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!
 //! The descriptor: owner and group SYSTEM; a protected DACL (nothing inherited) with
 //! - SYSTEM and BUILTIN\Administrators: full control (`FA`, 0x1F01FF);
-//! - each reader SID: read and write of the pipe's data and attributes, 0x0012019B:
+//! - each reader SID, and each member of the local group `mailoauth` (the managers who are not
+//!   elevated: the desktop admin the wizard's one UAC prompt added), read and write of the
+//!   pipe's data and attributes, 0x0012019B:
 //!   `FILE_GENERIC_READ | FILE_GENERIC_WRITE` without `FILE_CREATE_PIPE_INSTANCE` (0x4, the same
 //!   bit as `FILE_APPEND_DATA`), so a reader can connect but never create a server instance of
 //!   the pipe and so receive other clients' requests;
@@ -17,7 +19,9 @@
 //!
 //! A reader is authorised per account by the service after it identifies the client by
 //! impersonation; the pipe's DACL is the first gate: it admits only accounts that read at
-//! least one account's token, plus the managers.
+//! least one account's token, plus the managers. A manager's ACE names the member's own SID
+//! (a user, or a domain group that is a member), not the group `mailoauth`: a token's groups
+//! are fixed at logon, so an ACE for the group would not admit a user added after logging on.
 
 use std::fmt;
 
@@ -86,11 +90,65 @@ const TOO_BROAD: &[(&str, &str, &str)] = &[
     ("S-1-1-0", "Everyone", "every account, including guests"),
 ];
 
-/// The SDDL of the pipe for these reader SIDs (each `S-1-...`): sorted, without duplicates,
-/// managers not repeated.
-pub fn pipe_sddl(readers: &[String]) -> Result<String, SddlError> {
+/// The SIDs that may never be managers through the group `mailoauth`, beyond [`TOO_BROAD`]:
+/// groups whose every member would become a manager of every account.
+const TOO_BROAD_FOR_MANAGERS: &[(&str, &str)] = &[
+    ("S-1-5-11", "Authenticated Users"),
+    ("S-1-5-32-545", "Users"),
+    ("S-1-5-32-546", "Guests"),
+    ("S-1-5-4", "INTERACTIVE"),
+    ("S-1-5-32-555", "Remote Desktop Users"),
+];
+
+/// The domain's own everyone-groups (`S-1-5-21-<domain>-513` Domain Users, `-514` Domain Guests,
+/// `-515` Domain Computers), by their well-known relative id.
+fn broad_domain_group(sid: &str) -> Option<&'static str> {
+    let rest = sid.strip_prefix("S-1-5-21-")?;
+    let parts: Vec<&str> = rest.split('-').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    match parts[3] {
+        "513" => Some("Domain Users"),
+        "514" => Some("Domain Guests"),
+        "515" => Some("Domain Computers"),
+        _ => None,
+    }
+}
+
+/// Splits the members of the local group `mailoauth` (SIDs, as the account database lists
+/// them) into those that manage and those left out with the reason: a SID that is not one,
+/// or a well-known group whose every member would become a manager (Everyone, Users,
+/// Authenticated Users, ...). Upper-cased, sorted, without duplicates.
+pub fn usable_managers(members: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut ok: Vec<String> = Vec::new();
+    let mut left_out = Vec::new();
+    for m in members {
+        let sid = m.trim().to_ascii_uppercase();
+        if !is_sid(&sid) {
+            left_out.push((m.clone(), "not a SID".to_owned()));
+        } else if let Some((_, name, _)) = TOO_BROAD.iter().find(|(s, _, _)| *s == sid) {
+            left_out.push((sid, format!("{name}: every account would manage")));
+        } else if let Some((_, name)) = TOO_BROAD_FOR_MANAGERS.iter().find(|(s, _)| *s == sid) {
+            left_out.push((sid, format!("{name}: every member would manage")));
+        } else if let Some(name) = broad_domain_group(&sid) {
+            left_out.push((sid, format!("{name}: every member would manage")));
+        } else if !ok.contains(&sid) {
+            ok.push(sid);
+        }
+    }
+    ok.sort();
+    (ok, left_out)
+}
+
+/// The SDDL of the pipe for these reader SIDs (each `S-1-...`) and these manager SIDs (the
+/// members of the local group `mailoauth`, after [`usable_managers`]): one ACE per SID, sorted,
+/// without duplicates (a reader who is also a manager gets one), SYSTEM and Administrators not
+/// repeated. Managers get what readers get ([`READER_ACCESS`]): the client opens the pipe with
+/// exactly that; what a client may do once connected is the service's decision, by token.
+pub fn pipe_sddl(readers: &[String], managers: &[String]) -> Result<String, SddlError> {
     let mut sids: Vec<String> = Vec::new();
-    for r in readers {
+    for r in readers.iter().chain(managers) {
         let sid = r.trim().to_ascii_uppercase();
         if !is_sid(&sid) {
             return Err(SddlError::NotASid(r.clone()));
@@ -393,10 +451,11 @@ pub fn decode(sddl: &str) -> Result<Descriptor, SddlError> {
     Ok(d)
 }
 
-/// Checks a decoded pipe descriptor against the readers, ACE by ACE: owner SYSTEM, DACL
-/// protected, SYSTEM and Administrators full control, each reader exactly [`READER_ACCESS`],
-/// nobody else, nothing inherited, no deny ACEs needed. Returns each difference in words.
-pub fn differences(d: &Descriptor, readers: &[String]) -> Vec<String> {
+/// Checks a decoded pipe descriptor against the readers and managers, ACE by ACE: owner SYSTEM,
+/// DACL protected, SYSTEM and Administrators full control, each reader and manager exactly
+/// [`READER_ACCESS`], nobody else, nothing inherited, no deny ACEs needed. Returns each
+/// difference in words.
+pub fn differences(d: &Descriptor, readers: &[String], managers: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     if d.owner.as_deref() != Some(SYSTEM) {
         out.push(format!("owner is {:?}, not SYSTEM", d.owner));
@@ -415,7 +474,7 @@ pub fn differences(d: &Descriptor, readers: &[String]) -> Vec<String> {
         (SYSTEM.to_owned(), FULL_CONTROL),
         (ADMINISTRATORS.to_owned(), FULL_CONTROL),
     ];
-    for r in readers {
+    for r in readers.iter().chain(managers) {
         let sid = r.trim().to_ascii_uppercase();
         if !expected.iter().any(|(s, _)| *s == sid) {
             expected.push((sid, READER_ACCESS));
@@ -507,9 +566,9 @@ mod tests {
     #[test]
     fn the_descriptor_built_from_the_readers_decodes_to_exactly_what_they_say() {
         let readers = s(&[ALICE, LP, SPOOLER, ALICE, "s-1-5-18"]);
-        let sddl = pipe_sddl(&readers).unwrap();
+        let sddl = pipe_sddl(&readers, &[]).unwrap();
         let d = decode(&sddl).unwrap();
-        let diff = differences(&d, &readers);
+        let diff = differences(&d, &readers, &[]);
         assert!(diff.is_empty(), "{sddl}: {diff:?}");
         let aces = d.dacl.as_ref().unwrap();
         // SYSTEM, Administrators, three distinct readers: nothing else.
@@ -520,14 +579,119 @@ mod tests {
             assert_eq!(ace.mask & FILE_CREATE_PIPE_INSTANCE, 0);
         }
         // No readers: only the managers.
-        let d = decode(&pipe_sddl(&[]).unwrap()).unwrap();
+        let d = decode(&pipe_sddl(&[], &[]).unwrap()).unwrap();
         assert_eq!(d.dacl.unwrap().len(), 2);
+    }
+
+    // The desktop admin the wizard's UAC prompt added to the group mailoauth, and a domain
+    // group an admin added there.
+    const ADMIN: &str = "S-1-5-21-1004336348-1177238915-682003330-1000";
+    const HELPDESK: &str = "S-1-5-21-3623811015-3361044348-30300820-1210";
+
+    #[test]
+    fn the_managers_of_the_group_mailoauth_may_connect_as_readers_do_ace_by_ace() {
+        let readers = s(&[LP, ALICE]);
+        // ALICE reads and manages: one ACE; SYSTEM as a member adds nothing.
+        let managers = s(&[
+            ADMIN,
+            "s-1-5-21-3623811015-3361044348-30300820-1210",
+            ALICE,
+            SYSTEM,
+        ]);
+        let sddl = pipe_sddl(&readers, &managers).unwrap();
+        let d = decode(&sddl).unwrap();
+        assert!(d.protected(), "{sddl}");
+        assert_eq!(
+            (d.owner.as_deref(), d.group.as_deref()),
+            (Some(SYSTEM), Some(SYSTEM))
+        );
+        let got: Vec<(String, String, u32, String)> = d
+            .dacl
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.kind, a.flags, a.mask, a.sid))
+            .collect();
+        let ace = |mask: u32, sid: &str| (String::from("A"), String::new(), mask, sid.to_owned());
+        let mut others = [ALICE, LP, ADMIN, HELPDESK];
+        others.sort();
+        let mut want = vec![ace(FULL_CONTROL, SYSTEM), ace(FULL_CONTROL, ADMINISTRATORS)];
+        want.extend(others.iter().map(|sid| ace(READER_ACCESS, sid)));
+        assert_eq!(got, want, "{sddl}");
+        assert!(differences(&d, &readers, &managers).is_empty(), "{sddl}");
+        // The comparison sees a manager who was left out, and one who should not be there.
+        let diff = differences(&d, &readers, &[]);
+        assert!(
+            diff.iter()
+                .any(|x| x.contains(ADMIN) && x.contains("no reader nor manager")),
+            "{diff:?}"
+        );
+        let without = pipe_sddl(&readers, &[]).unwrap();
+        let diff = differences(&decode(&without).unwrap(), &readers, &managers);
+        assert!(
+            diff.iter()
+                .any(|x| x.contains(ADMIN) && x.contains("exactly 1")),
+            "{diff:?}"
+        );
+        // A manager never gets to create instances either.
+        let squat = sddl.replace(
+            &format!("(A;;0x0012019b;;;{ADMIN})"),
+            &format!("(A;;0x0012019f;;;{ADMIN})"),
+        );
+        let diff = differences(&decode(&squat).unwrap(), &readers, &managers);
+        assert!(diff.iter().any(|x| x.contains("squatting")), "{diff:?}");
+        // Too broad as a manager is refused like as a reader.
+        assert!(matches!(
+            pipe_sddl(&readers, &s(&["S-1-1-0"])),
+            Err(SddlError::TooBroad { .. })
+        ));
+    }
+
+    #[test]
+    fn members_that_would_make_everyone_a_manager_are_left_out_with_the_reason() {
+        let members = s(&[
+            ADMIN,
+            "S-1-1-0",
+            "S-1-5-32-545",
+            "S-1-5-11",
+            "S-1-5-4",
+            "garbage",
+            HELPDESK,
+            &ADMIN.to_ascii_lowercase(),
+            "S-1-5-21-3623811015-3361044348-30300820-513",
+            "S-1-5-21-3623811015-3361044348-30300820-515",
+        ]);
+        let (ok, left_out) = usable_managers(&members);
+        let mut want = vec![ADMIN.to_owned(), HELPDESK.to_owned()];
+        want.sort();
+        assert_eq!(ok, want);
+        let out: Vec<&str> = left_out.iter().map(|(sid, _)| sid.as_str()).collect();
+        assert_eq!(
+            out,
+            [
+                "S-1-1-0",
+                "S-1-5-32-545",
+                "S-1-5-11",
+                "S-1-5-4",
+                "garbage",
+                "S-1-5-21-3623811015-3361044348-30300820-513",
+                "S-1-5-21-3623811015-3361044348-30300820-515"
+            ]
+        );
+        assert!(left_out.iter().all(|(_, why)| !why.is_empty()));
+        assert!(left_out[1].1.contains("Users"), "{left_out:?}");
+        assert!(left_out[5].1.contains("Domain Users"), "{left_out:?}");
+        // A user whose relative id happens to end in 513 is no group of the domain's.
+        let (ok, _) = usable_managers(&s(&["S-1-5-21-1-2-3-4-513"]));
+        assert_eq!(ok.len(), 1);
+        // What is usable builds a descriptor.
+        assert!(pipe_sddl(&[], &ok).is_ok());
     }
 
     #[test]
     fn the_comparison_sees_every_way_a_descriptor_can_be_wrong() {
         let readers = s(&[ALICE]);
-        let good = pipe_sddl(&readers).unwrap();
+        let good = pipe_sddl(&readers, &[]).unwrap();
         let cases = [
             // a reader missing
             (
@@ -557,7 +721,7 @@ mod tests {
             (format!("{good}(D;;FA;;;{LP})"), "unexpected ACE type"),
         ];
         for (sddl, want) in cases {
-            let diff = differences(&decode(&sddl).unwrap(), &readers);
+            let diff = differences(&decode(&sddl).unwrap(), &readers, &[]);
             assert!(diff.iter().any(|d| d.contains(want)), "{sddl}: {diff:?}");
         }
     }
@@ -565,11 +729,11 @@ mod tests {
     #[test]
     fn readers_that_are_not_sids_or_too_broad_are_refused_with_the_reason() {
         assert_eq!(
-            pipe_sddl(&s(&["alice"])),
+            pipe_sddl(&s(&["alice"]), &[]),
             Err(SddlError::NotASid("alice".into()))
         );
         for bad in ["S-1-5-7", "S-1-1-0", "S-1-5-2"] {
-            let e = pipe_sddl(&s(&[bad])).unwrap_err();
+            let e = pipe_sddl(&s(&[bad]), &[]).unwrap_err();
             assert!(matches!(e, SddlError::TooBroad { .. }), "{bad}: {e}");
         }
         for not in [
@@ -591,7 +755,7 @@ mod tests {
         // descriptor: aliases for well-known SIDs, a hex mask, upper-case SIDs.
         let text = format!("O:SYG:SYD:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;0x12019b;;;{ALICE})");
         let d = decode(&text).unwrap();
-        assert!(differences(&d, &s(&[ALICE])).is_empty());
+        assert!(differences(&d, &s(&[ALICE]), &[]).is_empty());
         for bad in [
             "O:SYG:SYD:P(A;;FA;;SY)",
             "O:SYG:SYD:P(A;;FA;;;SY",

@@ -28,15 +28,60 @@ fn pipe_err(name: &str, e: impl std::fmt::Display) -> ServiceError {
 
 /// The client as the engine sees it: user = its SID, groups = its enabled group SIDs (readers
 /// are matched by SID, see [`crate::service::peer::may_read`]); a manager when SYSTEM, an
-/// elevated Administrator, or the service's own account (console mode; under Wine every process
-/// runs as one user, so there every client is one).
-pub fn peer_of(client: &TokenIdentity, service: &TokenIdentity) -> PeerIdentity {
+/// elevated Administrator, the service's own account (console mode; under Wine every process
+/// runs as one user, so there every client is one), or when its user SID or one of its group
+/// SIDs is in `manager_sids`: the members of the local group `mailoauth` as the account
+/// database lists them now ([`manager_sids`]), not the groups in the client's token, which are
+/// fixed at its logon and would miss the desktop admin the wizard's UAC prompt just added.
+pub fn peer_of(
+    client: &TokenIdentity,
+    service: &TokenIdentity,
+    manager_sids: &[String],
+) -> PeerIdentity {
+    let listed = |sid: &String| manager_sids.iter().any(|m| m.eq_ignore_ascii_case(sid));
     PeerIdentity {
         user: client.user_sid.clone(),
         uid: None,
         groups: client.group_sids.clone(),
-        is_manager: client.is_manager() || client.user_sid == service.user_sid,
+        is_manager: client.is_manager()
+            || client.user_sid == service.user_sid
+            || listed(&client.user_sid)
+            || client.group_sids.iter().any(listed),
     }
+}
+
+/// The members of the local group `mailoauth` that manage the service, as SIDs, read from the
+/// account database now ([`identity::local_group_member_sids`]); members that would make every
+/// account a manager (Everyone, Users, ...) are left out ([`sddl::usable_managers`]). No group,
+/// or a failure to read it, gives none (only SYSTEM and elevated Administrators manage then).
+/// What is left out and why is logged once per change, not per connection.
+pub fn manager_sids() -> Vec<String> {
+    static LAST_NOTE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+    let (sids, note) = match identity::local_group_member_sids(crate::service::peer::MANAGER_GROUP)
+    {
+        Ok(members) => {
+            let (ok, left_out) = sddl::usable_managers(&members);
+            let note = left_out
+                .iter()
+                .map(|(sid, why)| format!("{sid} ({why})"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            (ok, note)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (Vec::new(), String::new()),
+        Err(e) => (Vec::new(), format!("read failed: {e}")),
+    };
+    if let Ok(mut last) = LAST_NOTE.lock() {
+        if *last != note {
+            if note.starts_with("read failed") {
+                tracing::warn!(group = crate::service::peer::MANAGER_GROUP, "the managers' local group could not be read, so only SYSTEM and elevated Administrators manage: {note}");
+            } else if !note.is_empty() {
+                tracing::warn!(group = crate::service::peer::MANAGER_GROUP, "members of the managers' local group left out (they would make every account a manager): {note}");
+            }
+            *last = note;
+        }
+    }
+    sids
 }
 
 /// The SIDs of every reader of every account in the config; a reader that names no account of
@@ -59,17 +104,19 @@ fn reader_sids(config: &Path) -> Vec<String> {
     out
 }
 
-/// The pipe's SDDL for the config's readers plus the service's own account. The installed
+/// The pipe's SDDL for the config's readers, the managers' SIDs ([`manager_sids`]) and the
+/// service's own account. The installed
 /// service runs as SYSTEM and the descriptor's owner is SYSTEM; a service run from a prompt
 /// cannot make SYSTEM the owner of its pipe (Windows refuses an owner other than the caller
 /// without SeRestorePrivilege), so there the owner is left to Windows (the caller).
 fn pipe_descriptor(
     config: &Path,
     service: &TokenIdentity,
+    managers: &[String],
 ) -> io::Result<(String, SecurityDescriptor)> {
     let mut readers = reader_sids(config);
     readers.push(service.user_sid.clone());
-    let mut text = sddl::pipe_sddl(&readers)
+    let mut text = sddl::pipe_sddl(&readers, managers)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     if service.user_sid != sddl::SYSTEM {
         text = text.replacen("O:SYG:SY", "", 1);
@@ -162,8 +209,9 @@ pub async fn run(opts: crate::service::RunOptions) -> Result<(), ServiceError> {
         .to_string();
     // The engine's uid is a Unix notion; managers are decided by `peer_of` here.
     let engine = Engine::start(opts.config.clone(), &state_dir, u32::MAX)?;
+    let mut managers = manager_sids();
     let (mut sddl_text, descriptor) =
-        pipe_descriptor(&opts.config, &service).map_err(|e| pipe_err(&name, e))?;
+        pipe_descriptor(&opts.config, &service, &managers).map_err(|e| pipe_err(&name, e))?;
     let mut server = PipeServer::bind(&name, descriptor).map_err(|e| {
         if e.kind() == io::ErrorKind::PermissionDenied {
             ServiceError::AlreadyRunning { path: name.clone() }
@@ -199,14 +247,17 @@ pub async fn run(opts: crate::service::RunOptions) -> Result<(), ServiceError> {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tick.tick() => {
-                // New readers: the waiting instance and the next ones get the new descriptor.
+                // New readers or managers (the config, the local group mailoauth): the waiting
+                // instance and the next ones get the new descriptor.
                 let now = config_stamp(&opts.config);
-                if now != stamp {
+                let members = manager_sids();
+                if now != stamp || members != managers {
                     stamp = now;
-                    match pipe_descriptor(&opts.config, &service) {
+                    managers = members;
+                    match pipe_descriptor(&opts.config, &service, &managers) {
                         Ok((text, sd)) if text != sddl_text => match server.set_descriptor(sd) {
                             Ok(()) => {
-                                tracing::info!(sddl = %text, "the pipe's security descriptor follows the config's readers");
+                                tracing::info!(sddl = %text, "the pipe's security descriptor follows the config's readers and the group's managers");
                                 sddl_text = text;
                             }
                             Err(e) => tracing::error!("the pipe's security descriptor was not changed: {e}"),
@@ -223,7 +274,10 @@ pub async fn run(opts: crate::service::RunOptions) -> Result<(), ServiceError> {
                     tokio::spawn(async move {
                         conn::serve(pipe, engine, move |p: &NamedPipeServer| {
                             match identity::of_client(p) {
-                                Ok(client) => Some(peer_of(&client, &service)),
+                                // The group's members now, as Linux reads the group database
+                                // on every request: a membership counts without a new logon
+                                // and a removal at once.
+                                Ok(client) => Some(peer_of(&client, &service, &manager_sids())),
                                 Err(e) => {
                                     tracing::warn!("a pipe client could not be identified, closed: {e}");
                                     None
@@ -359,21 +413,118 @@ mod tests {
             user_sid: String::from("S-1-5-21-1-2-3-1105"),
             group_sids: vec![String::from("S-1-5-32-545")],
         };
-        let p = peer_of(&reader, &service);
+        let p = peer_of(&reader, &service, &[]);
         assert_eq!(p.user, reader.user_sid);
         assert_eq!(p.groups, reader.group_sids);
         assert!(!p.is_manager);
-        assert!(peer_of(&service, &service).is_manager);
+        assert!(peer_of(&service, &service, &[]).is_manager);
         let admin = TokenIdentity {
             user_sid: String::from("S-1-5-21-1-2-3-500"),
             group_sids: vec![sddl::ADMINISTRATORS.to_owned()],
         };
-        assert!(peer_of(&admin, &service).is_manager);
+        assert!(peer_of(&admin, &service, &[]).is_manager);
         // The readers rule by SID, as written in the config.
         use crate::service::peer::may_read;
         assert!(may_read(&p, &[String::from("S-1-5-21-1-2-3-1105")]));
         assert!(may_read(&p, &[String::from("group:S-1-5-32-545")]));
         assert!(!may_read(&p, &[String::from("S-1-5-21-1-2-3-1106")]));
         assert!(!may_read(&p, &[String::from("group:S-1-5-32-544")]));
+    }
+
+    #[test]
+    fn members_of_the_group_mailoauth_manage_by_user_or_group_sid_not_by_their_token() {
+        let service = TokenIdentity {
+            user_sid: sddl::SYSTEM.to_owned(),
+            group_sids: vec![],
+        };
+        // The desktop admin unelevated: UAC left Administrators out of the enabled groups.
+        let desk = TokenIdentity {
+            user_sid: String::from("S-1-5-21-1-2-3-1001"),
+            group_sids: vec![String::from("S-1-5-32-545"), String::from("S-1-5-11")],
+        };
+        assert!(!peer_of(&desk, &service, &[]).is_manager);
+        // Added to mailoauth after logging on: the database lists it, the token does not.
+        let members = vec![String::from("S-1-5-21-1-2-3-1001")];
+        let p = peer_of(&desk, &service, &members);
+        assert!(p.is_manager);
+        // A manager reads every account.
+        assert!(crate::service::peer::may_read(&p, &[]));
+        // Case does not matter in a SID.
+        assert!(peer_of(&desk, &service, &[String::from("s-1-5-21-1-2-3-1001")]).is_manager);
+        // A domain group that is a member: its members manage (the group is in their token).
+        let helpdesk = TokenIdentity {
+            user_sid: String::from("S-1-5-21-9-9-9-1500"),
+            group_sids: vec![String::from("S-1-5-21-9-9-9-1210")],
+        };
+        assert!(peer_of(&helpdesk, &service, &[String::from("S-1-5-21-9-9-9-1210")]).is_manager);
+        // Someone else is not, and neither is a member removed since.
+        let other = TokenIdentity {
+            user_sid: String::from("S-1-5-21-1-2-3-1002"),
+            group_sids: vec![String::from("S-1-5-32-545")],
+        };
+        assert!(!peer_of(&other, &service, &members).is_manager);
+        assert!(!peer_of(&desk, &service, &[String::from("S-1-5-21-1-2-3-1002")]).is_manager);
+        // Users as a member is left out before it gets here (sddl::usable_managers), so the
+        // desktop user's Users group makes nobody a manager.
+        let (usable, _) = sddl::usable_managers(&[String::from("S-1-5-32-545")]);
+        assert!(!peer_of(&desk, &service, &usable).is_manager);
+        assert!(!peer_of(&other, &service, &usable).is_manager);
+    }
+
+    #[test]
+    fn the_pipe_descriptor_admits_the_groups_members_beside_the_readers_and_the_service() {
+        let me = identity::of_current_process().unwrap();
+        let member = String::from("S-1-5-21-1004336348-1177238915-682003330-1000");
+        // No config: no readers; the service's own account and the group's member.
+        let missing = std::env::temp_dir().join("mailoauth-no-such-config.toml");
+        let (text, sd) = pipe_descriptor(&missing, &me, std::slice::from_ref(&member)).unwrap();
+        let mut want = vec![
+            (sddl::SYSTEM.to_owned(), sddl::FULL_CONTROL),
+            (sddl::ADMINISTRATORS.to_owned(), sddl::FULL_CONTROL),
+        ];
+        let mut others = vec![member.clone()];
+        if me.user_sid != sddl::SYSTEM {
+            others.push(me.user_sid.clone());
+        }
+        others.sort();
+        want.extend(others.into_iter().map(|s| (s, sddl::READER_ACCESS)));
+        // As built, and as Windows (Wine, here) reads it back.
+        for t in [text.clone(), sd.to_sddl().unwrap()] {
+            let d = sddl::decode(&t).unwrap();
+            assert!(d.protected(), "{t}");
+            let got: Vec<(String, u32)> = d
+                .dacl
+                .expect("a DACL")
+                .into_iter()
+                .map(|a| {
+                    assert_eq!((a.kind.as_str(), a.flags.as_str()), ("A", ""), "{t}");
+                    (a.sid, a.mask)
+                })
+                .collect();
+            assert_eq!(got, want, "{t}");
+        }
+        // Without the member, it is gone.
+        let (text, _) = pipe_descriptor(&missing, &me, &[]).unwrap();
+        assert!(!text.contains(&member), "{text}");
+    }
+
+    #[test]
+    fn the_managers_group_is_read_from_the_account_database() {
+        // No group `mailoauth` on a test machine (or under Wine): no managers beyond SYSTEM
+        // and elevated Administrators, and no failure.
+        match identity::local_group_member_sids(crate::service::peer::MANAGER_GROUP) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                assert!(manager_sids().is_empty());
+            }
+            Ok(members) => {
+                let (usable, _) = sddl::usable_managers(&members);
+                assert_eq!(manager_sids(), usable);
+            }
+            Err(e) if identity::under_wine() => {
+                println!("NOT CHECKED under Wine: the local group mailoauth could not be read ({e}); Wine's netapi32 does not implement NetLocalGroupGetMembers; a real Windows run must read it");
+                assert!(manager_sids().is_empty(), "a failed read gives managers");
+            }
+            Err(e) => panic!("reading the group mailoauth: {e}"),
+        }
     }
 }
