@@ -68,17 +68,18 @@ fn service_status(e: &ErrorBody) -> u8 {
     }
 }
 
-pub fn run(args: Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// The runtime of the direct path (and of the service request on Windows).
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("mailoauth: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+            ExitCode::FAILURE
+        })
+}
+
+pub fn run(args: Args) -> ExitCode {
     let socket = client::socket_path(args.socket.as_deref());
     let account = args.account.clone();
     let req = match (&args.rejected, args.refresh) {
@@ -89,7 +90,14 @@ pub fn run(args: Args) -> ExitCode {
         (None, true) => Request::Refresh { account },
         (None, false) => Request::Token { account },
     };
-    let asked = runtime.block_on(client::ask(&socket, &req, client::wait_for(&req)));
+    // The service first: on Unix without an async runtime, which only the direct path needs.
+    #[cfg(unix)]
+    let asked = client::ask_blocking(&socket, &req, client::wait_for(&req));
+    #[cfg(not(unix))]
+    let asked = match runtime() {
+        Ok(rt) => rt.block_on(client::ask(&socket, &req, client::wait_for(&req))),
+        Err(code) => return code,
+    };
     let service_down = match asked {
         Ok(Ok(answer)) => {
             if args.verbose {
@@ -132,7 +140,10 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    direct(args, &runtime, service_down)
+    match runtime() {
+        Ok(rt) => direct(args, &rt, service_down),
+        Err(code) => code,
+    }
 }
 
 /// The direct path: this process reads (and, for accounts it owns, refreshes) the tokens.

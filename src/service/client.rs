@@ -74,6 +74,98 @@ fn trust(socket: &Path) -> Result<(), ClientError> {
     }
 }
 
+/// What a failed connect to the socket at `path` means: no socket, nobody listening, or a socket
+/// this user may not reach is no service for this user (the direct path answers for accounts the
+/// service does not hold); anything else is an error.
+#[cfg(unix)]
+fn connect_error(e: std::io::Error, path: &str) -> ClientError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound
+        | std::io::ErrorKind::ConnectionRefused
+        | std::io::ErrorKind::PermissionDenied => ClientError::NotRunning {
+            path: path.to_string(),
+        },
+        _ => ClientError::Protocol(ProtocolError::Io {
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// [`ask`] without an async runtime, for `mailoauth token`, which runs for every mail sent or
+/// fetched: a blocking socket whose reads and writes share the one bound `wait` (an answer is
+/// one short frame; setting up a runtime cost more than the exchange).
+#[cfg(unix)]
+pub fn ask_blocking(
+    socket: &Path,
+    req: &Request,
+    wait: Duration,
+) -> Result<Result<Value, ErrorBody>, ClientError> {
+    use std::io::{Read, Write};
+    trust(socket)?;
+    let path = socket.display().to_string();
+    let deadline = std::time::Instant::now() + wait;
+    let timeout = || ClientError::Timeout {
+        path: path.clone(),
+        secs: wait.as_secs(),
+    };
+    let io = |e: std::io::Error| {
+        if matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ) {
+            timeout()
+        } else {
+            ClientError::Protocol(ProtocolError::Io {
+                detail: e.to_string(),
+            })
+        }
+    };
+    // Connecting to a Unix socket does not wait for the server's accept; the exchange does.
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(socket).map_err(|e| connect_error(e, &path))?;
+    // Each step gets what is left of the one bound (never zero, which would mean no bound).
+    let left = |stream: &std::os::unix::net::UnixStream| -> Result<(), ClientError> {
+        let rest = deadline
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(timeout)?;
+        stream.set_read_timeout(Some(rest)).map_err(io)?;
+        stream.set_write_timeout(Some(rest)).map_err(io)
+    };
+    left(&stream)?;
+    stream
+        .write_all(&protocol::encode_request(req))
+        .map_err(io)?;
+    // Every read gets only what is left of the bound, so a service that trickles bytes cannot
+    // stretch it.
+    let mut read_full = |buf: &mut [u8]| -> Result<(), ClientError> {
+        let mut got = 0;
+        while got < buf.len() {
+            left(&stream)?;
+            match stream.read(&mut buf[got..]) {
+                Ok(0) => {
+                    return Err(ClientError::Protocol(ProtocolError::Io {
+                        detail: String::from("the service closed the connection without an answer"),
+                    }))
+                }
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(())
+    };
+    let mut len = [0u8; 4];
+    read_full(&mut len)?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > protocol::MAX_FRAME {
+        return Err(ClientError::Protocol(ProtocolError::TooLarge { len }));
+    }
+    let mut body = vec![0u8; len];
+    read_full(&mut body)?;
+    Ok(protocol::decode_answer(&body)?)
+}
+
 /// Sends `req` to the service at `socket` and reads its answer, waiting at most `wait`.
 #[cfg(unix)]
 pub async fn ask(
@@ -84,26 +176,9 @@ pub async fn ask(
     trust(socket)?;
     let path = socket.display().to_string();
     let exchange = async {
-        let mut stream = match tokio::net::UnixStream::connect(socket).await {
-            Ok(s) => s,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound
-                        | std::io::ErrorKind::ConnectionRefused
-                        // A socket this user may not reach is no service for this user: the
-                        // direct path answers for accounts the service does not hold.
-                        | std::io::ErrorKind::PermissionDenied
-                ) =>
-            {
-                return Err(ClientError::NotRunning { path: path.clone() })
-            }
-            Err(e) => {
-                return Err(ClientError::Protocol(ProtocolError::Io {
-                    detail: e.to_string(),
-                }))
-            }
-        };
+        let mut stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| connect_error(e, &path))?;
         protocol::write_frame(&mut stream, &protocol::encode_request(req))
             .await
             .map_err(|e| ProtocolError::Io {
@@ -1204,6 +1279,44 @@ device_authorization = "https://127.0.0.1:9/device"
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         dir
+    }
+
+    #[test]
+    fn the_blocking_ask_finds_no_service_and_bounds_a_silent_one() {
+        let dir = folder("blocking");
+        let socket = dir.join("s.sock");
+        let r = ask_blocking(&socket, &Request::Hello, Duration::from_secs(2));
+        assert!(matches!(r, Err(ClientError::NotRunning { .. })), "{r:?}");
+        // A server that takes the connection, reads, and never answers: the one bound ends it.
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 64];
+            let _ = std::io::Read::read(&mut c, &mut buf);
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        let r = ask_blocking(&socket, &Request::Hello, Duration::from_millis(300));
+        assert!(matches!(r, Err(ClientError::Timeout { .. })), "{r:?}");
+        server.join().unwrap();
+        // One that answers with a frame above the limit is refused, not read.
+        let _ = std::fs::remove_file(&socket);
+        let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 64];
+            let _ = std::io::Read::read(&mut c, &mut buf);
+            let _ = std::io::Write::write_all(&mut c, &u32::MAX.to_be_bytes());
+        });
+        let r = ask_blocking(&socket, &Request::Hello, Duration::from_secs(2));
+        assert!(
+            matches!(
+                r,
+                Err(ClientError::Protocol(ProtocolError::TooLarge { .. }))
+            ),
+            "{r:?}"
+        );
+        server.join().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]
