@@ -63,7 +63,7 @@ async fn a_reauthorize_killed_between_sign_in_and_hand_over_leaves_no_token_on_d
     let reader = std::thread::spawn(move || {
         let mut all = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = service::device_url_in(&line) {
+            if let Some(url) = common::browser::device_url_in(&line) {
                 let _ = url_tx.send(url);
             }
             if line.starts_with("Granted scopes:") {

@@ -19,9 +19,7 @@
 
 mod common;
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -101,18 +99,6 @@ fn mailoauth() -> Command {
     c
 }
 
-fn wait(mut child: std::process::Child, what: &str) -> std::process::Output {
-    let start = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > STEP {
-            let _ = child.kill();
-            panic!("{what}: no exit within {} s", STEP.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child.wait_with_output().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the installed service: the release workflow's Windows job runs it after the installer"]
 async fn sign_in_and_adopt_on_real_windows() {
@@ -120,39 +106,19 @@ async fn sign_in_and_adopt_on_real_windows() {
     let config_s = config.to_string_lossy().into_owned();
 
     // 1. The administrator signs alice in (device flow); the scripted browser approves.
-    let mut signin = mailoauth()
-        .args(["reauthorize", "alice", "--config", &config_s, "--no-check"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = signin.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("(or open ") {
-                let _ = tx.send(url.trim_end_matches(')').to_string());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let url = tokio::task::spawn_blocking(move || rx.recv_timeout(STEP))
-        .await
-        .unwrap()
-        .expect("the sign-in showed no device code");
-    Browser::new().approve_device(&url, ALICE).await;
-    let out = tokio::task::spawn_blocking(move || wait(signin, "mailoauth reauthorize"))
-        .await
-        .unwrap();
-    let err = reader.join().unwrap();
-    println!(
-        "real windows: mailoauth reauthorize alice: {}\n{err}",
-        out.status
-    );
-    assert!(out.status.success(), "the sign-in failed: {err}");
+    let (status, err) = common::browser::approve_cli_device_sign_in(
+        {
+            let mut c = mailoauth();
+            c.args(["reauthorize", "alice", "--config", &config_s, "--no-check"]);
+            c
+        },
+        ALICE,
+        STEP,
+        "mailoauth reauthorize",
+    )
+    .await;
+    println!("real windows: mailoauth reauthorize alice: {status}\n{err}");
+    assert!(status.success(), "the sign-in failed: {err}");
 
     // 2. The tokens go to the installed service over its pipe.
     let out = mailoauth()

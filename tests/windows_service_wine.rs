@@ -14,7 +14,6 @@
 
 mod common;
 
-use common::browser::Browser;
 use common::peers::{peers, ALICE, MAIL_SCOPES, PUBLIC_CLIENT};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -139,38 +138,15 @@ async fn the_windows_service_answers_token_over_its_named_pipe_under_wine() {
     let pipe = format!(r"\\.\pipe\mailoauth-test-{}", std::process::id());
 
     // 1. The Windows CLI signs alice in (device flow); the scripted browser approves the code.
-    let mut signin = cmd(&["reauthorize", "alice", "--config", &config_w, "--no-check"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = signin.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(url) = line.trim().strip_prefix("(or open ") {
-                let _ = tx.send(url.trim_end_matches(')').to_string());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    let url = tokio::task::spawn_blocking(move || rx.recv_timeout(STEP))
-        .await
-        .unwrap()
-        .expect("the Windows sign-in showed no device code");
-    Browser::new().approve_device(&url, ALICE).await;
-    let out = tokio::task::spawn_blocking(move || wait(signin, "mailoauth.exe reauthorize"))
-        .await
-        .unwrap();
-    let err = reader.join().unwrap();
-    println!(
-        "windows smoke: mailoauth.exe reauthorize alice (device flow): {}\n{err}",
-        out.status
-    );
-    assert!(out.status.success(), "the Windows sign-in failed: {err}");
+    let (status, err) = common::browser::approve_cli_device_sign_in(
+        cmd(&["reauthorize", "alice", "--config", &config_w, "--no-check"]),
+        ALICE,
+        STEP,
+        "mailoauth.exe reauthorize",
+    )
+    .await;
+    println!("windows smoke: mailoauth.exe reauthorize alice (device flow): {status}\n{err}");
+    assert!(status.success(), "the Windows sign-in failed: {err}");
 
     // 2. The service in console mode on the test's own pipe.
     let mut service = cmd(&[

@@ -166,3 +166,70 @@ pub async fn sign_in_device(
         .expect("device code sign-in");
     approver.await.unwrap();
 }
+
+/// The device code's complete URL (`...user_code=...`) in a line a CLI sign-in printed, if any
+/// (its "(or open URL)" line).
+pub fn device_url_in(line: &str) -> Option<String> {
+    let at = line.find("http")?;
+    let url = line[at..]
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(')')
+        .to_string();
+    url.contains("user_code=").then_some(url)
+}
+
+/// Runs the CLI sign-in `cmd` (`mailoauth reauthorize`, `authorize`: device flow), approves the
+/// code it prints as `user` with the scripted browser, and waits at most `bound` for it to end
+/// (killed past that, and the test fails). Returns its exit status and all it printed on stderr.
+pub async fn approve_cli_device_sign_in(
+    mut cmd: std::process::Command,
+    user: (&'static str, &'static str),
+    bound: std::time::Duration,
+    what: &str,
+) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(url) = device_url_in(&line) {
+                let _ = tx.send(url);
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let url = tokio::task::spawn_blocking(move || rx.recv_timeout(bound))
+        .await
+        .unwrap()
+        .unwrap_or_else(|_| panic!("{what}: no device code shown"));
+    Browser::new().approve_device(&url, user).await;
+    let what_owned = what.to_string();
+    let status = tokio::task::spawn_blocking(move || {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > bound {
+                let _ = child.kill();
+                panic!("{what_owned}: no exit within {} s", bound.as_secs());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    })
+    .await
+    .unwrap();
+    (status, reader.join().unwrap())
+}

@@ -397,18 +397,6 @@ pub fn mtime(path: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(path).ok()?.modified().ok()
 }
 
-/// The device code's complete URL (`...user_code=...`) in a line the CLI printed, if any.
-pub fn device_url_in(line: &str) -> Option<String> {
-    let at = line.find("http")?;
-    let url = line[at..]
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .trim_end_matches(')')
-        .to_string();
-    url.contains("user_code=").then_some(url)
-}
-
 impl Svc {
     /// `mailoauth reauthorize NAME` against this service, its device code approved by the
     /// scripted browser as `user`; must succeed. Returns what it printed on stderr.
@@ -417,44 +405,19 @@ impl Svc {
         name: &str,
         user: (&'static str, &'static str),
     ) -> String {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(BIN)
-            .args(["reauthorize", name, "--config"])
+        let mut cmd = Command::new(BIN);
+        cmd.args(["reauthorize", name, "--config"])
             .arg(&self.config)
             .arg("--socket")
             .arg(&self.socket)
-            .env_remove("MAILOAUTH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(url) = device_url_in(&line) {
-                    let _ = tx.send(url);
-                }
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
-        let complete =
-            tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(120)))
-                .await
-                .unwrap()
-                .expect("reauthorize printed the device code's complete URL");
-        crate::common::browser::Browser::new()
-            .approve_device(&complete, user)
-            .await;
-        let done = tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        let printed = reader.join().unwrap();
+            .env_remove("MAILOAUTH_CONFIG");
+        let (done, printed) = crate::common::browser::approve_cli_device_sign_in(
+            cmd,
+            user,
+            Duration::from_secs(120),
+            "mailoauth reauthorize",
+        )
+        .await;
         assert!(done.success(), "reauthorize: {done:?}\n{printed}");
         printed
     }
