@@ -305,17 +305,7 @@ async fn a_check_of_a_held_account_runs_in_the_service() {
 
     // The provider revokes the grant: the check's refresh shows it.
     let rt = svc.held().refresh_token.unwrap();
-    let resp = reqwest::Client::new()
-        .post(format!("{}/token/revocation", peers().issuer()))
-        .form(&[
-            ("token", rt.expose().as_str()),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", PUBLIC_CLIENT),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{resp:?}");
+    service::revoke_at_provider(rt.expose(), PUBLIC_CLIENT).await;
     let out = check(&svc, None);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(80), "{err}");

@@ -161,20 +161,6 @@ fn parts(raw: &str) -> (String, String, String) {
     (header("Subject"), header("From"), body)
 }
 
-async fn revoke(refresh_token: &str) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/token/revocation", peers().issuer()))
-        .form(&[
-            ("token", refresh_token),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", PUBLIC_CLIENT),
-        ])
-        .send()
-        .await
-        .expect("POST revocation");
-    assert!(resp.status().is_success(), "revocation: {resp:?}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never_through_itself() {
     let service = "[service]\ncheck_every_secs = 3\n";
@@ -232,7 +218,11 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
     // next check sees the revocation, two true state changes a test cannot order. On its start
     // the check is due at once.
     svc.stop();
-    revoke(alice.refresh_token.as_ref().unwrap().expose()).await;
+    service::revoke_at_provider(
+        alice.refresh_token.as_ref().unwrap().expose(),
+        PUBLIC_CLIENT,
+    )
+    .await;
     svc.start();
     wait_line(&svc, "alice", "NEEDS RE-AUTHORIZATION");
     let first = wait_for("the admin's mail", &svc, || {
@@ -298,7 +288,7 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
     // it; the log says why, the hook still runs.
     let bob = svc.custody().load(BOB.0).unwrap().expect("bob's tokens");
     svc.stop();
-    revoke(bob.refresh_token.as_ref().unwrap().expose()).await;
+    service::revoke_at_provider(bob.refresh_token.as_ref().unwrap().expose(), PUBLIC_CLIENT).await;
     svc.start();
     wait_line(&svc, "bob", "NEEDS RE-AUTHORIZATION");
     let line = wait_for("the log line saying why no mail went out", &svc, || {
@@ -326,7 +316,11 @@ async fn a_revoked_account_is_mailed_to_the_admin_once_through_another_and_never
     // With bob not working, news about alice is not mailed through it either: the log says so.
     let alice = svc.held();
     svc.stop();
-    revoke(alice.refresh_token.as_ref().unwrap().expose()).await;
+    service::revoke_at_provider(
+        alice.refresh_token.as_ref().unwrap().expose(),
+        PUBLIC_CLIENT,
+    )
+    .await;
     svc.start();
     wait_line(&svc, "alice", "NEEDS RE-AUTHORIZATION");
     let line = wait_for("the log line about alice's notice", &svc, || {

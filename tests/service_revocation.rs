@@ -15,7 +15,7 @@ mod common;
 #[path = "common/service.rs"]
 mod service;
 
-use common::peers::{peers, ALICE, PUBLIC_CLIENT};
+use common::peers::{ALICE, PUBLIC_CLIENT};
 use service::{printed, Svc, BIN};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -94,20 +94,6 @@ fn wait_runs(out: &std::path::Path, n: usize, svc: &Svc) -> Vec<String> {
     );
 }
 
-async fn revoke(refresh_token: &str, client_id: &str) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/token/revocation", peers().issuer()))
-        .form(&[
-            ("token", refresh_token),
-            ("token_type_hint", "refresh_token"),
-            ("client_id", client_id),
-        ])
-        .send()
-        .await
-        .expect("POST revocation");
-    assert!(resp.status().is_success(), "revocation: {resp:?}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_grant_reaches_status_and_the_hook_once_and_reauthorize_heals_it() {
     let dir = std::env::temp_dir().join(format!("mailoauth-revoke-hook-{}", std::process::id()));
@@ -140,7 +126,7 @@ async fn a_revoked_grant_reaches_status_and_the_hook_once_and_reauthorize_heals_
 
     // The provider revokes the grant (an admin removed the app's access in the console).
     let held = svc.held();
-    revoke(
+    service::revoke_at_provider(
         held.refresh_token.as_ref().unwrap().expose(),
         &svc.client_id,
     )

@@ -360,17 +360,7 @@ async fn adopt_of_a_held_account_moves_only_its_secret() {
     let (mut svc, file) = confidential("service-secret-again", &[], None);
     svc.sign_in().await;
     let tokens = svc.file_store().load(ALICE.0).unwrap().unwrap();
-    let text = std::fs::read_to_string(&svc.config).unwrap();
-    let store_line = text
-        .lines()
-        .find(|l| l.starts_with("token_store = "))
-        .unwrap()
-        .to_string();
-    std::fs::write(
-        &svc.config,
-        text.replace(&store_line, "token_store = \"service\""),
-    )
-    .unwrap();
+    service::make_service_held(&svc.config);
     svc.start();
     ask(
         &svc.socket,
@@ -414,17 +404,7 @@ async fn adopt_of_a_held_account_moves_only_its_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizard_hand_over_gives_the_typed_secret_to_the_service() {
     let (mut svc, _) = confidential("service-secret-wizard", &[], Some("service"));
-    let text = std::fs::read_to_string(&svc.config).unwrap();
-    let store_line = text
-        .lines()
-        .find(|l| l.starts_with("token_store = "))
-        .unwrap()
-        .to_string();
-    std::fs::write(
-        &svc.config,
-        text.replace(&store_line, "token_store = \"service\""),
-    )
-    .unwrap();
+    service::make_service_held(&svc.config);
     svc.start();
     let doc = mailoauth::config::load(&svc.config).unwrap();
     let mut auth = mailoauth::account::convert::auth_settings(doc.account("alice").unwrap());

@@ -422,3 +422,35 @@ impl Svc {
         printed
     }
 }
+
+/// Revokes `refresh_token` of `client_id` at the real provider (RFC 7009), as an admin who
+/// removes the app's access would.
+pub async fn revoke_at_provider(refresh_token: &str, client_id: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/token/revocation", peers().issuer()))
+        .form(&[
+            ("token", refresh_token),
+            ("token_type_hint", "refresh_token"),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .expect("POST revocation");
+    assert!(resp.status().is_success(), "revocation: {resp:?}");
+}
+
+/// The config file's `token_store` line set to `"service"` (an account to be held by the
+/// service, signed in first with another store).
+pub fn make_service_held(config: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let store_line = text
+        .lines()
+        .find(|l| l.starts_with("token_store = "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        config,
+        text.replace(&store_line, "token_store = \"service\""),
+    )
+    .unwrap();
+}
