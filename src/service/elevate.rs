@@ -772,11 +772,10 @@ mod tests {
     #[test]
     fn a_program_others_could_replace_is_never_run_as_root() {
         use std::os::unix::fs::PermissionsExt;
+        // A system program: root's file in root's folders.
+        assert!(may_run_as_root(Path::new("/bin/sh")), "/bin/sh is root's");
         // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("NOT CHECKED: needs root to make root-owned files");
-            return;
-        }
+        let root = unsafe { libc::geteuid() } == 0;
         let base = std::env::temp_dir().join(format!("mailoauth-elevate-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         let dir = base.join("bin");
@@ -786,6 +785,13 @@ mod tests {
         let cli = dir.join("mailoauth");
         std::fs::write(&cli, b"#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        if !root {
+            // This user's own file (not root's) is what a program of the desktop user could
+            // have put on PATH: refused. (As root, the cases below make other owners.)
+            assert!(!may_run_as_root(&cli), "a file of the desktop user");
+            let _ = std::fs::remove_dir_all(&base);
+            return;
+        }
         assert!(
             may_run_as_root(&cli),
             "root's own 0755 file under /tmp (sticky)"
